@@ -1,0 +1,38 @@
+"""Our own exceptions. Each message says what happened and what the user can do."""
+from __future__ import annotations
+
+
+class LumenError(Exception):
+    """Base class: the message is one sentence fit to show, print or speak."""
+
+    exit_code = 1
+
+
+class ImageError(LumenError):
+    """The image cannot be read: missing, corrupt, truncated, too large, not an image."""
+
+    exit_code = 2
+
+
+class ModelFolderError(LumenError):
+    """The model folder is missing, incomplete or broken."""
+
+    exit_code = 3
+
+
+class ModelRuntimeError(LumenError):
+    """ONNX Runtime failed while running a model that loaded."""
+
+    exit_code = 4
+
+
+class ExportError(LumenError):
+    """Exporting or validating a model failed."""
+
+    exit_code = 5
+
+
+class CancelledError(LumenError):
+    """The caller cancelled the work between two steps."""
+
+    exit_code = 130

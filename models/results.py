@@ -1,0 +1,78 @@
+"""Dataclasses at the boundary between the engine and its callers (CLI, GUI, bench)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+TASKS = ("caption", "ocr", "objects")
+DETAILS = ("brief", "detailed", "more")
+
+# A description whose mean token probability is under this is flagged as uncertain.
+UNCERTAIN_BELOW = 0.64
+
+
+@dataclass(frozen=True)
+class DescribeOptions:
+    """What to ask of the model. None means: take the value from generation_config.json."""
+
+    task: str = "caption"
+    detail: str = "brief"
+    max_tokens: int | None = None
+    beams: int | None = None
+    alternatives: int = 0
+    seed: int | None = None
+    top_p: float = 0.9
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
+        if self.detail not in DETAILS:
+            raise ValueError(f"detail must be one of {', '.join(DETAILS)}, not {self.detail!r}")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ValueError("max_tokens must be at least 1")
+        if self.beams is not None and self.beams < 1:
+            raise ValueError("beams must be at least 1")
+        if self.alternatives < 0:
+            raise ValueError("alternatives cannot be negative")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ValueError("top_p must be in (0, 1]")
+        if self.temperature <= 0.0:
+            raise ValueError("temperature must be positive")
+
+
+@dataclass(frozen=True)
+class DetectedObject:
+    """One object found by the objects task; box is (x1, y1, x2, y2) in image pixels."""
+
+    label: str
+    box: tuple[float, float, float, float]
+
+
+@dataclass
+class Caption:
+    """One image's result."""
+
+    caption: str
+    token_ids: list[int]
+    confidence: float
+    task: str = "caption"
+    detail: str = "brief"
+    alternatives: list[str] = field(default_factory=list)
+    objects: list[DetectedObject] = field(default_factory=list)
+    model: str = ""
+    provider: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def uncertain(self) -> bool:
+        return self.confidence < UNCERTAIN_BELOW
+
+    def to_json(self, image: str) -> dict[str, Any]:
+        """The `lumen describe --json` object: a contract, only ever extended."""
+        data = asdict(self)
+        data["objects"] = [{"label": o.label, "box": list(o.box)} for o in self.objects]
+        data["uncertain"] = self.uncertain
+        data["confidence"] = round(self.confidence, 4)
+        data["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
+        return {"image": image, **data}

@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny models are built once and cached on disk between runs."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+sys.path.insert(0, str(TESTS))
+
+CACHE = Path(os.environ.get("LUMEN_TEST_CACHE", ROOT / ".cache" / "tests"))
+SHARED = ROOT.parent / "shared"
+
+
+def _fingerprint(*files: Path) -> str:
+    """Cache key: the builder sources and the library versions that shape the output."""
+    from importlib.metadata import version
+
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.read_bytes())
+    for dist in ("torch", "transformers", "onnx", "onnxruntime", "onnxscript", "tokenizers"):
+        try:
+            h.update(f"{dist}={version(dist)}".encode())
+        except Exception:
+            pass
+    return h.hexdigest()[:16]
+
+
+def cached_dir(name: str, build, *sources: Path) -> Path:
+    """Run `build(tmp_dir)` once per fingerprint; later runs reuse the finished folder."""
+    key = _fingerprint(*sources)
+    final = CACHE / f"{name}-{key}"
+    if (final / ".done").exists():
+        return final
+    tmp = CACHE / f"{name}-{key}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    build(tmp)
+    (tmp / ".done").write_text("ok")
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return final
+
+
+@pytest.fixture(scope="session")
+def tiny_florence2_hf() -> Path:
+    """A tiny random Florence-2 checkpoint in transformers' format."""
+    from tiny_models import build_tiny_florence2
+
+    return cached_dir(
+        "florence2-hf", build_tiny_florence2, TESTS / "tiny_models.py", TESTS / "tiny_tokenizers.py"
+    )
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent (it exists beside the checkout in development and CI)")
+    return SHARED
