@@ -1,0 +1,1 @@
+"""Hugging Face checkpoints -> Lumen's ONNX model folders (needs the `[export]` extra)."""

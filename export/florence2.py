@@ -1,0 +1,204 @@
+"""Florence-2 -> the onnx-community layout: vision_encoder, embed_tokens, encoder_model and a
+merged decoder (decoder_model_merged with `use_cache_branch`), tensor names as published."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from export.decoder_parts import DecoderWithCache, decoder_io_names, dims
+from export.onnx_utils import export_module, save_model
+from models.errors import ExportError
+
+
+@dataclass(frozen=True)
+class FlorenceShapes:
+    layers: int
+    heads: int
+    head_dim: int
+    hidden: int
+    image_size: tuple[int, int]
+
+
+def florence_shapes(model: Any, image_size: tuple[int, int]) -> FlorenceShapes:
+    text = model.config.text_config
+    return FlorenceShapes(
+        layers=text.decoder_layers,
+        heads=text.decoder_attention_heads,
+        head_dim=text.d_model // text.decoder_attention_heads,
+        hidden=text.d_model,
+        image_size=image_size,
+    )
+
+
+class VisionEncoder(nn.Module):
+    """pixel_values -> image_features (vision tower + multi-modal projector)."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model.model
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.model.get_image_features(pixel_values).pooler_output
+
+
+class EmbedTokens(nn.Module):
+    """input_ids -> inputs_embeds (shared by the text encoder and the decoder)."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.embed = model.get_input_embeddings()
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.embed(input_ids)
+
+
+class TextEncoder(nn.Module):
+    """inputs_embeds (image features then prompt embeddings), attention_mask -> last_hidden_state."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.encoder = model.model.language_model.encoder
+
+    def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.encoder(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+
+
+def part_specs(model: Any, shapes: FlorenceShapes) -> dict[str, dict[str, Any]]:
+    """Module, example inputs, names and dynamic axes for each exported part."""
+    batch, seq, enc_seq = dims("batch"), dims("sequence_length"), dims("encoder_sequence_length")
+    h, w = shapes.image_size
+    pixel_values = torch.randn(2, 3, h, w)
+    with torch.no_grad():
+        n_img = VisionEncoder(model)(pixel_values[:1]).shape[1]
+    ids = torch.randint(4, 100, (2, 5))
+    embeds = torch.randn(2, n_img + 5, shapes.hidden)
+    mask = torch.ones(2, n_img + 5, dtype=torch.int64)
+    specs: dict[str, dict[str, Any]] = {
+        "vision_encoder": dict(
+            module=VisionEncoder(model), args=(pixel_values,), inputs=["pixel_values"],
+            outputs=["image_features"], dynamic=({0: batch},),
+        ),
+        "embed_tokens": dict(
+            module=EmbedTokens(model), args=(ids,), inputs=["input_ids"],
+            outputs=["inputs_embeds"], dynamic=({0: batch, 1: seq},),
+        ),
+        "encoder_model": dict(
+            module=TextEncoder(model), args=(embeds, mask), inputs=["inputs_embeds", "attention_mask"],
+            outputs=["last_hidden_state"], dynamic=({0: batch, 1: enc_seq}, {0: batch, 1: enc_seq}),
+        ),
+    }
+    decoder = model.model.language_model.decoder
+    for with_past in (False, True):
+        wrapper = DecoderWithCache(decoder, model.lm_head, shapes.layers, with_past)
+        inputs, outputs = decoder_io_names(shapes.layers, with_past)
+        args, dynamic = wrapper.example_inputs(
+            batch=2, past=3, enc_seq=n_img + 5, heads=shapes.heads, head_dim=shapes.head_dim,
+            hidden=shapes.hidden,
+        )
+        specs["decoder_with_past" if with_past else "decoder"] = dict(
+            module=wrapper, args=args, inputs=inputs, outputs=outputs, dynamic=dynamic,
+        )
+    return specs
+
+
+# --- the family interface used by export.api ------------------------------------------------
+
+PARTS = ("vision_encoder", "embed_tokens", "encoder_model", "decoder_model_merged")
+
+
+def load_model(folder: Path) -> Any:
+    from transformers import Florence2ForConditionalGeneration
+
+    # Eager attention exports cleanly; sdpa/flash paths do not.
+    model = Florence2ForConditionalGeneration.from_pretrained(
+        folder, attn_implementation="eager", dtype=torch.float32
+    )
+    return model.eval()
+
+
+def image_size(folder: Path) -> tuple[int, int]:
+    try:
+        cfg = json.loads((folder / "preprocessor_config.json").read_text())
+    except (OSError, ValueError) as e:
+        raise ExportError(f"{folder / 'preprocessor_config.json'} is missing or unreadable") from e
+    size = cfg.get("size", {})
+    if isinstance(size, int):
+        return size, size
+    if "height" in size:
+        return int(size["height"]), int(size["width"])
+    edge = int(size.get("shortest_edge", 768))
+    return edge, edge
+
+
+def export_parts(model: Any, folder: Path, out: Path, log: Callable[[str], Any] = print) -> tuple[str, ...]:
+    from export.api import export_decoder_pair
+
+    specs = part_specs(model, florence_shapes(model, image_size(folder)))
+    with torch.no_grad():
+        for name in PARTS[:3]:
+            s = specs[name]
+            log(f"exporting {name}")
+            save_model(export_module(s["module"], s["args"], s["inputs"], s["outputs"], s["dynamic"]),
+                       out / f"{name}.onnx")
+        log("exporting decoder_model_merged")
+        export_decoder_pair(specs["decoder"], specs["decoder_with_past"], out / "decoder_model_merged.onnx")
+    return PARTS
+
+
+Case = tuple[str, dict[str, np.ndarray], dict[str, np.ndarray]]
+
+
+def validation_cases(model: Any, folder: Path) -> dict[str, Case]:
+    """label -> (part, feeds, torch outputs): new inputs, of other sizes than at export."""
+    shapes = florence_shapes(model, image_size(folder))
+    gen = torch.Generator().manual_seed(1234)
+    h, w = shapes.image_size
+    pixels = torch.randn(1, 3, h, w, generator=gen)
+    ids = torch.randint(4, 60, (1, 7), generator=gen)
+    cases: dict[str, Case] = {}
+    with torch.no_grad():
+        image = VisionEncoder(model)(pixels)
+        text = EmbedTokens(model)(ids)
+        embeds = torch.cat([image, text], dim=1)
+        mask = torch.ones(embeds.shape[:2], dtype=torch.int64)
+        enc = TextEncoder(model)(embeds, mask)
+        cases["vision_encoder"] = ("vision_encoder", {"pixel_values": pixels.numpy()}, {"image_features": image.numpy()})
+        cases["embed_tokens"] = ("embed_tokens", {"input_ids": ids.numpy()}, {"inputs_embeds": text.numpy()})
+        cases["encoder_model"] = ("encoder_model", {"inputs_embeds": embeds.numpy(), "attention_mask": mask.numpy()},
+                                  {"last_hidden_state": enc.numpy()})
+        decoder = model.model.language_model.decoder
+        first = DecoderWithCache(decoder, model.lm_head, shapes.layers, with_past=False)
+        _, out_names = decoder_io_names(shapes.layers, with_past=False)
+        step_in = EmbedTokens(model)(torch.tensor([[2, 0, 11]]))
+        outs = dict(zip(out_names, first(step_in, enc, mask)))
+        feeds = {"inputs_embeds": step_in.numpy(), "encoder_hidden_states": enc.numpy(),
+                 "encoder_attention_mask": mask.numpy(), "use_cache_branch": np.array([False])}
+        empty = np.zeros((1, shapes.heads, 0, shapes.head_dim), np.float32)
+        for i in range(shapes.layers):
+            for part in ("decoder", "encoder"):
+                for kv in ("key", "value"):
+                    feeds[f"past_key_values.{i}.{part}.{kv}"] = empty
+        # Second step through the cache branch, fed with the first step's cache.
+        nxt = EmbedTokens(model)(torch.tensor([[17]]))
+        past = [outs[f"present.{i}.{p}.{kv}"] for i in range(shapes.layers)
+                for p in ("decoder", "encoder") for kv in ("key", "value")]
+        second = DecoderWithCache(decoder, model.lm_head, shapes.layers, with_past=True)
+        _, past_names = decoder_io_names(shapes.layers, with_past=True)
+        outs2 = dict(zip(past_names, second(nxt, enc, mask, *past)))
+        feeds2 = dict(feeds, inputs_embeds=nxt.numpy(), use_cache_branch=np.array([True]))
+        feeds2.update({f"past_key_values.{n[len('present.'):]}": v.numpy() for n, v in outs.items()
+                       if n.startswith("present.")})
+    cases["decoder_model_merged"] = ("decoder_model_merged", feeds, {k: v.numpy() for k, v in outs.items()})
+    cases["decoder_model_merged (cache branch)"] = ("decoder_model_merged", feeds2, {k: v.numpy() for k, v in outs2.items()})
+    return cases
+
+
+def write_missing_configs(model: Any, out: Path) -> None:
+    if not (out / "generation_config.json").exists():
+        model.generation_config.to_json_file(out / "generation_config.json")
