@@ -63,3 +63,18 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} is absent (it exists beside the checkout in development and CI)")
     return SHARED
+
+
+EXPORT_SOURCES = sorted((ROOT / "export").glob("*.py"))
+
+
+@pytest.fixture(scope="session")
+def tiny_florence2_onnx(tiny_florence2_hf: Path) -> Path:
+    """The tiny Florence-2 exported by our own exporter, in fp32, int8, q4 and fp16."""
+    from export.api import export_model
+
+    def build(out: Path) -> None:
+        export_model(tiny_florence2_hf, out, ("fp32", "int8", "q4", "fp16"), log=lambda _: None)
+
+    return cached_dir("florence2-onnx", build, TESTS / "tiny_models.py", TESTS / "tiny_tokenizers.py",
+                      *EXPORT_SOURCES)

@@ -1,0 +1,139 @@
+"""`Captioner`: a model folder in, descriptions out. The engine's front door (no Qt, no torch)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from PIL import Image
+
+from models.adapter import Adapter
+from models.errors import LumenError, ModelFolderError
+from models.folder import ModelFolder
+from models.generation import GenerationSettings, generate
+from models.image_io import load_image
+from models.results import Caption, DescribeOptions
+from models.session import SessionConfig
+
+# Used only when generation_config.json sets no length: enough for each kind of answer.
+DEFAULT_NEW_TOKENS = {"brief": 64, "detailed": 160, "more": 320, "ocr": 512, "objects": 512}
+
+
+def _load_adapter(folder: ModelFolder, config: SessionConfig) -> Adapter:
+    if folder.family == "florence2":
+        from models.florence2 import Florence2
+
+        return Florence2(folder, config)
+    from models.blip import Blip
+
+    return Blip(folder, config)
+
+
+class Captioner:
+    """Describes images with one loaded model. Not thread-safe: keep it on one worker."""
+
+    def __init__(self, folder: ModelFolder, adapter: Adapter, load_ms: float) -> None:
+        self.folder, self.adapter, self.load_ms = folder, adapter, load_ms
+
+    @classmethod
+    def load(cls, folder: Path | str, device: str = "auto", *, dtype: str | None = None,
+             threads: int | None = None, cache_dir: Path | None = None) -> Captioner:
+        t = time.perf_counter()
+        opened = ModelFolder.open(folder, dtype)
+        if cache_dir is None:
+            cache_dir = default_cache_dir()
+        try:
+            adapter = _load_adapter(opened, SessionConfig(device, threads, cache_dir))
+        except LumenError:
+            raise
+        except Exception as e:  # a malformed file can fail anywhere in the loaders
+            raise ModelFolderError(f"the model in {opened.path} cannot be loaded ({e}); reinstall it") from e
+        return cls(opened, adapter, (time.perf_counter() - t) * 1000.0)
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def family(self) -> str:
+        return self.folder.family
+
+    @property
+    def provider(self) -> str:
+        return self.adapter.provider
+
+    @property
+    def warning(self) -> str | None:
+        return self.adapter.warning
+
+    def settings(self, options: DescribeOptions) -> GenerationSettings:
+        gen = self.folder.generation_config
+        overrides: dict = {"num_beams": options.beams}
+        if options.max_tokens is not None:
+            overrides["max_new_tokens"] = options.max_tokens
+        elif gen.get("max_length") is None and gen.get("max_new_tokens") is None:
+            key = options.detail if options.task == "caption" else options.task
+            overrides["max_new_tokens"] = DEFAULT_NEW_TOKENS[key]
+        settings = GenerationSettings.from_config(gen, self.folder.config, **overrides)
+        # Never ask for more positions than the decoder has (learned position tables end).
+        text = self.folder.config.get("text_config") or self.folder.config
+        positions = text.get("max_position_embeddings") or self.folder.config.get("max_position_embeddings")
+        if positions and settings.total_max_length(1) > positions:
+            settings = settings.replace(max_new_tokens=int(positions) - 1, max_length=int(positions))
+        return settings
+
+    def describe(
+        self,
+        image: str | Path | bytes | Image.Image,
+        options: DescribeOptions = DescribeOptions(),
+        *,
+        on_text: Callable[[str], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Caption:
+        timings = {"load": self.load_ms}
+        t = time.perf_counter()
+        rgb = load_image(image)
+        pixels = self.adapter.pixels(rgb)
+        timings["preprocess"] = (time.perf_counter() - t) * 1000.0
+        prepared = self.adapter.prepare(pixels, rgb.size, options, timings)
+        settings = self.settings(options)
+        on_step = None
+        if on_text is not None:
+            last = [""]
+
+            def on_step(ids: list[int]) -> None:
+                text = prepared.partial_text(ids)
+                if text != last[0]:
+                    last[0] = text
+                    on_text(text)
+
+        t = time.perf_counter()
+        out = generate(prepared.decoder, prepared.prefix, settings, on_step=on_step,
+                       should_stop=should_stop)
+        timings["decode"] = (time.perf_counter() - t) * 1000.0
+        text, objects = prepared.answer(out.sequences[0])
+        alternatives: list[str] = []
+        if options.alternatives:
+            sampling = settings.replace(do_sample=True, num_beams=1, top_p=options.top_p,
+                                        temperature=options.temperature,
+                                        num_return_sequences=options.alternatives)
+            t = time.perf_counter()
+            alt = generate(prepared.decoder, prepared.prefix, sampling, should_stop=should_stop,
+                           seed=options.seed)
+            timings["alternatives"] = (time.perf_counter() - t) * 1000.0
+            alternatives = [prepared.answer(seq)[0] for seq in alt.sequences]
+        return Caption(
+            caption=text, token_ids=out.sequences[0], confidence=out.confidence, task=options.task,
+            detail=options.detail, alternatives=alternatives, objects=objects, model=self.name,
+            provider=self.provider, timings_ms=timings,
+        )
+
+
+def default_cache_dir() -> Path | None:
+    """Where optimised graphs are kept between starts (None if no user cache dir exists)."""
+    try:
+        from platformdirs import user_cache_path
+
+        return user_cache_path("lumen", appauthor=False) / "ort"
+    except Exception:
+        return None

@@ -1,0 +1,78 @@
+"""Florence-2 on ONNX Runtime: vision encoder -> (image features + prompt) -> text encoder ->
+merged decoder, as transformers.js runs the onnx-community files."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PIL import Image
+
+from models.adapter import Prepared
+from models.folder import ModelFolder
+from models.onnx_decoder import MergedDecoder, cache_layout
+from models.preprocess import ImagePreprocessor
+from models.results import DescribeOptions
+from models.session import SessionConfig, create_session, run
+from models.tasks import florence_answer, florence_task, florence_text
+from models.tokenizer import TextTokenizer
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0
+
+
+class Florence2:
+    family = "florence2"
+
+    def __init__(self, folder: ModelFolder, config: SessionConfig) -> None:
+        self.folder = folder
+        self.tokenizer = TextTokenizer.from_folder(folder.path)
+        self.preprocess = ImagePreprocessor.from_config(folder.preprocessor_config)
+        sessions = {}
+        warnings = []
+        for part in ("vision_encoder", "embed_tokens", "encoder_model", "decoder_model_merged"):
+            sessions[part], self.provider, warning = create_session(folder.onnx_file(part), config)
+            if warning:
+                warnings.append(warning)
+        self.warning = warnings[0] if warnings else None
+        self.vision, self.embed = sessions["vision_encoder"], sessions["embed_tokens"]
+        self.encoder, self.decoder = sessions["encoder_model"], sessions["decoder_model_merged"]
+        text = folder.config.get("text_config", folder.config)
+        heads = int(text.get("decoder_attention_heads", 12))
+        self.layout = cache_layout(self.decoder, heads, int(text.get("d_model", 768)) // heads)
+        self._vision_out = self.vision.get_outputs()[0].name
+        self._float = np.float16 if "float16" in self.vision.get_inputs()[0].type else np.float32
+
+    def pixels(self, image: Image.Image) -> np.ndarray:
+        return self.preprocess(image)
+
+    def _embed(self, ids: np.ndarray) -> np.ndarray:
+        return run(self.embed, {"input_ids": ids.astype(np.int64)})[0]
+
+    def prepare(self, pixel_values: np.ndarray, image_size: tuple[int, int], options: DescribeOptions,
+                timings: dict[str, float]) -> Prepared:
+        task = florence_task(options.task, options.detail)
+        t = time.perf_counter()
+        features = run(self.vision, {"pixel_values": pixel_values.astype(self._float)}, [self._vision_out])[0]
+        timings["vision"] = _ms(t)
+        t = time.perf_counter()
+        prompt = np.array([self.tokenizer.encode(task.prompt)], dtype=np.int64)
+        text = self._embed(prompt)
+        embeds = np.concatenate([features.astype(text.dtype), text], axis=1)
+        mask = np.ones(embeds.shape[:2], dtype=np.int64)
+        hidden = run(self.encoder, {"inputs_embeds": embeds, "attention_mask": mask})[0]
+        timings["encoder"] = _ms(t)
+        decoder = MergedDecoder(self.decoder, self.layout, hidden, mask,
+                                lambda ids: {"inputs_embeds": self._embed(ids)})
+        start = self.folder.generation_config.get("decoder_start_token_id", 2)
+
+        def partial_text(ids: list[int]) -> str:
+            if task.finds_objects:
+                return ""  # location tokens are not worth streaming; the summary comes at the end
+            return florence_text(self.tokenizer.decode(ids, skip_special_tokens=True))
+
+        def answer(ids: list[int]) -> tuple[str, list]:
+            result = florence_answer(self.tokenizer, ids, task, image_size)
+            return result.text, result.objects
+
+        return Prepared(decoder, [int(start)], partial_text, answer)

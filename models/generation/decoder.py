@@ -1,0 +1,57 @@
+"""What the decoding loop needs from a model, and what it gives back."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Decoder(Protocol):
+    """One model's decoder with its self-attention cache, as the loop drives it.
+
+    The encoder output (image and prompt) is fixed before `start`; the adapter keeps it.
+    """
+
+    def start(self, rows: int) -> None:
+        """Begin a batch: `rows` copies of the encoded input, empty self-attention cache."""
+        ...
+
+    def step(self, input_ids: np.ndarray) -> np.ndarray:
+        """Feed new tokens (rows, n) int64; return last-position logits (rows, vocab) float32."""
+        ...
+
+    def reorder(self, rows: np.ndarray) -> None:
+        """Beam search: keep the cache rows in this order (int64 indices, may repeat)."""
+        ...
+
+
+@dataclass
+class GenerationOutput:
+    """The decoded sequences, best first.
+
+    `sequences` hold the prefix and the generated tokens up to and including EOS (transformers'
+    rows without the padding it adds to equalise lengths). `scores` are the beam scores
+    (length-normalised sum of processed log-probabilities) in beam search, and the sum of the
+    model's raw log-probabilities otherwise. `token_probs[i][j]` is the probability of the j-th
+    generated token of sequence i under the model's own softmax (temperature 1, before any
+    logits processor), the figure behind `confidence`.
+    """
+
+    sequences: list[list[int]]
+    scores: list[float]
+    token_probs: list[list[float]]
+    prefix_length: int
+    steps: int = 0
+
+    @property
+    def generated(self) -> list[list[int]]:
+        """Each sequence without its prefix."""
+        return [seq[self.prefix_length :] for seq in self.sequences]
+
+    @property
+    def confidence(self) -> float:
+        """Mean token probability of the best sequence (0 when it has no new token)."""
+        probs = self.token_probs[0] if self.token_probs else []
+        return float(np.mean(probs)) if probs else 0.0

@@ -1,0 +1,125 @@
+"""The one place ONNX Runtime sessions are made: provider choice, threads, optimised-graph cache."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.errors import ModelFolderError, ModelRuntimeError
+
+log = logging.getLogger(__name__)
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    device: str = "auto"
+    threads: int | None = None  # None: one per physical core, as ONNX Runtime's default
+    cache_dir: Path | None = None  # optimised graphs are saved here for a fast second start
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    providers: tuple[str, ...]
+    warning: str | None = None
+
+
+def available_providers() -> list[str]:
+    import onnxruntime as ort
+
+    return list(ort.get_available_providers())
+
+
+def choose_providers(device: str, available: list[str]) -> ProviderChoice:
+    """CUDA first when present (or asked for), CPU always as the fallback."""
+    if device == "cpu":
+        return ProviderChoice((CPU,))
+    if CUDA in available:
+        return ProviderChoice((CUDA, CPU))
+    if device == "cuda":
+        return ProviderChoice(
+            (CPU,), "CUDA was asked for but this onnxruntime has no CUDA provider "
+            "(install onnxruntime-gpu and the CUDA/cuDNN libraries it needs); using the CPU",
+        )
+    return ProviderChoice((CPU,))
+
+
+def _cache_path(model: Path, config: SessionConfig, providers: tuple[str, ...]) -> Path | None:
+    if config.cache_dir is None or providers[0] != CPU:
+        return None  # optimised graphs are hardware-specific; only cache the CPU one
+    if any(model.parent.glob(f"{model.name}_data")) or any(model.parent.glob(f"{model.stem}.onnx_data")):
+        return None  # external-data models would need their weights rewritten too
+    import onnxruntime as ort
+
+    # Saved with every optimisation, the graph fits this CPU: the key names the machine too.
+    stat = model.stat()
+    key = (f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{ort.__version__}|{config.threads}"
+           f"|{platform.machine()}|{platform.processor()}|{os.cpu_count()}")
+    return config.cache_dir / f"{model.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.ort.onnx"
+
+
+def create_session(model: Path, config: SessionConfig = SessionConfig()) -> tuple[object, str, str | None]:
+    """Open `model`; return (session, provider actually used, warning or None)."""
+    import onnxruntime as ort
+
+    if not model.is_file():
+        raise ModelFolderError(f"{model.name} is missing from {model.parent}; reinstall the model with `lumen models install`")
+    ort.set_default_logger_severity(3)  # our exceptions carry the message; no console noise
+    choice = choose_providers(config.device, available_providers())
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.inter_op_num_threads = 1
+    if config.threads:
+        options.intra_op_num_threads = config.threads
+    path = model
+    cached = _cache_path(model, config, choice.providers)
+    if cached is not None and cached.is_file():
+        path = cached  # already optimised: skip the optimiser on this start
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    else:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            options.optimized_model_filepath = str(cached.with_suffix(f".tmp{os.getpid()}"))
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=list(choice.providers))
+    except Exception as e:  # ONNX Runtime raises its own Fail/InvalidGraph/... types
+        if path != model:  # a damaged cache must never stop the app: drop it and retry
+            cached.unlink(missing_ok=True)
+            return create_session(model, config)
+        raise ModelFolderError(
+            f"{model.name} in {model.parent} cannot be loaded ({str(e).splitlines()[0][:160]}); "
+            "the file may be damaged: reinstall the model"
+        ) from e
+    if cached is not None and path == model:
+        tmp = Path(options.optimized_model_filepath)
+        if tmp.is_file():
+            tmp.replace(cached)
+    used = session.get_providers()[0]
+    warning = choice.warning
+    if choice.providers[0] == CUDA and used != CUDA:
+        warning = "the CUDA provider failed to start (check the CUDA and cuDNN libraries); using the CPU"
+    if warning:
+        log.warning(warning)
+    return session, used, warning
+
+
+def run(session: object, feeds: dict, outputs: list[str] | None = None) -> list:
+    """session.run with ONNX Runtime's errors turned into ours."""
+    try:
+        return session.run(outputs, feeds)  # type: ignore[attr-defined]
+    except Exception as e:
+        raise ModelRuntimeError(
+            f"the model failed while running ({str(e).splitlines()[0][:160]}); "
+            "try another model or `--device cpu`"
+        ) from e
