@@ -1,0 +1,51 @@
+"""What several subcommands share: model arguments, opening a model, one-line errors."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from models.errors import LumenError, ModelFolderError
+
+NO_MODEL = ("no model is installed; install one with `lumen models install florence-2-base-ft` "
+            "or pass --model DIR")
+
+
+def report_error(message: str, code: int = 0) -> int:
+    """Print `error: message` on stderr (one line) and return `code`."""
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+    return code
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", metavar="DIR", help="model folder (default: the default installed model)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where to run the model (default: CUDA when present, else CPU)")
+    parser.add_argument("--dtype", metavar="TYPE", help="which ONNX variant of the folder to run (fp32, int8, q4, fp16, ...)")
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: one per core)")
+
+
+def resolve_model(model: str | None) -> Path | None:
+    if model:
+        return Path(model)
+    try:
+        from models.registry import default_model_dir
+    except ImportError:
+        return None
+    return default_model_dir()
+
+
+def open_captioner(args: argparse.Namespace):
+    """The loaded Captioner, or an exit status after printing why it could not load."""
+    from models.captioner import Captioner
+
+    folder = resolve_model(args.model)
+    if folder is None:
+        return report_error(NO_MODEL, ModelFolderError.exit_code)
+    try:
+        captioner = Captioner.load(folder, device=args.device, dtype=args.dtype, threads=args.threads)
+    except LumenError as e:
+        return report_error(str(e), e.exit_code)
+    if captioner.warning:
+        print(f"warning: {captioner.warning}", file=sys.stderr)
+    return captioner

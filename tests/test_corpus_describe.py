@@ -1,0 +1,32 @@
+"""Every broken or odd image in Pillow's test corpus gives a description or a one-line error."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models.captioner import Captioner
+from models.errors import ImageError
+from models.results import DescribeOptions
+
+
+def test_every_corpus_file_is_described_or_refused(shared_dir: Path, tiny_florence2_onnx: Path) -> None:
+    corpus = shared_dir / "corpus" / "pillow"
+    files = sorted(p for p in corpus.iterdir() if p.is_file())
+    if not files:
+        pytest.skip(f"{corpus} is empty")
+    captioner = Captioner.load(tiny_florence2_onnx, device="cpu", dtype="int8", cache_dir=None)
+    options = DescribeOptions(beams=1, max_tokens=3)
+    described, refused = 0, 0
+    for path in files:
+        try:
+            result = captioner.describe(path, options)
+        except ImageError as e:
+            message = str(e)
+            assert message and "\n" not in message, f"{path.name}: {message!r}"
+            refused += 1
+        else:
+            assert result.token_ids[0] == 2, path.name
+            described += 1
+    assert described + refused == len(files) > 300
+    assert described > 150, f"only {described} of {len(files)} images were described"
