@@ -69,7 +69,9 @@ class Florence2:
         def partial_text(ids: list[int]) -> str:
             if task.finds_objects:
                 return ""  # location tokens are not worth streaming; the summary comes at the end
-            return florence_text(self.tokenizer.decode(ids, skip_special_tokens=True))
+            # The best beam can change wholesale between steps, so decode it whole; a character
+            # still missing its last bytes is held back rather than shown as U+FFFD.
+            return florence_text(self.tokenizer.decode(ids, skip_special_tokens=True)).rstrip("\ufffd")
 
         def answer(ids: list[int]) -> tuple[str, list]:
             result = florence_answer(self.tokenizer, ids, task, image_size)

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.errors import ModelFolderError
 from models.results import DETAILS, TASKS, DetectedObject
 from models.tokenizer import TextTokenizer
 
 __all__ = [
     "FLORENCE_PROMPTS", "FlorenceAnswer", "FlorenceTask", "blip_caption", "blip_prompt_ids",
     "dequantize_box", "florence_answer", "florence_objects", "florence_post_process",
-    "florence_task", "florence_text", "object_summary", "plural",
+    "florence_task", "florence_text", "object_summary", "plural", "count_phrase", "article",
 ]
 
 # Florence2Processor.task_prompts_without_inputs, for the tasks Lumen offers.
@@ -31,7 +32,9 @@ FLORENCE_PROMPTS = {
     "<OCR>": "What is the text in the image?",
     "<OD>": "Locate the objects with category name in the image.",
 }
-_CAPTION_TOKENS = {"brief": "<CAPTION>", "detailed": "<DETAILED_CAPTION>", "more": "<MORE_DETAILED_CAPTION>"}
+_CAPTION_TOKENS = {
+    "brief": "<CAPTION>", "detailed": "<DETAILED_CAPTION>", "more": "<MORE_DETAILED_CAPTION>",
+}
 _OBJECTS = "<OD>"
 
 # Florence-2's coordinate quantizer: 1000 bins on each axis.
@@ -80,7 +83,9 @@ def florence_text(text: str) -> str:
     return text.replace("<s>", "").replace("</s>", "").strip()
 
 
-def dequantize_box(bins: Sequence[int], image_size: tuple[int, int]) -> tuple[float, float, float, float]:
+def dequantize_box(
+    bins: Sequence[int], image_size: tuple[int, int]
+) -> tuple[float, float, float, float]:
     """Bin indices (x1, y1, x2, y2) to pixels: the bin centre, in float32 and truncated to an
     integer, as Florence's coordinate quantizer computes it with torch."""
     width, height = image_size
@@ -95,7 +100,8 @@ def dequantize_box(bins: Sequence[int], image_size: tuple[int, int]) -> tuple[fl
 def florence_objects(text: str, image_size: tuple[int, int]) -> list[DetectedObject]:
     """The "description_with_bboxes" answer (<OD>): "label<loc_x1><loc_y1><loc_x2><loc_y2>..."
     as objects with boxes in image pixels; a label with several boxes gives several objects.
-    image_size is (width, height)."""
+    image_size is (width, height). Bins past 2**24, which no <loc_N> token gives, are dropped
+    (Florence would fail or lose precision on them)."""
     text = text.replace("<s>", "").replace("</s>", "").replace("<pad>", "")
     objects: list[DetectedObject] = []
     for phrase_text in _PHRASE.findall(text):
@@ -112,7 +118,9 @@ def florence_objects(text: str, image_size: tuple[int, int]) -> list[DetectedObj
     return objects
 
 
-def florence_post_process(text: str, task: FlorenceTask, image_size: tuple[int, int]) -> FlorenceAnswer:
+def florence_post_process(
+    text: str, task: FlorenceTask, image_size: tuple[int, int]
+) -> FlorenceAnswer:
     """Read a Florence answer decoded with skip_special_tokens=False.
 
     Captions and OCR give their text; objects give the objects and a spoken summary of them.
@@ -133,9 +141,12 @@ def florence_answer(
 def blip_prompt_ids(tokenizer: TextTokenizer, prompt: str | None = None) -> list[int]:
     """The ids BLIP's text decoder starts from, as BlipForConditionalGeneration.generate makes
     them: the encoded prompt with its first token ([CLS]) replaced by bos ([DEC]) and its
-    last ([SEP]) dropped; without a prompt, bos alone."""
+    last ([SEP]) dropped; without a prompt, bos alone. Raises ModelFolderError without bos."""
     if tokenizer.bos_id is None:
-        raise ValueError("the tokenizer has no bos token for BLIP's decoder")
+        where = tokenizer.folder or "the model folder"
+        raise ModelFolderError(
+            f"The tokenizer files in {where} name no start token for BLIP; reinstall the model."
+        )
     if not prompt:
         return [tokenizer.bos_id]
     ids = tokenizer.encode(prompt)
@@ -153,7 +164,7 @@ def blip_caption(tokenizer: TextTokenizer, ids: Iterable[int]) -> str:
 _IRREGULAR = {
     "person": "people", "man": "men", "woman": "women", "child": "children", "mouse": "mice",
     "goose": "geese", "foot": "feet", "tooth": "teeth", "ox": "oxen", "louse": "lice",
-    "cactus": "cacti", "die": "dice", "penny": "pennies",
+    "cactus": "cacti", "die": "dice",
 }
 _SAME_PLURAL = {
     "sheep", "deer", "fish", "moose", "bison", "aircraft", "spacecraft", "salmon", "trout",
@@ -198,7 +209,7 @@ def plural(noun: str) -> str:
         word = last
     elif low in _F_TO_VES:
         word = _match_case(_F_TO_VES[low], last)
-    elif low.endswith(("man", "woman")) and low not in _MAN_NOT_MEN:
+    elif low.endswith("man") and low not in _MAN_NOT_MEN:  # policeman, snowman
         word = last[:-2] + "en"
     elif low.endswith(("s", "x", "z", "ch", "sh")) or low in _O_TO_OES:
         word = last + "es"

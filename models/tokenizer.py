@@ -18,7 +18,9 @@ from models.errors import ModelFolderError
 
 TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILES = ("tokenizer_config.json", "special_tokens_map.json", "config.json")
-_NAMED = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+_NAMED = (
+    "bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token",
+)
 _REPLACEMENT = "\ufffd"  # what a UTF-8 decode gives for a character cut in the middle
 
 
@@ -74,10 +76,12 @@ class SpecialTokens:
     extra: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
-    def from_files(cls, tokenizer: Tokenizer, configs: list[dict[str, Any]]) -> SpecialTokens:
+    def from_files(
+        cls, tokenizer: Tokenizer, tok_cfg: dict[str, Any], tok_map: dict[str, Any],
+        model_cfg: dict[str, Any],
+    ) -> SpecialTokens:
         """Tokenizer files first (tokenizer_config.json, then special_tokens_map.json), then
         the ids in config.json; BLIP names no eos token, so its sep token ends a caption."""
-        tok_cfg, tok_map, model_cfg = configs
 
         def named(key: str) -> str | None:
             for cfg in (tok_cfg, tok_map):
@@ -99,7 +103,8 @@ class SpecialTokens:
                     extra.append(text)
         return cls(
             bos=named("bos_token") or from_config("bos_token_id") or named("cls_token"),
-            eos=named("eos_token") or named("sep_token") or from_config("sep_token_id", "eos_token_id"),
+            eos=(named("eos_token") or named("sep_token")
+                 or from_config("sep_token_id", "eos_token_id")),
             pad=named("pad_token") or from_config("pad_token_id"),
             unk=named("unk_token"),
             extra=tuple(dict.fromkeys(extra)),
@@ -114,14 +119,18 @@ class TextTokenizer:
     folder's `clean_up_tokenization_spaces` setting the way transformers 5 does (never for BPE).
     """
 
-    def __init__(self, tokenizer: Tokenizer, special: SpecialTokens, clean_up_spaces: bool = False) -> None:
+    def __init__(
+        self, tokenizer: Tokenizer, special: SpecialTokens, clean_up_spaces: bool = False,
+        folder: Path | None = None,
+    ) -> None:
         self._tokenizer = tokenizer
         self.special = special
         self.clean_up_spaces = clean_up_spaces
+        self.folder = folder
 
     @classmethod
     def from_folder(cls, folder: Path) -> TextTokenizer:
-        """Read tokenizer.json and the special tokens of a model folder (raises ModelFolderError)."""
+        """Read tokenizer.json and the special tokens of a folder (raises ModelFolderError)."""
         folder = Path(folder)
         path = folder / TOKENIZER_FILE
         if not path.is_file():
@@ -132,17 +141,16 @@ class TextTokenizer:
             raise _reinstall(folder, TOKENIZER_FILE, f"cannot be read ({e})") from e
         tokenizer.no_padding()
         tokenizer.no_truncation()
-        configs = [_read_json(folder, name) for name in CONFIG_FILES]
-        special = SpecialTokens.from_files(tokenizer, configs)
-        _mark_special(tokenizer, [special.bos, special.eos, special.pad, special.unk, *special.extra])
-        tok_cfg = configs[0]
+        tok_cfg, tok_map, model_cfg = (_read_json(folder, name) for name in CONFIG_FILES)
+        special = SpecialTokens.from_files(tokenizer, tok_cfg, tok_map, model_cfg)
+        named = (special.bos, special.eos, special.pad, special.unk, *special.extra)
+        _mark_special(tokenizer, named)
         clean_up = bool(tok_cfg.get("clean_up_tokenization_spaces", False))
         if type(tokenizer.model).__name__ == "BPE":
-            # transformers 5 skips this clean-up for BPE: it would eat real spaces before punctuation
-            clean_up = clean_up and bool(
-                tok_cfg.get("clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output")
-            )
-        return cls(tokenizer, special, clean_up)
+            # transformers 5 skips this clean-up for BPE: it eats real spaces before punctuation
+            force = "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"
+            clean_up = clean_up and bool(tok_cfg.get(force))
+        return cls(tokenizer, special, clean_up, folder)
 
     # Special token ids, looked up once.
     @cached_property
@@ -164,7 +172,8 @@ class TextTokenizer:
     @cached_property
     def special_ids(self) -> frozenset[int]:
         """Ids that `decode(..., skip_special_tokens=True)` leaves out."""
-        return frozenset(i for i, t in self._tokenizer.get_added_tokens_decoder().items() if t.special)
+        added = self._tokenizer.get_added_tokens_decoder()
+        return frozenset(i for i, token in added.items() if token.special)
 
     @property
     def vocab_size(self) -> int:
@@ -185,7 +194,9 @@ class TextTokenizer:
     ) -> str:
         """transformers' `tokenizer.decode`; clean-up None means: as the folder says."""
         text = self._tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)
-        clean_up = self.clean_up_spaces if clean_up_tokenization_spaces is None else clean_up_tokenization_spaces
+        clean_up = clean_up_tokenization_spaces
+        if clean_up is None:
+            clean_up = self.clean_up_spaces
         return clean_up_tokenization(text) if clean_up else text
 
     def incremental_decoder(
@@ -247,7 +258,9 @@ class IncrementalDecoder:
 
     def _decode(self, start: int, end: int | None = None) -> str:
         ids = self._ids[start:end]
-        return self._tokenizer.decode(ids, skip_special_tokens=self._skip, clean_up_tokenization_spaces=False)
+        return self._tokenizer.decode(
+            ids, skip_special_tokens=self._skip, clean_up_tokenization_spaces=False
+        )
 
     def push(self, token_id: int) -> str:
         """Add one id; return the text it completes ("" while held back)."""
@@ -269,11 +282,13 @@ class IncrementalDecoder:
         return self._release(final=True)
 
     def _release(self, final: bool) -> str:
-        cut = len(self._raw) if final or not self._tokenizer.clean_up_spaces else _safe_cut(self._raw)
+        """Move the settled part of the raw text, cleaned up, into `text`; return it."""
+        clean_up = self._tokenizer.clean_up_spaces
+        cut = _safe_cut(self._raw) if clean_up and not final else len(self._raw)
         if cut <= self._cut:
             return ""
         piece = self._raw[self._cut:cut]
-        if self._tokenizer.clean_up_spaces:
+        if clean_up:
             piece = clean_up_tokenization(piece)
         self._cut = cut
         self._text += piece
