@@ -9,9 +9,10 @@ What `load_image` guarantees:
 - refuses images whose header claims more than `MAX_PIXELS` before any pixel is decoded;
 - decodes only the first frame of animated or multi-page files;
 - applies the EXIF (or XMP) orientation;
-- converts every mode to RGB: transparency is composited onto white (dark text drawn on a
-  transparent background stays readable), 16/32-bit and float images are stretched over their
-  actual value range instead of being clipped to 255;
+- converts every mode to RGB: transparency is composited onto white, so dark text drawn on a
+  transparent background stays readable (onto black when the visible content is light, so
+  white text does too); 16/32-bit and float images are stretched over their actual value
+  range instead of being clipped to 255;
 - shrinks images whose long side exceeds `MAX_SIDE` (JPEGs are decoded at reduced scale, so a
   108-megapixel photo never exists in memory at full size).
 """
@@ -21,7 +22,10 @@ import io
 import os
 import re
 import stat
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
@@ -40,8 +44,9 @@ MAX_PIXELS = 178_956_970
 # Captioning models look at 384-768 px, so anything beyond this only costs memory and time.
 MAX_SIDE = 4096
 
-# EPS makes Pillow run Ghostscript on the file: never do that with untrusted input.
-_UNSAFE_FORMATS = frozenset({"EPS"})
+# EPS makes Pillow run Ghostscript on the file: never with untrusted input. BLP (game textures)
+# decodes DXT blocks pixel by pixel in Python: a crafted header stalls the worker for seconds.
+_UNSAFE_FORMATS = frozenset({"EPS", "BLP"})
 
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -57,6 +62,8 @@ _TRANSPOSE = {
 # it sits above the 118 where black and white give equal contrast, so white stays the default.
 _LIGHT_CONTENT = 160.0
 
+_QUIET_LOCK = threading.Lock()
+
 _PICK_ANOTHER = "choose another image or save it again as PNG or JPEG"
 
 
@@ -66,11 +73,13 @@ def load_image(
     """Load `source` (a path, encoded bytes such as a clipboard PNG, or a PIL image).
 
     Returns a fully decoded RGB image whose long side is at most `max_side`. Raises
-    `ImageError` for anything that is not a readable, reasonably sized image. A PIL image passed
-    in is never modified; when it is already a small upright RGB image it is returned as is.
+    `ImageError` for anything that is not a readable, reasonably sized image. The pixels of a
+    PIL image passed in are never changed; when it already is a small upright RGB image it is
+    returned as is. Thread-safe; Pillow's warnings are silenced while decoding.
     """
     if isinstance(source, Image.Image):
-        return _decode(source, "The image", max_side, max_pixels, owned=False)
+        with _quiet_pillow():
+            return _decode(source, "The image", max_side, max_pixels, owned=False)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not data:
@@ -121,9 +130,7 @@ def _load_path(source: str | os.PathLike[str], max_side: int, max_pixels: int) -
 
 
 def _open_and_decode(fp: BinaryIO, name: str, max_side: int, max_pixels: int) -> Image.Image:
-    # Pillow warns about odd-but-readable files (bad EXIF, large sizes); our checks decide instead.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _quiet_pillow():
         try:
             image = Image.open(fp, formats=_safe_formats())
         except UnidentifiedImageError as e:
@@ -132,11 +139,11 @@ def _open_and_decode(fp: BinaryIO, name: str, max_side: int, max_pixels: int) ->
             raise ImageError(_too_large(name, None, max_pixels)) from e
         except Exception as e:  # any decoder failure on untrusted bytes
             raise ImageError(_damaged(name, e)) from e
-    try:
-        rgb = _decode(image, name, max_side, max_pixels, owned=True)
-    except BaseException:
-        image.close()
-        raise
+        try:
+            rgb = _decode(image, name, max_side, max_pixels, owned=True)
+        except BaseException:
+            image.close()
+            raise
     # close() destroys the pixels, so keep the image when it already is the RGB result.
     if rgb is not image:
         image.close()
@@ -149,6 +156,17 @@ def _safe_formats() -> tuple[str, ...]:
     return tuple(f for f in Image.OPEN if f not in _UNSAFE_FORMATS)
 
 
+@contextmanager
+def _quiet_pillow() -> Iterator[None]:
+    """Silence Pillow's warnings about odd-but-readable files (bad EXIF, big sizes, ...).
+
+    Our own checks decide what is refused. catch_warnings swaps process-wide state, hence the lock.
+    """
+    with _QUIET_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 # --- decoding ----------------------------------------------------------------------------------
 
 
@@ -157,25 +175,23 @@ def _decode(
 ) -> Image.Image:
     """Check the header size, decode the first frame and turn it into an upright RGB image."""
     _check_size(image, name, max_pixels)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            if owned and image.format == "JPEG" and max(image.size) > max_side:
-                # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: never the full pixel count.
-                scale = max_side / max(image.size)
-                image.draft(None, (_at_least_1(image.width * scale), _at_least_1(image.height * scale)))
-            image.load()
-            _check_size(image, name, max_pixels)  # a few formats only know their size now
-            transpose = _orientation(image)
-            rgb = _shrink(_to_rgb(image, max_side), max_side)
-            if transpose is not None:
-                rgb = rgb.transpose(transpose)
-        except ImageError:
-            raise
-        except (Image.DecompressionBombError, MemoryError) as e:
-            raise ImageError(_too_large(name, None, max_pixels)) from e
-        except Exception as e:  # any decoder failure on untrusted bytes
-            raise ImageError(_damaged(name, e)) from e
+    try:
+        if owned and image.format == "JPEG" and max(image.size) > max_side:
+            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: never the full pixel count.
+            scale = max_side / max(image.size)
+            image.draft(None, (_at_least_1(image.width * scale), _at_least_1(image.height * scale)))
+        image.load()
+        _check_size(image, name, max_pixels)  # a few formats only know their size now
+        transpose = _orientation(image)
+        rgb = _shrink(_to_rgb(image, max_side), max_side)
+        if transpose is not None:
+            rgb = rgb.transpose(transpose)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, MemoryError) as e:
+        raise ImageError(_too_large(name, None, max_pixels)) from e
+    except Exception as e:  # any decoder failure on untrusted bytes
+        raise ImageError(_damaged(name, e)) from e
     return rgb
 
 
@@ -205,7 +221,6 @@ def _to_rgb(image: Image.Image, max_side: int | None) -> Image.Image:
         return _shrink(_stretch_to_l(image), max_side).convert("RGB")
     if mode == "La":  # premultiplied alpha, which Pillow cannot convert directly
         image = _unpremultiply_la(image)
-        mode = "LA"
     if "A" in image.getbands() or "a" in image.getbands() or _has_transparency(image):
         rgba = _shrink(image.convert("RGBA"), max_side)
         # White, as transformers' convert_to_rgb does (so preprocessing matches it exactly), unless

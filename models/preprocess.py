@@ -216,7 +216,7 @@ class ImagePreprocessor:
             if key in config and key.startswith("do_"):
                 return False  # transformers 5 keeps an explicit null flag, which then reads as off
             if key not in defaults:
-                raise KeyError(f"{key} is missing and {kind or 'this processor type'} has no default")
+                raise ValueError(f"{key} is missing and {kind or 'this processor type'} has no default")
             return defaults[key]
 
         # Always: the models take 3 channels, whatever do_convert_rgb says (Florence-2 has null).
