@@ -65,6 +65,25 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@pytest.fixture(scope="session")
+def tiny_argos() -> Path:
+    """Folder of tiny random .argosmodel packages (en-de, fr-en); see tests/tiny_argos.py."""
+    import ctranslate2
+    from tiny_argos import build_tiny_argos
+
+    return cached_dir(f"argos-ct2-{ctranslate2.__version__}", build_tiny_argos, TESTS / "tiny_argos.py")
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Refuses connections beyond 127.0.0.1 and fails the test if any was attempted."""
+    from net_guard import guard_sockets
+
+    attempts = guard_sockets(monkeypatch)
+    yield attempts
+    assert not attempts, f"network access attempted: {attempts}"
+
+
 EXPORT_SOURCES = sorted((ROOT / "export").glob("*.py"))
 
 
@@ -78,3 +97,25 @@ def tiny_florence2_onnx(tiny_florence2_hf: Path) -> Path:
 
     return cached_dir("florence2-onnx", build, TESTS / "tiny_models.py", TESTS / "tiny_tokenizers.py",
                       *EXPORT_SOURCES)
+
+
+BLIP_SOURCES = (TESTS / "tiny_models.py", TESTS / "tiny_wordpiece.py", TESTS / "tiny_tokenizers.py")
+
+
+@pytest.fixture(scope="session")
+def tiny_blip_hf() -> Path:
+    """A tiny random BLIP captioning checkpoint in transformers' format."""
+    from tiny_models import build_tiny_blip
+
+    return cached_dir("blip-hf", build_tiny_blip, *BLIP_SOURCES)
+
+
+@pytest.fixture(scope="session")
+def tiny_blip_onnx(tiny_blip_hf: Path) -> Path:
+    """The tiny BLIP exported by our own exporter, in fp32, int8, q4 and fp16."""
+    from export.api import export_model
+
+    def build(out: Path) -> None:
+        export_model(tiny_blip_hf, out, ("fp32", "int8", "q4", "fp16"), log=lambda _: None)
+
+    return cached_dir("blip-onnx", build, *BLIP_SOURCES, *EXPORT_SOURCES)

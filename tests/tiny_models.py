@@ -62,3 +62,48 @@ def build_tiny_florence2(out: Path, seed: int = 0) -> Path:
         "image_seq_length": 10, "processor_class": "Florence2Processor",
     }, indent=2))
     return out
+
+
+BLIP_IMAGE_SIZE = 64
+# Settings of the outer model, which BlipForConditionalGeneration.generate never reads (its text
+# decoder decodes greedily with its own settings): the exporter must not carry them over.
+BLIP_IGNORED_GENERATION = {"num_beams": 3, "max_length": 20}
+
+
+def build_tiny_blip(out: Path, seed: int = 0) -> Path:
+    """A tiny random BlipForConditionalGeneration with a BLIP-shaped WordPiece tokenizer."""
+    import torch
+    from transformers import BlipConfig, BlipForConditionalGeneration, BlipTextConfig, BlipVisionConfig
+
+    from tiny_wordpiece import build_bert_tokenizer
+
+    torch.manual_seed(seed)
+    dec_id = build_bert_tokenizer(out)
+    named = json.loads((out / "config.json").read_text())["text_config"]
+    text = BlipTextConfig(
+        vocab_size=dec_id + 1, hidden_size=32, encoder_hidden_size=32, intermediate_size=64,
+        num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=64,
+        bos_token_id=dec_id, sep_token_id=named["sep_token_id"], pad_token_id=named["pad_token_id"],
+        eos_token_id=named["eos_token_id"],
+    )
+    vision = BlipVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        image_size=BLIP_IMAGE_SIZE, patch_size=16,
+    )
+    config = BlipConfig(text_config=text.to_dict(), vision_config=vision.to_dict())
+    model = BlipForConditionalGeneration(config).eval()
+    _scale_weights(model, 0.15, seed)
+    with torch.no_grad():
+        bias = model.text_decoder.cls.predictions.bias
+        bias[named["sep_token_id"]] += 1.0  # captions end at varied lengths
+        bias[named["eos_token_id"]] += 1.0  # and the config's misleading eos ([CLS]) turns up inside some
+    model.save_pretrained(out)
+    (out / "generation_config.json").write_text(json.dumps(BLIP_IGNORED_GENERATION, indent=2))
+    (out / "preprocessor_config.json").write_text(json.dumps({
+        "image_processor_type": "BlipImageProcessor", "do_resize": True, "do_rescale": True,
+        "do_normalize": True, "do_convert_rgb": True, "resample": 3, "rescale_factor": 1 / 255,
+        "size": {"height": BLIP_IMAGE_SIZE, "width": BLIP_IMAGE_SIZE},
+        "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711], "processor_class": "BlipProcessor",
+    }, indent=2))
+    return out

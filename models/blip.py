@@ -1,0 +1,85 @@
+"""BLIP captioning on ONNX Runtime: vision_model -> image_embeds -> merged text decoder that
+cross-attends to them, as BlipForConditionalGeneration.generate runs its parts.
+
+BLIP only captions. It has no task or detail prompts, so every detail level gives the same
+caption (detail can only change the default token budget); OCR and object lists need Florence-2.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PIL import Image
+
+from models.adapter import Prepared
+from models.errors import ModelFolderError, ModelRuntimeError
+from models.folder import ModelFolder
+from models.onnx_decoder import MergedDecoder, cache_layout
+from models.preprocess import ImagePreprocessor
+from models.results import DescribeOptions
+from models.session import SessionConfig, create_session, run
+from models.tasks import blip_caption
+from models.tokenizer import TextTokenizer
+
+CAPTION_ONLY = "BLIP models only describe; install a Florence-2 model to read text or list objects"
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0
+
+
+def decoder_feeds(ids: np.ndarray, past_length: int, wants_mask: bool) -> dict[str, np.ndarray]:
+    """The decoder's token inputs: the new ids and, for decoders exported with one, an
+    all-ones attention mask over cache and new tokens (generate's mask, as nothing is padded)."""
+    feeds = {"input_ids": ids}
+    if wants_mask:
+        feeds["attention_mask"] = np.ones((ids.shape[0], past_length + ids.shape[1]), dtype=np.int64)
+    return feeds
+
+
+class Blip:
+    family = "blip"
+
+    def __init__(self, folder: ModelFolder, config: SessionConfig) -> None:
+        self.folder = folder
+        self.tokenizer = TextTokenizer.from_folder(folder.path)
+        self.preprocess = ImagePreprocessor.from_config(folder.preprocessor_config)
+        self.vision, self.provider, warning = create_session(folder.onnx_file("vision_model"), config)
+        self.decoder, _, decoder_warning = create_session(folder.onnx_file("decoder_model_merged"), config)
+        self.warning = warning or decoder_warning
+        text = folder.config.get("text_config") or {}
+        heads = int(text.get("num_attention_heads", 12))
+        self.layout = cache_layout(self.decoder, heads, int(text.get("hidden_size", 768)) // heads)
+        self._vision_out = self.vision.get_outputs()[0].name
+        self._float = np.float16 if "float16" in self.vision.get_inputs()[0].type else np.float32
+        self._wants_mask = any(i.name == "attention_mask" for i in self.decoder.get_inputs())
+        # generate() starts every caption with text_config.bos_token_id ([DEC]).
+        bos = text.get("bos_token_id", self.tokenizer.bos_id)
+        if bos is None:
+            raise ModelFolderError(f"config.json in {folder.path} names no bos_token_id for BLIP's decoder; "
+                                   "re-export the model")
+        self.bos = int(bos)
+
+    def pixels(self, image: Image.Image) -> np.ndarray:
+        return self.preprocess(image)
+
+    def prepare(self, pixel_values: np.ndarray, image_size: tuple[int, int], options: DescribeOptions,
+                timings: dict[str, float]) -> Prepared:
+        if options.task != "caption":
+            raise ModelRuntimeError(CAPTION_ONLY)
+        t = time.perf_counter()
+        embeds = run(self.vision, {"pixel_values": pixel_values.astype(self._float)}, [self._vision_out])[0]
+        timings["vision"] = _ms(t)
+        timings["encoder"] = 0.0  # BLIP has no text encoder: the decoder reads the image directly
+        mask = np.ones(embeds.shape[:2], dtype=np.int64)
+
+        def feeds(ids: np.ndarray) -> dict[str, np.ndarray]:
+            cache = next(iter(decoder.self_cache.values()), None)
+            return decoder_feeds(ids, 0 if cache is None else cache.shape[2], self._wants_mask)
+
+        decoder = MergedDecoder(self.decoder, self.layout, embeds, mask, feeds)
+
+        def caption(ids: list[int]) -> str:
+            return blip_caption(self.tokenizer, ids)
+
+        return Prepared(decoder, [self.bos], caption, lambda ids: (caption(ids), []))
