@@ -10,18 +10,19 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from export.manifest import write_manifest
 from export.merge import merge_decoders
 from export.onnx_utils import export_module, save_model
 from export.quantize import DTYPES, SUFFIX, quantize_file
 from export.validate import check, compare_part
 from models.errors import ExportError
+from models.manifest import package_versions, write_manifest
 
 COPIED_FILES = (
     "config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
     "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
     "added_tokens.json", "vocab.txt",
 )
+EXPORT_VERSIONS = ("lumen", "torch", "transformers", "onnx", "onnxscript", "onnxruntime")
 # fp32 must match torch closely; quantized variants only roughly (they are checked for sanity).
 TOLERANCE = {"fp32": (1e-4, 1e-4), "fp16": (1e-2, 2e-2), "int8": (0.0, 0.5), "q4": (0.0, 0.5)}
 
@@ -109,7 +110,8 @@ def export_model(
         if (folder / name).exists():
             shutil.copyfile(folder / name, out / name)
     module.write_missing_configs(model, out)
-    write_manifest(out, name=out.name, family=family, dtype=dtypes[0], source=str(src))
+    write_manifest(out, name=out.name, family=family, dtype=dtypes[0], source=str(src),
+                   versions=package_versions(EXPORT_VERSIONS))
     log(f"wrote {out}")
     return out
 

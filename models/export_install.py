@@ -1,0 +1,127 @@
+"""`lumen models install NAME --export`: fetch the original checkpoint and export it here.
+
+Needs the `[export]` extra (torch, transformers) and the exporter `export.api.export_model`;
+both are looked up only when asked for, so a plain install never imports them. The original
+weights go to `<models>/.partial/<name>.source/` (resumable file by file) and are verified
+against the hub's checksums; they are deleted once the export has been verified and
+registered, since only the ONNX folder is ever used.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from models.catalogue import EXPORT_DTYPES, CatalogueEntry, UnknownModelError
+from models.download import hub_errors, resolve_endpoint, remote_files, verified_sha256
+from models.errors import ExportError, LumenError, ModelFolderError
+from models.folder_check import check_folder
+from models.manifest import read_manifest, write_manifest
+from models.registry import PARTIAL, AlreadyInstalledError, InstalledModel, Registry
+
+_NEEDS = (
+    "--export needs Lumen's export tools (torch and transformers); install them with "
+    "`pip install 'lumen[export]'`, or install the published ONNX files without --export."
+)
+_TEXT_FILES = ("*.json", "*.txt", "*.model")
+
+
+def exporter() -> Callable[..., Path]:
+    """The lead's `export.api.export_model`, or ExportError saying how to get it."""
+    for package in ("torch", "transformers"):
+        if importlib.util.find_spec(package) is None:
+            raise ExportError(_NEEDS)
+    try:
+        module = importlib.import_module("export.api")
+    except ImportError as e:
+        raise ExportError(_NEEDS) from e
+    fn = getattr(module, "export_model", None)
+    if not callable(fn):
+        raise ExportError("This Lumen build has no exporter (export.api.export_model); " + _NEEDS)
+    return fn
+
+
+def install_exported(
+    entry: CatalogueEntry,
+    dtype: str,
+    *,
+    registry: Registry | None = None,
+    endpoint: str | None = None,
+    revision: str = "main",
+    make_default: bool | None = None,
+    on_status: Callable[[str], None] | None = None,
+) -> InstalledModel:
+    """Download `entry.export_source`, export it to ONNX in `dtype`, verify and register it."""
+    registry = registry or Registry()
+    say = on_status or (lambda _msg: None)
+    if dtype not in EXPORT_DTYPES:
+        raise UnknownModelError(
+            f"The exporter writes {', '.join(EXPORT_DTYPES)}, not {dtype!r}; choose one of those."
+        )
+    name = entry.installed_name(dtype)
+    if registry.exists(name):
+        raise AlreadyInstalledError(name)
+    export_model = exporter()  # before downloading gigabytes that could not be used
+    endpoint = resolve_endpoint(endpoint)
+    source = registry.root / PARTIAL / f"{name}.source"
+    say(f"Downloading the original weights of {entry.export_source}")
+    commit = _download_source(entry.export_source, source, revision, endpoint)
+    staging = registry.new_staging()
+    try:
+        say(f"Exporting to ONNX ({dtype}); this takes a few minutes")
+        try:
+            folder = Path(_call_exporter(export_model, source, staging / name, dtype, say))
+        except LumenError:
+            raise
+        except Exception as e:  # the exporter runs torch: any failure ends this install
+            raise ExportError(
+                f"Exporting {entry.export_source} failed ({type(e).__name__}: {e}); "
+                "the downloaded weights are kept, so running the install again retries the export."
+            ) from e
+        if read_manifest(folder) is None:
+            write_manifest(
+                folder, name=name, family=entry.family, dtype=dtype,
+                source=f"{entry.export_source}@{commit}",
+            )
+        say("Verifying the exported model")
+        check_folder(folder, family=entry.family, dtype=dtype, verify_checksums=True)
+        model = registry.adopt(folder, name, make_default=make_default)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(source, ignore_errors=True)
+    return model
+
+
+def _call_exporter(export_model: Callable, src: Path, out: Path, dtype: str, say) -> Path:
+    """`export_model(src, out, dtypes=(dtype,), log=...)`, or the single-`dtype` form."""
+    params = inspect.signature(export_model).parameters
+    kwargs = {"log": say} if "log" in params else {}
+    if "dtypes" in params:
+        return export_model(src, out, (dtype,), **kwargs)
+    return export_model(src, out, dtype, **kwargs)
+
+
+def _download_source(repo_id: str, dest: Path, revision: str, endpoint: str | None) -> str:
+    """Configuration, tokenizer and weights of the original checkpoint, checked file by file."""
+    commit, files = remote_files(repo_id, revision=revision, endpoint=endpoint)
+    weights = ["*.safetensors"] if any(p.endswith(".safetensors") for p in files) else ["*.bin"]
+    with hub_errors(endpoint, repo_id):
+        from huggingface_hub import snapshot_download
+
+        snapshot_download(
+            repo_id, revision=commit, local_dir=dest, endpoint=endpoint,
+            allow_patterns=[*_TEXT_FILES, *weights],
+        )
+    for path in sorted(dest.rglob("*")):
+        rel = path.relative_to(dest).as_posix()
+        if path.is_file() and not rel.startswith(".") and rel in files:
+            if verified_sha256(path, files[rel]) is None:
+                path.unlink()
+                raise ModelFolderError(
+                    f"The downloaded {rel} of {repo_id} does not match the checksum the hub "
+                    "lists for it, so it was discarded; run the install again."
+                )
+    return commit

@@ -1,0 +1,74 @@
+"""Disk-space checks and human-readable sizes shared by installs, imports and packs."""
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from models.errors import LumenError
+
+# Headroom kept free beyond what a model needs, so the disk is not filled to the last byte.
+_HEADROOM = 64 << 20
+
+
+class NotEnoughSpaceError(LumenError):
+    exit_code = 1
+
+
+def human_size(n: float) -> str:
+    """Sizes as people read them: 950 bytes, 4.2 MB, 290 MB, 1.5 GB."""
+    if n < 1000:
+        return f"{int(n)} bytes"
+    for unit in ("KB", "MB", "GB", "TB"):
+        n /= 1000
+        if n < 1000 or unit == "TB":
+            return f"{n:.1f} {unit}" if n < 10 else f"{n:.0f} {unit}"
+    return f"{n:.0f} TB"
+
+
+def ensure_space(folder: Path, needed: int) -> None:
+    """Raise NotEnoughSpaceError when `folder`'s disk cannot take `needed` more bytes."""
+    if needed <= 0:
+        return
+    free = shutil.disk_usage(folder).free
+    if free < needed + _HEADROOM:
+        raise NotEnoughSpaceError(
+            f"Not enough free disk space in {folder}: the model needs {human_size(needed)} and "
+            f"{human_size(free)} is free; free some space and try again."
+        )
+
+
+class FolderBusyError(LumenError):
+    exit_code = 1
+
+
+@contextmanager
+def exclusive(lock_path: Path, what: str) -> Iterator[None]:
+    """Hold an OS lock on `lock_path` (freed even if the process dies); refuse a second holder.
+
+    The lock file lives beside, not inside, the folder it guards, so that folder can be moved
+    while the lock is held (Windows cannot move a folder with an open file in it).
+    """
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a+b")
+    try:
+        handle.seek(0)
+        try:
+            if sys.platform == "win32":
+                import msvcrt
+
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            raise FolderBusyError(
+                f"{what} is already in progress (in another Lumen window or command); wait for "
+                "it to finish, or stop it, and try again."
+            ) from e
+        yield
+    finally:
+        handle.close()  # closing releases the lock on every platform
