@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from models.generation.decoder import Decoder, GenerationOutput
+from models.generation.decoder import (
+    Decoder, GenerationOutput, StepCallback, StopCheck, check_cancelled, run_step,
+)
 from models.generation.processors import LogitsProcessor, apply, log_softmax
-from models.generation.sampling import StepCallback, StopCheck, check_cancelled
 from models.generation.settings import GenerationSettings
 
 # transformers' stand-in for "impossible" (not -inf, so that sums stay ordered).
@@ -70,6 +71,7 @@ def beam_search(
     on_step: StepCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> GenerationOutput:
+    """Beam search (beam sampling with `do_sample`); steps c-g follow transformers' comments."""
     beams = settings.num_beams
     eos = np.asarray(settings.eos_token_id, dtype=np.int64)
     keep = max(2, 1 + eos.size) * beams
@@ -90,7 +92,6 @@ def beam_search(
     fin_raw = run_raw.copy()
     fin_len = np.full(beams, p, dtype=np.int64)
     fin_done = np.zeros(beams, dtype=bool)
-    improvable = True
     top_mask = np.zeros(keep, dtype=bool)
     top_mask[:beams] = True
 
@@ -100,7 +101,7 @@ def beam_search(
     steps = 0
     while True:
         check_cancelled(should_stop)
-        logits = np.asarray(decoder.step(np.ascontiguousarray(step_input)), dtype=np.float32)
+        logits = run_step(decoder, step_input)
         steps += 1
         vocab = logits.shape[1]
         logp = log_softmax(logits)
@@ -128,13 +129,11 @@ def beam_search(
         run_seqs, run_scores, run_raw = cand_seqs[nxt], run_candidates[nxt], cand_raw[nxt]
         beam_sources = src[nxt]
 
-        # f. finished continuations among the top `beams` join the finished set if good enough
+        # f. finished continuations among the top `beams` join the finished set if good enough.
+        # (transformers also masks them when the set is full or cannot improve; with one input
+        # the loop has already stopped in those cases.)
         just_done = hits & top_mask
         normalised = cand_scores / ((cur + 1 - p) ** penalty)
-        if early is True and fin_done.all():
-            normalised = normalised + MASK
-        if not improvable:
-            normalised = normalised + MASK
         normalised = normalised + (~just_done).astype(np.float32) * MASK
         merged = np.concatenate((fin_scores, normalised))
         best = _top(merged, beams)
@@ -153,7 +152,7 @@ def beam_search(
             best_length = cur - p
         best_running = run_scores[0] / (best_length**penalty)
         worst_finished = np.where(fin_done, fin_scores.min(), MASK)
-        improvable = improvable and bool((best_running > worst_finished).any())
+        improvable = bool((best_running > worst_finished).any())  # once False, the loop ends
         going = improvable and not (fin_done.all() and early is True) and not hits.all()
 
         if on_step is not None:

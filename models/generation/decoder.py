@@ -1,10 +1,13 @@
 """What the decoding loop needs from a model, and what it gives back."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from models.errors import CancelledError
 
 
 @runtime_checkable
@@ -55,3 +58,24 @@ class GenerationOutput:
         """Mean token probability of the best sequence (0 when it has no new token)."""
         probs = self.token_probs[0] if self.token_probs else []
         return float(np.mean(probs)) if probs else 0.0
+
+
+StepCallback = Callable[[list[int]], None]
+StopCheck = Callable[[], bool]
+
+
+def check_cancelled(should_stop: StopCheck | None) -> None:
+    """Raise CancelledError when the caller's `should_stop` says so (polled between steps)."""
+    if should_stop is not None and should_stop():
+        raise CancelledError("Describing was cancelled before it finished; start it again to get a result.")
+
+
+def run_step(decoder: Decoder, input_ids: np.ndarray) -> np.ndarray:
+    """One decoder step, its logits checked against the protocol: (rows, vocab) float32."""
+    logits = np.asarray(decoder.step(np.ascontiguousarray(input_ids, dtype=np.int64)), dtype=np.float32)
+    if logits.ndim != 2 or logits.shape[0] != input_ids.shape[0]:
+        raise ValueError(
+            f"{type(decoder).__name__}.step returned logits of shape {logits.shape}; "
+            f"expected ({input_ids.shape[0]}, vocab)"
+        )
+    return logits

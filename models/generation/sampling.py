@@ -1,22 +1,15 @@
 """Greedy decoding and multinomial sampling: transformers' `GenerationMixin._sample`."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from models.errors import CancelledError
-from models.generation.decoder import Decoder, GenerationOutput
+from models.generation.decoder import (
+    Decoder, GenerationOutput, StepCallback, StopCheck, check_cancelled, run_step,
+)
 from models.generation.processors import LogitsProcessor, apply
 from models.generation.settings import GenerationSettings
-
-StepCallback = Callable[[list[int]], None]
-StopCheck = Callable[[], bool]
-
-
-def check_cancelled(should_stop: StopCheck | None) -> None:
-    if should_stop is not None and should_stop():
-        raise CancelledError("Describing was cancelled before it finished; start it again to get a result.")
 
 
 def raw_log_probs(logits: np.ndarray, rows: np.ndarray, tokens: np.ndarray) -> np.ndarray:
@@ -72,7 +65,7 @@ def sample_search(
     steps = 0
     while True:
         check_cancelled(should_stop)
-        logits = np.asarray(decoder.step(np.ascontiguousarray(step_input)), dtype=np.float32)
+        logits = run_step(decoder, step_input)
         steps += 1
         scores = apply(processors, seqs[:, :cur], logits.copy()) if processors else logits
         tokens = multinomial(scores, rng) if settings.do_sample else scores.argmax(axis=1)

@@ -23,6 +23,13 @@ _DECODER_SECTIONS = ("decoder", "generator", "text_config")
 DEFAULT_NEW_TOKENS = 20
 
 
+_INT_FIELDS = (
+    "max_length", "max_new_tokens", "min_length", "min_new_tokens", "num_beams", "num_return_sequences",
+    "top_k", "no_repeat_ngram_size", "forced_bos_token_id", "bos_token_id", "pad_token_id",
+    "decoder_start_token_id", "max_position_embeddings",
+)
+
+
 def _ids(value: Any) -> tuple[int, ...] | None:
     """An id or a list of ids from JSON as a tuple; None stays None."""
     if value is None:
@@ -72,7 +79,12 @@ class GenerationSettings:
         def fix(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        # Accept the JSON shapes (int or list) and normalise them once.
+        # Accept the JSON shapes (int or list, 0/1 for booleans) and normalise them once.
+        for name in _INT_FIELDS:
+            if getattr(self, name) is not None:
+                fix(name, int(getattr(self, name)))
+        fix("do_sample", bool(self.do_sample))
+        fix("renormalize_logits", bool(self.renormalize_logits))
         fix("eos_token_id", _ids(self.eos_token_id) or ())
         fix("forced_eos_token_id", _ids(self.forced_eos_token_id))
         fix("suppress_tokens", _ids(self.suppress_tokens))
