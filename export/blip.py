@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import torch
 from torch import nn
 
-from export.decoder_parts import DecoderWithCache, decoder_io_names, dims
+from export.decoder_parts import Case, DecoderWithCache, decoder_cases, decoder_io_names, dims
 from export.onnx_utils import export_module, save_model
 
 
@@ -117,9 +116,6 @@ def export_parts(model: Any, folder: Path, out: Path, log: Callable[[str], Any] 
     return PARTS
 
 
-Case = tuple[str, dict[str, np.ndarray], dict[str, np.ndarray]]
-
-
 def validation_cases(model: Any, folder: Path) -> dict[str, Case]:
     """label -> (part, feeds, torch outputs): new inputs, of other sizes than at export."""
     shapes = blip_shapes(model)
@@ -131,28 +127,13 @@ def validation_cases(model: Any, folder: Path) -> dict[str, Case]:
         image = VisionModel(model)(pixels)
         mask = torch.ones(image.shape[:2], dtype=torch.int64)
         cases["vision_model"] = ("vision_model", {"pixel_values": pixels.numpy()}, {"image_embeds": image.numpy()})
-        # First step: a prompt-like prefix ([DEC] then words) through the no-cache branch.
+        # A prompt-like prefix ([DEC] then words), then one more token through the cache.
         ids = torch.cat([torch.tensor([[shapes.bos]]), torch.randint(5, 60, (1, 3), generator=gen)], dim=1)
-        _, out_names = decoder_io_names(shapes.layers, with_past=False, first_input="input_ids")
-        outs = dict(zip(out_names, _decoder(model, shapes, with_past=False)(ids, image, mask)))
-        feeds = {"input_ids": ids.numpy(), "encoder_hidden_states": image.numpy(),
-                 "encoder_attention_mask": mask.numpy(), "use_cache_branch": np.array([False])}
-        empty = np.zeros((1, shapes.heads, 0, shapes.head_dim), np.float32)
-        for i in range(shapes.layers):
-            for part in ("decoder", "encoder"):
-                for kv in ("key", "value"):
-                    feeds[f"past_key_values.{i}.{part}.{kv}"] = empty
-        # Second step through the cache branch, fed with the first step's cache.
-        nxt = torch.tensor([[17]])
-        past = [outs[f"present.{i}.{p}.{kv}"] for i in range(shapes.layers)
-                for p in ("decoder", "encoder") for kv in ("key", "value")]
-        _, past_names = decoder_io_names(shapes.layers, with_past=True, first_input="input_ids")
-        outs2 = dict(zip(past_names, _decoder(model, shapes, with_past=True)(nxt, image, mask, *past)))
-        feeds2 = dict(feeds, input_ids=nxt.numpy(), use_cache_branch=np.array([True]))
-        feeds2.update({f"past_key_values.{n[len('present.'):]}": v.numpy() for n, v in outs.items()
-                       if n.startswith("present.")})
-    cases["decoder_model_merged"] = ("decoder_model_merged", feeds, {k: v.numpy() for k, v in outs.items()})
-    cases["decoder_model_merged (cache branch)"] = ("decoder_model_merged", feeds2, {k: v.numpy() for k, v in outs2.items()})
+        cases.update(decoder_cases(
+            _decoder(model, shapes, with_past=False), _decoder(model, shapes, with_past=True),
+            shapes.layers, shapes.heads, shapes.head_dim, "input_ids", ids, torch.tensor([[17]]),
+            image, mask,
+        ))
     return cases
 
 

@@ -84,3 +84,33 @@ class DecoderWithCache(nn.Module):
         if self.with_past:
             dynamic.append(tuple(past_dynamic))
         return tuple(args), tuple(dynamic)
+
+
+Case = tuple[str, dict[str, Any], dict[str, Any]]
+
+
+def decoder_cases(first: nn.Module, second: nn.Module, layers: int, heads: int, head_dim: int,
+                  first_input: str, step_in: torch.Tensor, next_in: torch.Tensor,
+                  encoder_hidden: torch.Tensor, encoder_mask: torch.Tensor) -> dict[str, Case]:
+    """Validation cases for a merged decoder: a first step through the no-cache branch, then a
+    second step through the cache branch fed with the first step's cache (call under no_grad)."""
+    import numpy as np
+
+    _, out_names = decoder_io_names(layers, with_past=False, first_input=first_input)
+    outs = dict(zip(out_names, first(step_in, encoder_hidden, encoder_mask)))
+    feeds = {first_input: step_in.numpy(), "encoder_hidden_states": encoder_hidden.numpy(),
+             "encoder_attention_mask": encoder_mask.numpy(), "use_cache_branch": np.array([False])}
+    empty = np.zeros((step_in.shape[0], heads, 0, head_dim), np.float32)
+    for i in range(layers):
+        feeds.update({f"past_key_values.{i}.{part}.{kv}": empty for part in ("decoder", "encoder") for kv in KV})
+    past = [outs[f"present.{i}.{p}.{kv}"] for i in range(layers) for p in ("decoder", "encoder") for kv in KV]
+    _, past_names = decoder_io_names(layers, with_past=True, first_input=first_input)
+    outs2 = dict(zip(past_names, second(next_in, encoder_hidden, encoder_mask, *past)))
+    feeds2 = dict(feeds, **{first_input: next_in.numpy()}, use_cache_branch=np.array([True]))
+    feeds2.update({f"past_key_values.{n[len('present.'):]}": v.numpy() for n, v in outs.items()
+                   if n.startswith("present.")})
+    return {
+        "decoder_model_merged": ("decoder_model_merged", feeds, {k: v.numpy() for k, v in outs.items()}),
+        "decoder_model_merged (cache branch)": ("decoder_model_merged", feeds2,
+                                                {k: v.numpy() for k, v in outs2.items()}),
+    }

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import torch
 from torch import nn
 
-from export.decoder_parts import DecoderWithCache, decoder_io_names, dims
+from export.decoder_parts import Case, DecoderWithCache, decoder_cases, decoder_io_names, dims
 from export.onnx_utils import export_module, save_model
 from models.errors import ExportError
 
@@ -151,9 +150,6 @@ def export_parts(model: Any, folder: Path, out: Path, log: Callable[[str], Any] 
     return PARTS
 
 
-Case = tuple[str, dict[str, np.ndarray], dict[str, np.ndarray]]
-
-
 def validation_cases(model: Any, folder: Path) -> dict[str, Case]:
     """label -> (part, feeds, torch outputs): new inputs, of other sizes than at export."""
     shapes = florence_shapes(model, image_size(folder))
@@ -173,29 +169,13 @@ def validation_cases(model: Any, folder: Path) -> dict[str, Case]:
         cases["encoder_model"] = ("encoder_model", {"inputs_embeds": embeds.numpy(), "attention_mask": mask.numpy()},
                                   {"last_hidden_state": enc.numpy()})
         decoder = model.model.language_model.decoder
-        first = DecoderWithCache(decoder, model.lm_head, shapes.layers, with_past=False)
-        _, out_names = decoder_io_names(shapes.layers, with_past=False)
-        step_in = EmbedTokens(model)(torch.tensor([[2, 0, 11]]))
-        outs = dict(zip(out_names, first(step_in, enc, mask)))
-        feeds = {"inputs_embeds": step_in.numpy(), "encoder_hidden_states": enc.numpy(),
-                 "encoder_attention_mask": mask.numpy(), "use_cache_branch": np.array([False])}
-        empty = np.zeros((1, shapes.heads, 0, shapes.head_dim), np.float32)
-        for i in range(shapes.layers):
-            for part in ("decoder", "encoder"):
-                for kv in ("key", "value"):
-                    feeds[f"past_key_values.{i}.{part}.{kv}"] = empty
-        # Second step through the cache branch, fed with the first step's cache.
-        nxt = EmbedTokens(model)(torch.tensor([[17]]))
-        past = [outs[f"present.{i}.{p}.{kv}"] for i in range(shapes.layers)
-                for p in ("decoder", "encoder") for kv in ("key", "value")]
-        second = DecoderWithCache(decoder, model.lm_head, shapes.layers, with_past=True)
-        _, past_names = decoder_io_names(shapes.layers, with_past=True)
-        outs2 = dict(zip(past_names, second(nxt, enc, mask, *past)))
-        feeds2 = dict(feeds, inputs_embeds=nxt.numpy(), use_cache_branch=np.array([True]))
-        feeds2.update({f"past_key_values.{n[len('present.'):]}": v.numpy() for n, v in outs.items()
-                       if n.startswith("present.")})
-    cases["decoder_model_merged"] = ("decoder_model_merged", feeds, {k: v.numpy() for k, v in outs.items()})
-    cases["decoder_model_merged (cache branch)"] = ("decoder_model_merged", feeds2, {k: v.numpy() for k, v in outs2.items()})
+        cases.update(decoder_cases(
+            DecoderWithCache(decoder, model.lm_head, shapes.layers, with_past=False),
+            DecoderWithCache(decoder, model.lm_head, shapes.layers, with_past=True),
+            shapes.layers, shapes.heads, shapes.head_dim, "inputs_embeds",
+            EmbedTokens(model)(torch.tensor([[2, 0, 11]])), EmbedTokens(model)(torch.tensor([[17]])),
+            enc, mask,
+        ))
     return cases
 
 

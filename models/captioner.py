@@ -103,19 +103,17 @@ class Captioner:
         timings["preprocess"] = (time.perf_counter() - t) * 1000.0
         prepared = self.adapter.prepare(pixels, rgb.size, options, timings)
         settings = self.settings(options)
-        on_step = None
-        if on_text is not None:
-            last = [""]
+        last = [""]
 
-            def on_step(ids: list[int]) -> None:
-                text = prepared.partial_text(ids)
-                if text != last[0]:
-                    last[0] = text
-                    on_text(text)
+        def stream(ids: list[int]) -> None:
+            text = prepared.partial_text(ids)
+            if text != last[0]:  # on_text hears only real changes
+                last[0] = text
+                on_text(text)
 
         t = time.perf_counter()
-        out = generate(prepared.decoder, prepared.prefix, settings, on_step=on_step,
-                       should_stop=should_stop)
+        out = generate(prepared.decoder, prepared.prefix, settings,
+                       on_step=stream if on_text is not None else None, should_stop=should_stop)
         timings["decode"] = (time.perf_counter() - t) * 1000.0
         text, objects = prepared.answer(out.sequences[0])
         alternatives: list[str] = []
