@@ -33,5 +33,10 @@ run: $(RUN_STAMP)
 test: $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The one-folder app for people without Python: dist/lumen/ (see build.spec).
+bundle: $(RUN_STAMP)
+	$(PY) -c "import PyInstaller" 2>/dev/null || $(PY) -m pip install --quiet "pyinstaller>=6.10"
+	$(PY) -m PyInstaller --noconfirm build.spec
+
 clean:
 	rm -rf build dist .cache .pytest_cache test-output

@@ -1,0 +1,142 @@
+"""`--speak`, `--audio-out FILE.wav` and `--lang CODE` for `lumen describe` and `lumen capture`.
+
+The command calls three functions:
+
+    speech_options.add_arguments(parser)            # in register()
+    data = speech_options.apply(args, caption, data)  # per result, before printing it
+    speech_options.finish(args)                     # once, at the end (waits for speech)
+
+`apply` translates (adding "language" and "text" beside "caption" in the JSON object), starts
+speaking in the background and rewrites the WAV file with every text so far. It raises
+LumenError (TranslationError, SpeechError) for the command to print; `finish` never raises.
+With none of the options nothing here imports a speech engine or argostranslate. No Qt.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from models.results import Caption
+
+STATE = "_lumen_speech_output"  # where apply() keeps its SpeechOutput on the args namespace
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("speech and translation")
+    group.add_argument("--speak", action="store_true", help="speak each description aloud")
+    group.add_argument("--audio-out", type=Path, metavar="FILE.wav",
+                       help="write the spoken description(s) to a WAV file")
+    group.add_argument("--lang", metavar="CODE",
+                       help="translate into this installed language, e.g. de (offline; install "
+                            "with `lumen models install-translation en-de`)")
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def _speech_timeout(text: str) -> float:
+    """Generous upper bound for hearing `text` (about 15 characters a second at 175 wpm)."""
+    return 30.0 + len(text) / 5.0
+
+
+class SpeechOutput:
+    """What the options ask for, for one run of a command."""
+
+    def __init__(self, lang: str | None = None, speak: bool = False,
+                 audio_out: Path | None = None, *, warn: Callable[[str], None] = _warn) -> None:
+        self.lang = lang.strip() if lang else None
+        self.speak = speak
+        self.audio_out = Path(audio_out) if audio_out else None
+        self._warn = warn
+        self._texts: list[str] = []
+        self._spoken = ""
+        self._speaker = None
+        if self.lang and self.lang != "en":
+            self._check_translation(self.lang)
+        if speak or self.audio_out:
+            from services.speech import Speaker
+
+            # Writing a file needs no audio player, so none is looked for without --speak.
+            self._speaker = Speaker(player="auto" if speak else None)
+            if speak and self._speaker.unavailable_reason:
+                warn(f"{self._speaker.unavailable_reason} The text is still printed.")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SpeechOutput:
+        return cls(getattr(args, "lang", None), bool(getattr(args, "speak", False)),
+                   getattr(args, "audio_out", None))
+
+    @staticmethod
+    def _check_translation(lang: str) -> None:
+        """Refuse a --lang that cannot be honoured, cheaply (argostranslate is not imported)."""
+        from services.errors import TranslationError
+        from services.translation import translation_route
+
+        if importlib.util.find_spec("argostranslate") is None:
+            raise TranslationError(
+                "--lang needs argostranslate: install it with `pip install 'lumen[translate]'`.")
+        translation_route(lang)
+
+    def apply(self, caption: Caption, data: dict[str, Any]) -> dict[str, Any]:
+        text, language = caption.caption, "en"
+        if self.lang:
+            from services.translation import translate
+
+            text, language = translate(caption.caption, self.lang), self.lang
+            data = {**data, "language": language, "text": text}
+        if self._speaker is None or not text.strip():
+            return data
+        if self.speak and self._speaker.available:
+            self._wait()  # the previous result finishes before this one starts
+            self._speaker.say(text, language)
+            self._spoken = text
+        if self.audio_out:
+            self._texts.append(text)
+            self._speaker.save_wav("\n\n".join(self._texts), self.audio_out, language)
+        return data
+
+    def _wait(self) -> None:
+        if not self._speaker.wait(_speech_timeout(self._spoken)):
+            self._speaker.stop()
+            self._warn("speech took too long and was stopped.")
+
+    def finish(self) -> None:
+        if self._speaker is None:
+            return
+        try:
+            if self.speak and self._speaker.available:
+                self._wait()
+                if self._speaker.last_error:
+                    self._warn(self._speaker.last_error)
+        finally:
+            self._speaker.close()
+
+
+def _output(args: argparse.Namespace) -> SpeechOutput:
+    state = getattr(args, STATE, None)
+    if state is None:
+        state = SpeechOutput.from_args(args)  # may raise: then the next result tries again
+        setattr(args, STATE, state)
+    return state
+
+
+def apply(args: argparse.Namespace, caption: Caption, data: dict[str, Any]) -> dict[str, Any]:
+    """Translate, speak and record one result; returns the (extended) JSON object."""
+    if not (getattr(args, "lang", None) or getattr(args, "speak", False)
+            or getattr(args, "audio_out", None)):
+        return data
+    return _output(args).apply(caption, data)
+
+
+def finish(args: argparse.Namespace) -> None:
+    """Wait for speech to end and release the engine; reports problems as warnings."""
+    state = getattr(args, STATE, None)
+    if state is not None:
+        try:
+            state.finish()
+        except Exception as exc:  # the results are printed already: never fail here
+            _warn(f"speech did not finish cleanly ({exc}).")

@@ -1,0 +1,16 @@
+"""The services' own exceptions; like every LumenError, the message is one sentence to show."""
+from __future__ import annotations
+
+from models.errors import LumenError
+
+
+class SpeechError(LumenError):
+    """Speech could not be produced or written (no engine, unwritable file, engine failure)."""
+
+    exit_code = 6
+
+
+class TranslationError(LumenError):
+    """Translation is not installed for the languages asked, or the package is broken."""
+
+    exit_code = 7
