@@ -12,15 +12,24 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# Offline translation pulls argostranslate (and through it stanza and torch): opt in with
+# `make run TRANSLATE=1`.
+RUN_EXTRAS := $(if $(TRANSLATE),[translate],)
+# A plain onnxruntime pulled in by a dependency overwrites onnxruntime-gpu's files: repair it.
+ORT_REPAIR := $(PY) -m services.onnxruntime_dist --ensure auto
+
 # The app alone: no torch, no transformers.
 $(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.$(RUN_EXTRAS)'
+	$(ORT_REPAIR)
+	@$(PY) -m services.system_check || true
 	rm -f $(VENV)/.run-*
 	touch $@
 
 # The app plus the export stack and the test tools.
 $(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(ORT_REPAIR)
 	rm -f $(VENV)/.dev-* $(VENV)/.run-*
 	touch $@ $(RUN_STAMP)
 
