@@ -51,7 +51,6 @@ class Blip:
         heads = int(text.get("num_attention_heads", 12))
         self.layout = cache_layout(self.decoder, heads, int(text.get("hidden_size", 768)) // heads)
         self._vision_out = self.vision.get_outputs()[0].name
-        self._float = np.float16 if "float16" in self.vision.get_inputs()[0].type else np.float32
         self._wants_mask = any(i.name == "attention_mask" for i in self.decoder.get_inputs())
         # generate() starts every caption with text_config.bos_token_id ([DEC]).
         bos = text.get("bos_token_id", self.tokenizer.bos_id)
@@ -68,7 +67,7 @@ class Blip:
         if options.task != "caption":
             raise ModelRuntimeError(CAPTION_ONLY)
         t = time.perf_counter()
-        embeds = run(self.vision, {"pixel_values": pixel_values.astype(self._float)}, [self._vision_out])[0]
+        embeds = run(self.vision, {"pixel_values": pixel_values}, [self._vision_out])[0]
         timings["vision"] = _ms(t)
         timings["encoder"] = 0.0  # BLIP has no text encoder: the decoder reads the image directly
         mask = np.ones(embeds.shape[:2], dtype=np.int64)

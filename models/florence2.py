@@ -41,7 +41,6 @@ class Florence2:
         heads = int(text.get("decoder_attention_heads", 12))
         self.layout = cache_layout(self.decoder, heads, int(text.get("d_model", 768)) // heads)
         self._vision_out = self.vision.get_outputs()[0].name
-        self._float = np.float16 if "float16" in self.vision.get_inputs()[0].type else np.float32
 
     def pixels(self, image: Image.Image) -> np.ndarray:
         return self.preprocess(image)
@@ -53,7 +52,7 @@ class Florence2:
                 timings: dict[str, float]) -> Prepared:
         task = florence_task(options.task, options.detail)
         t = time.perf_counter()
-        features = run(self.vision, {"pixel_values": pixel_values.astype(self._float)}, [self._vision_out])[0]
+        features = run(self.vision, {"pixel_values": pixel_values}, [self._vision_out])[0]
         timings["vision"] = _ms(t)
         t = time.perf_counter()
         prompt = np.array([self.tokenizer.encode(task.prompt)], dtype=np.int64)

@@ -8,6 +8,8 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from models.errors import ModelFolderError, ModelRuntimeError
 
 log = logging.getLogger(__name__)
@@ -114,8 +116,24 @@ def create_session(model: Path, config: SessionConfig = SessionConfig()) -> tupl
     return session, used, warning
 
 
+_FLOATS = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+_input_types: dict[int, dict[str, type]] = {}
+
+
+def float_inputs(session: object) -> dict[str, type]:
+    """Each float input's element type, read once per session (fp16 files take fp16)."""
+    key = id(session)
+    if key not in _input_types:
+        _input_types[key] = {i.name: _FLOATS[i.type] for i in session.get_inputs()  # type: ignore[attr-defined]
+                             if i.type in _FLOATS}
+    return _input_types[key]
+
+
 def run(session: object, feeds: dict, outputs: list[str] | None = None) -> list:
-    """session.run with ONNX Runtime's errors turned into ours."""
+    """session.run with float feeds cast to what the file declares and ONNX Runtime's errors
+    turned into ours."""
+    types = float_inputs(session)
+    feeds = {k: v.astype(types[k]) if k in types and v.dtype != types[k] else v for k, v in feeds.items()}
     try:
         return session.run(outputs, feeds)  # type: ignore[attr-defined]
     except Exception as e:
