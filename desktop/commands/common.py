@@ -18,7 +18,10 @@ def report_error(message: str, code: int = 0) -> int:
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", metavar="DIR", help="model folder (default: the default installed model)")
+    # SUPPRESS keeps `lumen --model DIR describe ...` working: the subcommand's own --model
+    # only sets the value when given.
+    parser.add_argument("--model", metavar="DIR", default=argparse.SUPPRESS,
+                        help="model folder (default: the default installed model)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where to run the model (default: CUDA when present, else CPU)")
     parser.add_argument("--dtype", metavar="TYPE", help="which ONNX variant of the folder to run (fp32, int8, q4, fp16, ...)")

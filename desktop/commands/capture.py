@@ -1,0 +1,136 @@
+"""`lumen capture [--screen|--window|--region|--text] [--json]`: describe what is on screen.
+
+Meant to be bound to a key in the desktop's own shortcut settings where global shortcuts do not
+work (Wayland). When Lumen is running, that instance captures, describes and speaks, and this
+prints its result; otherwise this process captures and describes by itself. Output is that of
+`lumen describe` (`--json`: the same JSON object, "image" being screen, window or region).
+Exit status: 0 described, 3 no usable model, 6 capture failed, 1 anything else.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from desktop.commands.common import add_model_arguments, open_captioner, report_error
+from models.errors import LumenError
+from models.results import DETAILS, DescribeOptions
+
+CAPTURE_FAILED = 6
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    what = parser.add_mutually_exclusive_group()
+    for kind, help_text in (("screen", "the whole screen under the pointer (default)"),
+                            ("window", "the active window"),
+                            ("region", "a region chosen with the keyboard or mouse"),
+                            ("text", "read the text on the screen")):
+        what.add_argument(f"--{kind}", dest="kind", action="store_const", const=kind, help=help_text)
+    parser.set_defaults(kind="screen")
+    parser.add_argument("--json", action="store_true", help="print the JSON object of `lumen describe --json`")
+    parser.add_argument("--detail", choices=DETAILS, help="how much to say (default: Lumen's setting)")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="how long to wait for the running Lumen (default 300)")
+    add_model_arguments(parser)
+    try:
+        from desktop.commands import speech_options
+    except ImportError:
+        return
+    speech_options.add_arguments(parser)
+
+
+def _print(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False), flush=True)
+    else:
+        print(data.get("text", data["caption"]), flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from desktop.single_instance import send
+
+    request: dict[str, Any] = {"cmd": "capture", "kind": args.kind}
+    if args.detail:
+        request["detail"] = args.detail
+    try:
+        answer = send(request, timeout_s=args.timeout)
+    except (TimeoutError, ConnectionError, ValueError) as exc:
+        return report_error(f"the running Lumen did not answer ({exc}); try again", 1)
+    if answer is None:
+        return _run_here(args)
+    if not answer.get("ok"):
+        return report_error(str(answer.get("error", "the capture failed")), CAPTURE_FAILED)
+    data = dict(answer["result"])
+    data.pop("text", None)  # the window's wording; the JSON stays that of `lumen describe`
+    _print(data, args.json)
+    return 0
+
+
+def _has_display() -> bool:
+    if sys.platform.startswith("linux"):
+        platform = os.environ.get("QT_QPA_PLATFORM", "")
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or platform == "offscreen"
+    return True
+
+
+def _capture_here(kind: str):  # noqa: ANN202 - (ImageSource | None, error | None)
+    """Capture in this process (no Lumen window to hide); runs a Qt event loop until done."""
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.capture import Capturer
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    outcome: dict[str, Any] = {}
+    loop = QEventLoop()
+
+    def done(source: Any) -> None:
+        outcome["source"] = source
+        loop.quit()
+
+    def failed(message: str) -> None:
+        outcome["error"] = message
+        loop.quit()
+
+    Capturer(hide_delay_ms=0).capture(kind, done, failed)
+    if not outcome:
+        loop.exec()
+    del app
+    return outcome.get("source"), outcome.get("error")
+
+
+def _run_here(args: argparse.Namespace) -> int:
+    if not _has_display():
+        return report_error("there is no display to capture; run this inside a desktop session", CAPTURE_FAILED)
+    source, error = _capture_here(args.kind)
+    if source is None:
+        return report_error(error or "the capture failed", CAPTURE_FAILED)
+    captioner = open_captioner(args)
+    if isinstance(captioner, int):
+        return captioner
+    detail = args.detail
+    if detail is None:
+        from desktop.settings import load_settings
+
+        detail = load_settings().detail
+    options = DescribeOptions(task="ocr" if args.kind == "text" else "caption", detail=detail)
+    try:
+        caption = captioner.describe(source.data, options)
+    except LumenError as exc:
+        return report_error(str(exc), exc.exit_code)
+    data = caption.to_json(source.label)
+    try:
+        from desktop.commands import speech_options
+    except ImportError:
+        speech_options = None
+    if speech_options is not None:
+        try:
+            data = speech_options.apply(args, caption, data)
+        except LumenError as exc:
+            report_error(str(exc))
+    _print(data, args.json)
+    if speech_options is not None and hasattr(speech_options, "finish"):
+        speech_options.finish(args)
+    return 0

@@ -1,0 +1,158 @@
+"""The window's handle on the caption engine.
+
+The Captioner is created and used only on one dedicated worker thread (an ONNX session is not
+thread-safe); the GUI thread sees only `ModelInfo` and results, delivered by the task helper.
+Describe requests share one lane, so a new one cancels the one in flight (last wins).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.imaging import ImageSource
+from desktop.tasks import Failed, JobContext, TaskManager
+from models.errors import LumenError, ModelFolderError
+from models.results import Caption, DescribeOptions, DetectedObject
+
+log = logging.getLogger(__name__)
+DESCRIBE_LANE = "describe"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    family: str
+    provider: str
+    folder: Path
+
+
+def resolve_model_dir(model: str | None) -> Path | None:
+    """`--model DIR` when given, else the installed default model, else None."""
+    if model:
+        return Path(model).expanduser()
+    try:
+        from models.registry import default_model_dir
+    except ImportError:
+        return None
+    try:
+        folder = default_model_dir()
+    except Exception as exc:  # a damaged registry must not stop the window opening
+        log.warning("could not read the installed models: %s", exc)
+        return None
+    return Path(folder) if folder else None
+
+
+def object_counts(objects: list[DetectedObject]) -> str:
+    """"3 people and a dog."; uses the engine's wording when it provides one."""
+    try:
+        from models.tasks import object_summary
+    except ImportError:
+        object_summary = None
+    if object_summary is not None:
+        return object_summary(objects)
+    counts = Counter(o.label for o in objects)
+    if not counts:
+        return "No objects found."
+    return ", ".join(f"{n} × {label}" for label, n in counts.most_common()) + "."
+
+
+def error_sentence(exc: BaseException) -> str:
+    """One sentence fit to show and speak, never a traceback."""
+    if isinstance(exc, LumenError):
+        return str(exc).strip() or "Something went wrong; please try again."
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"Something went wrong ({text}); please try again."
+
+
+class Engine(QObject):
+    """Loads the model and describes images in the background."""
+
+    state_changed = Signal(str)  # "none", "loading", "ready", "failed"
+
+    def __init__(self, tasks: TaskManager, device: str = "auto") -> None:
+        super().__init__()
+        self._worker = tasks.worker("captioner")
+        self._device = device
+        self._captioner: Any = None  # read and written on the worker thread only
+        self.info: ModelInfo | None = None
+        self.state = "none"
+        self.error = ""
+
+    def _set_state(self, state: str, error: str = "") -> None:
+        self.state, self.error = state, error
+        self.state_changed.emit(state)
+
+    def load(self, folder: Path) -> None:
+        """Start loading `folder` on the worker; state_changed tells how it went."""
+        self._set_state("loading")
+        device = self._device
+
+        def job(ctx: JobContext) -> ModelInfo:
+            from models.captioner import Captioner  # onnxruntime import stays off the GUI thread
+
+            if not folder.is_dir():
+                raise ModelFolderError(
+                    f"The model folder {folder} does not exist; choose another model in model setup."
+                )
+            self._captioner = None
+            # Leave one core to the GUI thread so the window keeps answering while it works.
+            threads = max(1, (os.cpu_count() or 2) - 1)
+            captioner = Captioner.load(folder, device=device, threads=threads)
+            self._captioner = captioner
+            return ModelInfo(
+                str(getattr(captioner, "name", folder.name)),
+                str(getattr(captioner, "family", "")),
+                str(getattr(captioner, "provider", "")),
+                folder,
+            )
+
+        def done(info: ModelInfo) -> None:
+            self.info = info
+            self._set_state("ready")
+
+        def failed(exc: BaseException) -> None:
+            self.info = None
+            self._set_state("failed", error_sentence(exc))
+
+        self._worker.submit(job, on_done=done, on_failed=failed, name="load")
+
+    def describe(
+        self,
+        source: ImageSource,
+        options: DescribeOptions,
+        *,
+        on_text: Callable[[str], None],
+        on_done: Callable[[Caption], None],
+        on_failed: Failed,
+    ) -> JobContext:
+        """Describe on the worker; cancels the describe in flight. Callbacks run on the GUI."""
+
+        def job(ctx: JobContext) -> Caption:
+            captioner = self._captioner
+            if captioner is None:
+                raise ModelFolderError(
+                    "No model is loaded; install one with model setup, or open Lumen with --model."
+                )
+            return captioner.describe(
+                source.data, options,
+                on_text=lambda text: ctx.post(on_text, text),
+                should_stop=ctx.should_stop,
+            )
+
+        return self._worker.submit(
+            job, on_done=on_done, on_failed=on_failed, lane=DESCRIBE_LANE, name="describe"
+        )
+
+    def cancel(self) -> None:
+        self._worker.cancel(DESCRIBE_LANE)
+
+    @property
+    def busy(self) -> bool:
+        return self._worker.busy

@@ -1,0 +1,56 @@
+"""Images as the desktop app passes them around, and conversion from Qt's image types."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtGui import QImage, QPixmap
+
+IMAGE_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".jpe", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ico",
+    ".ppm", ".pgm", ".pbm", ".tga", ".jp2", ".avif", ".heic",
+)
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """One image to describe.
+
+    `label` names it for people and for `--json` ("image" field): a file path, or "screen",
+    "window", "region", "clipboard". `data` is what the Captioner accepts.
+    """
+
+    label: str
+    data: str | Path | bytes | Image.Image
+    kind: str = "file"  # file, clipboard, screen, window, region
+
+    @property
+    def display_name(self) -> str:
+        if isinstance(self.data, Path):
+            return self.data.name
+        names = {"clipboard": "the pasted image", "screen": "the screen",
+                 "window": "the active window", "region": "the screen region"}
+        return names.get(self.kind, self.label)
+
+
+def qimage_to_pil(image: QImage) -> Image.Image:
+    """Copy a QImage into a PIL RGB image at its full (device pixel) resolution."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height, stride = rgb.width(), rgb.height(), rgb.bytesPerLine()
+    data = bytes(rgb.constBits())  # copied: the QImage may go away
+    return Image.frombuffer("RGB", (width, height), data, "raw", "RGB", stride, 1).copy()
+
+
+def pil_to_qpixmap(image: Image.Image, max_side: int = 0) -> QPixmap:
+    """A pixmap for showing `image` (optionally shrunk so its longer side is `max_side`)."""
+    img = image.convert("RGBA")
+    if max_side:
+        img.thumbnail((max_side, max_side))
+    data = img.tobytes("raw", "RGBA")
+    qimg = QImage(data, img.width, img.height, img.width * 4, QImage.Format.Format_RGBA8888)
+    return QPixmap.fromImage(qimg.copy())
+
+
+def looks_like_image_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES

@@ -1,0 +1,367 @@
+"""The desktop app's parts on their own: settings, shortcuts, start at login, history, the
+region chooser, the single-instance socket and the background-task helper."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from gui_support import RecordingSpeaker, isolate, picture
+
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QKeySequence
+
+from models.errors import CancelledError
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    isolate(monkeypatch, tmp_path)
+
+
+# ----- settings -----
+def test_settings_round_trip_and_bad_values_fall_back(tmp_path):
+    from desktop.settings import Settings, load_settings, open_qsettings, save_settings
+
+    assert load_settings() == Settings()
+    changed = Settings(detail="more", speak=False, theme="high-contrast", text_scale=275, history=True,
+                       hotkeys={**Settings().hotkeys, "screen": "Ctrl+Shift+F9"})
+    save_settings(changed)
+    assert load_settings() == changed
+    store = open_qsettings()
+    store.setValue("detail", "enormous")
+    store.setValue("text_scale", "huge")
+    store.setValue("theme", "neon")
+    store.setValue("text_scale", 900)
+    store.sync()
+    loaded = load_settings()
+    assert (loaded.detail, loaded.theme, loaded.text_scale) == ("brief", "system", 300)
+    assert (tmp_path / "config" / "lumen.ini").is_file()
+
+
+# ----- global shortcuts -----
+def test_shortcut_text_becomes_pynput_hotkeys():
+    from desktop.hotkeys import to_pynput
+
+    assert to_pynput("Ctrl+Alt+D") == "<ctrl>+<alt>+d"
+    assert to_pynput("Meta+Shift+F12") == "<cmd>+<shift>+<f12>"
+    assert to_pynput("Ctrl+Alt+Space") == "<ctrl>+<alt>+<space>"
+    for bad in ("", "D", "Ctrl+Alt", "Ctrl+Alt+Wobble", "Ctrl++"):
+        with pytest.raises(ValueError):
+            to_pynput(bad)
+
+
+def test_without_global_shortcuts_the_window_and_settings_offer_lumen_capture(qtbot, tmp_path, monkeypatch):
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings
+    from desktop.settings_dialog import SettingsDialog
+    from desktop.voice import Voice
+
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    window = MainWindow(Settings(), None, voice=Voice(RecordingSpeaker()), history_root=tmp_path / "h")
+    window.show()
+    window.start(open_setup=False)
+    try:
+        assert not window.hotkeys.active and "Wayland" in window.hotkeys.reason
+        notice = window.hotkey_notice.text()
+        assert window.hotkey_notice.isVisible() and "Wayland" in notice
+        assert "lumen capture --screen" in notice and "lumen capture --region" in notice
+        dialog = SettingsDialog(window.settings, window.voice, window.translator, window._hotkey_reason(), window)
+        assert "Wayland" in dialog.hotkey_status.text()
+        # Backspace clears a shortcut; a new one is kept in Qt's portable text.
+        edit = dialog.hotkey_edits["screen"]
+        edit.setFocus()
+        assert edit.keySequence() == QKeySequence("Ctrl+Alt+D")
+        qtbot.keyClick(edit, Qt.Key.Key_Backspace)
+        dialog.hotkey_edits["region"].setKeySequence(QKeySequence("Ctrl+Shift+R"))
+        edited = dialog.edited()
+        assert edited.hotkeys["screen"] == "" and edited.hotkeys["region"] == "Ctrl+Shift+R"
+    finally:
+        window.shutdown()
+        window.hide()
+
+
+# ----- start at login -----
+def test_start_at_login_writes_and_removes_an_xdg_autostart_entry(tmp_path, monkeypatch):
+    from desktop import autostart
+
+    monkeypatch.setattr(autostart.sys, "platform", "linux")
+    entry = tmp_path / "xdg-config" / "autostart" / "lumen.desktop"
+    assert not autostart.is_enabled()
+    autostart.set_enabled(True)
+    text = entry.read_text()
+    assert autostart.is_enabled() and "[Desktop Entry]" in text and "Type=Application" in text
+    exec_line = next(line for line in text.splitlines() if line.startswith("Exec="))
+    assert "lumen" in exec_line
+    autostart.set_enabled(False)
+    assert not entry.exists() and not autostart.is_enabled()
+
+
+def test_start_at_login_on_macos_is_a_launch_agent(tmp_path, monkeypatch):
+    from desktop import autostart
+
+    monkeypatch.setattr(autostart.sys, "platform", "darwin")
+    monkeypatch.setattr(autostart.Path, "home", classmethod(lambda cls: tmp_path))
+    autostart.set_enabled(True)
+    plist = tmp_path / "Library" / "LaunchAgents" / "org.lumen.Lumen.plist"
+    assert "<key>RunAtLoad</key><true/>" in plist.read_text()
+    autostart.set_enabled(False)
+    assert not plist.exists()
+
+
+# ----- history -----
+def test_history_store_keeps_entries_thumbnails_and_clears(tmp_path):
+    from desktop.history import THUMB_SIZE, HistoryStore
+
+    store = HistoryStore(tmp_path / "history")
+    big = picture(tmp_path / "big.png", size=(800, 400))
+    first = store.add(source=str(big), task="caption", detail="brief", text="a plate", uncertain=True, image=big)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    store.add(source="clipboard", task="ocr", detail="brief", text="EXIT", uncertain=False, image=broken)
+    entries = store.entries()
+    assert [e.text for e in entries] == ["EXIT", "a plate"]  # newest first
+    thumb = store.thumbnail_path(first)
+    from PIL import Image
+
+    assert thumb is not None and max(Image.open(thumb).size) == THUMB_SIZE
+    assert store.thumbnail_path(entries[0]) is None  # unreadable picture: entry kept, no thumbnail
+    (store.root / "history.jsonl").open("a").write("{damaged\n")
+    assert len(store.entries()) == 2
+    store.clear()
+    assert store.entries() == [] and not store.thumbs.exists()
+
+
+# ----- region chooser -----
+def _overlay(qtbot):
+    from desktop.region_overlay import STEP, RegionOverlay
+
+    screen = QGuiApplication.primaryScreen()
+    size = screen.geometry().size()
+    shot = QImage(size.width() * 2, size.height() * 2, QImage.Format.Format_RGB32)  # a 2x HiDPI grab
+    shot.fill(QColor("#336699"))
+    overlay = RegionOverlay(shot, screen)  # deletes itself when closed
+    overlay.open()
+    return overlay, STEP
+
+
+def test_region_keyboard_moves_resizes_and_confirms_in_native_pixels(qtbot):
+    overlay, step = _overlay(qtbot)
+    start = QRect(overlay.selection)
+    qtbot.keyClick(overlay, Qt.Key.Key_Right)
+    qtbot.keyClick(overlay, Qt.Key.Key_Down)
+    qtbot.keyClick(overlay, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(overlay, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(overlay, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)  # fine step
+    moved = overlay.selection
+    assert moved.topLeft() == start.topLeft() + QPoint(step - 2, step)
+    assert (moved.width(), moved.height()) == (start.width() + step, start.height() - step)
+    assert overlay._announcer.last.startswith("Region ")
+    with qtbot.waitSignal(overlay.chosen) as blocker:
+        qtbot.keyClick(overlay, Qt.Key.Key_Return)
+    rect = blocker.args[0]
+    assert rect == QRect(moved.x() * 2, moved.y() * 2, moved.width() * 2, moved.height() * 2)
+
+
+def test_region_stays_on_screen_and_escape_cancels(qtbot):
+    overlay, step = _overlay(qtbot)
+    for _ in range(200):
+        qtbot.keyClick(overlay, Qt.Key.Key_Left)
+    assert overlay.selection.left() == 0
+    qtbot.keyClick(overlay, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert overlay.selection.size() == overlay._bounds().size()
+    with qtbot.waitSignal(overlay.cancelled):
+        qtbot.keyClick(overlay, Qt.Key.Key_Escape)
+
+
+def test_region_by_mouse_drag(qtbot):
+    overlay, _ = _overlay(qtbot)
+    qtbot.mousePress(overlay, Qt.MouseButton.LeftButton, pos=QPoint(10, 20))
+    qtbot.mouseMove(overlay, QPoint(60, 90))
+    with qtbot.waitSignal(overlay.chosen) as blocker:
+        qtbot.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=QPoint(110, 220))
+    assert blocker.args[0] == QRect(20, 40, 202, 402)
+
+
+# ----- single instance -----
+def _send_from_another_process(request: dict, results: list) -> threading.Thread:
+    """Like `lumen capture`: another process (the blocking client holds the GIL while it waits)."""
+    code = ("import json, sys; from desktop.single_instance import send; "
+            "print(json.dumps(send(json.loads(sys.argv[1]), timeout_s=10)))")
+
+    def run() -> None:
+        out = subprocess.run([sys.executable, "-c", code, json.dumps(request)], capture_output=True,
+                             text=True, timeout=60, env=os.environ.copy())
+        results.append(json.loads(out.stdout) if out.returncode == 0 else out.stderr)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_instance_server_answers_and_a_stale_socket_is_taken_over(qtbot, tmp_path):
+    from desktop.single_instance import InstanceServer, send, server_name
+
+    name = server_name()
+    assert name == str(tmp_path / "lumen.sock")
+    assert send({"cmd": "ping"}) is None  # nobody listening
+    Path(name).write_text("")  # left behind by a crashed instance
+    seen = []
+
+    def handler(request, reply):
+        seen.append(request)
+        if request["cmd"] == "slow":  # answered later, from the event loop
+            from PySide6.QtCore import QTimer
+
+            QTimer.singleShot(200, lambda: reply({"ok": True, "late": True}))
+        elif request["cmd"] == "boom":
+            raise RuntimeError("kaput")
+        else:
+            reply({"ok": True, "echo": request["cmd"]})
+
+    server = InstanceServer(handler)
+    assert server.listen()
+    second = InstanceServer(handler)
+    assert not second.listen()  # the name is taken by a live instance
+    for request, answer in (({"cmd": "ping"}, {"ok": True, "echo": "ping"}),
+                            ({"cmd": "slow"}, {"ok": True, "late": True})):
+        results: list = []
+        thread = _send_from_another_process(request, results)
+        qtbot.waitUntil(lambda: bool(results), timeout=60_000)
+        thread.join()
+        assert results == [answer]
+    results = []
+    _send_from_another_process({"cmd": "boom"}, results)
+    qtbot.waitUntil(lambda: bool(results), timeout=60_000)
+    assert results[0]["ok"] is False and "kaput" in results[0]["error"]
+    server.close()
+
+
+# ----- background tasks -----
+def test_serial_worker_runs_in_order_and_a_lane_keeps_only_the_last(qtbot):
+    from desktop.tasks import TaskManager
+
+    tasks = TaskManager()
+    worker = tasks.worker("test")
+    gate = threading.Event()
+    done, failed, threads = [], [], set()
+
+    def job(name, wait=False):
+        def run(ctx):
+            threads.add(threading.get_ident())
+            if wait:
+                while not gate.is_set():
+                    if ctx.should_stop():
+                        raise CancelledError("stopped")
+                    time.sleep(0.005)
+            return name
+        return run
+
+    worker.submit(job("load"), on_done=done.append)  # no lane: never superseded
+    first = worker.submit(job("a", wait=True), on_done=done.append, lane="describe")
+    worker.submit(job("b"), on_done=done.append, lane="describe")
+    last = worker.submit(job("c"), on_done=done.append, lane="describe")
+    worker.submit(lambda ctx: 1 / 0, on_failed=lambda e: failed.append(type(e).__name__))
+    qtbot.waitUntil(lambda: done == ["load", "c"] and failed == ["ZeroDivisionError"], timeout=5000)
+    assert first.cancelled and not last.cancelled and len(threads) == 1
+    assert threading.get_ident() not in threads  # never on the GUI thread
+    assert tasks.shutdown(timeout=2) is None and not worker.busy
+
+
+def test_coalescer_runs_the_last_call_of_a_burst_once(qtbot):
+    from desktop.tasks import Coalescer
+
+    calls = []
+    coalescer = Coalescer(50)
+    for i in range(10):
+        coalescer.call(lambda i=i: calls.append(i))
+    qtbot.wait(150)
+    coalescer.call(lambda: calls.append("later"))
+    qtbot.waitUntil(lambda: len(calls) == 2, timeout=1000)
+    assert calls == [9, "later"]
+
+
+# ----- tray and earcons -----
+def test_tray_menu_offers_describe_show_and_quit(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QSystemTrayIcon
+
+    from desktop.main_window import MainWindow
+    from desktop.settings import Settings
+    from desktop.tray import create_tray
+    from desktop.voice import Voice
+
+    window = MainWindow(Settings(global_hotkeys=False), None, voice=Voice(RecordingSpeaker()),
+                        history_root=tmp_path / "h")
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: False))
+    assert create_tray(window) is None
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    tray = create_tray(window)
+    actions = {a.text().replace("&", ""): a for a in tray.contextMenu().actions()}
+    assert list(actions) == ["Describe screen", "Describe region…", "Show Lumen", "Quit"]
+    calls = []
+    monkeypatch.setattr(window, "capture", lambda kind, reply=None, detail=None: calls.append(kind))
+    actions["Describe region…"].trigger()
+    qtbot.waitUntil(lambda: calls == ["region"], timeout=2000)
+    actions["Show Lumen"].trigger()
+    assert window.isVisible()
+    quits = []
+    window.quit_requested.connect(lambda: quits.append(True))
+    actions["Quit"].trigger()
+    assert quits == [True]
+    tray.hide()
+    window.hide()
+
+
+def test_earcons_are_short_sounds_played_only_when_wanted():
+    import wave
+
+    from desktop.earcons import EVENTS, Earcons
+    from desktop.paths import resource
+
+    for event in EVENTS:
+        with wave.open(str(resource("sounds", f"{event}.wav"))) as w:
+            assert w.getnchannels() == 1 and 0.05 < w.getnframes() / w.getframerate() < 0.6
+    assert Earcons(enabled=False).play("done") is False
+    assert Earcons(enabled=True).play("no-such-event") is False
+
+
+def test_voice_seam_without_the_speech_service_is_silent_and_says_why(monkeypatch):
+    import sys
+
+    from desktop.voice import Voice, create_voice
+
+    monkeypatch.setitem(sys.modules, "services.speech", None)  # as if not installed
+    voice = create_voice()
+    assert not voice.available and "screen reader" in voice.unavailable_reason
+    voice.say("nothing happens")
+    voice.stop()
+    assert voice.voices() == [] and voice.last_text == "nothing happens"
+    speaker = RecordingSpeaker()
+    wrapped = Voice(speaker)
+    wrapped.say("a cat", "en")
+    wrapped.repeat()
+    wrapped.stop()
+    assert wrapped.available and speaker.said == [("a cat", "en"), ("a cat", "en")] and speaker.stops == 1
+
+
+def test_pool_tasks_report_success_and_failure_on_the_gui_thread(qtbot):
+    from desktop.tasks import TaskManager
+
+    tasks = TaskManager()
+    seen = []
+    tasks.run(lambda: threading.get_ident(), lambda tid: seen.append(("done", tid != threading.get_ident())))
+    tasks.run(lambda: int("x"), on_failed=lambda exc: seen.append(("failed", type(exc).__name__)))
+    unhandled = []
+    tasks.failed.connect(unhandled.append)
+    tasks.run(lambda: [][1])
+    qtbot.waitUntil(lambda: len(seen) == 2 and len(unhandled) == 1, timeout=5000)
+    assert sorted(seen) == [("done", True), ("failed", "ValueError")]
+    assert isinstance(unhandled[0], IndexError)
+    tasks.shutdown()

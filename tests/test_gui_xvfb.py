@@ -1,0 +1,179 @@
+"""One real run of the app on an X server (Xvfb, xcb platform), as a user would run it.
+
+The window appears; `lumen capture --screen --json` is answered by the running instance; a
+global shortcut pressed with xdotool triggers a description; a screenshot of the main window is
+saved under test-output/ for review.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "test-output"
+
+
+def _free_display() -> int:
+    for number in range(70, 400):
+        if not Path(f"/tmp/.X{number}-lock").exists() and not Path(f"/tmp/.X11-unix/X{number}").exists():
+            return number
+    raise RuntimeError("no free X display number")
+
+
+@pytest.fixture
+def xvfb():
+    """A fresh X server on a free display number; skipped only where Xvfb is not installed."""
+    if not shutil.which("Xvfb"):
+        pytest.skip("Xvfb is not installed (apt-get install xvfb) - the real-display run needs it")
+    if not shutil.which("xdotool"):
+        pytest.skip("xdotool is not installed (apt-get install xdotool) - it presses the global shortcut")
+    for _ in range(5):
+        number = _free_display()
+        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and server.poll() is None:
+            if subprocess.run(["xdpyinfo", "-display", f":{number}"], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        if server.poll() is None:
+            break
+    else:
+        pytest.fail("Xvfb would not start")
+    yield f":{number}"
+    server.terminate()
+    server.wait(10)
+
+
+def _status(env: dict) -> dict | None:
+    code = "import json; from desktop.single_instance import send; print(json.dumps(send({'cmd': 'status'})))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    return json.loads(out.stdout) if out.returncode == 0 else None
+
+
+def _wait_for(env: dict, check, what: str, timeout: float = 90.0) -> dict:
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        status = _status(env)
+        if status and check(status):
+            return status
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}; last status: {status}")
+
+
+def _capture_window_and_region(env: dict, model: Path) -> None:
+    """Describe window and Describe region against a plain X window of one known colour."""
+    from PIL import Image
+    from Xlib import X, display
+
+    from models.captioner import Captioner
+    from models.results import DescribeOptions
+
+    engine = Captioner.load(model, threads=1)
+    x_display = display.Display(env["DISPLAY"])
+    screen = x_display.screen()
+    colour, box = (0x33, 0x66, 0xCC), (100, 120, 300, 200)  # x, y, width, height
+    target = screen.root.create_window(*box, 0, screen.root_depth, X.InputOutput, X.CopyFromParent,
+                                       background_pixel=(colour[0] << 16) | (colour[1] << 8) | colour[2])
+    target.set_wm_name("colour target")
+    target.map()
+    x_display.sync()
+    time.sleep(0.3)
+    target.set_input_focus(X.RevertToParent, X.CurrentTime)
+    x_display.sync()
+    try:
+        out = subprocess.run([sys.executable, "-m", "desktop.cli", "capture", "--window", "--json"],
+                             env=env, capture_output=True, text=True, timeout=180, cwd=ROOT)
+        assert out.returncode == 0, out.stderr
+        printed = json.loads(out.stdout)
+        expected = engine.describe(Image.new("RGB", box[2:], colour), DescribeOptions())
+        assert printed["image"] == "window" and printed["caption"] == expected.caption
+
+        # Region by keyboard: the chooser starts on the middle of the screen; two steps right.
+        region = subprocess.Popen([sys.executable, "-m", "desktop.cli", "capture", "--region", "--json"],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        deadline = time.monotonic() + 60
+        while subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "choose a region"],
+                             env=env, capture_output=True).returncode != 0:
+            assert time.monotonic() < deadline and region.poll() is None, "the region chooser did not open"
+            time.sleep(0.2)
+        time.sleep(0.3)
+        subprocess.run(["xdotool", "key", "Right", "Right", "Return"], env=env, check=True)
+        stdout, stderr = region.communicate(timeout=180)
+        assert region.returncode == 0, stderr
+        width, height = screen.width_in_pixels, screen.height_in_pixels
+        left, top = width // 4 + 40, height // 4
+        picture = Image.new("RGB", (width // 2, height // 2), (0, 0, 0))
+        picture.paste(colour, (box[0] - left, box[1] - top, box[0] + box[2] - left, box[1] + box[3] - top))
+        printed = json.loads(stdout)
+        assert printed["image"] == "region"
+        assert printed["caption"] == engine.describe(picture, DescribeOptions()).caption
+    finally:
+        target.destroy()
+        x_display.close()
+
+
+def test_the_app_on_a_real_x_display(xvfb, tmp_path, tiny_florence2_onnx):
+    config = tmp_path / "config"
+    config.mkdir()
+    # Lumen's own voice off: the machine running the tests may have no sound device.
+    (config / "lumen.ini").write_text("[General]\nspeak=false\ntheme=system\ntext_scale=150\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE")}
+    env.update(DISPLAY=xvfb, QT_QPA_PLATFORM="xcb", LUMEN_CONFIG_DIR=str(config),
+               LUMEN_DATA_DIR=str(tmp_path / "data"), LUMEN_INSTANCE=str(tmp_path / "lumen.sock"),
+               LUMEN_MODELS_DIR=str(tmp_path / "models"), XDG_CONFIG_HOME=str(tmp_path / "xdg"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    log = (tmp_path / "lumen.log").open("w")
+    app = subprocess.Popen([sys.executable, "-m", "desktop.cli", "--model", str(tiny_florence2_onnx)],
+                           env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        status = _wait_for(env, lambda s: s["model"] == "ready" and s["visible"], "the window and the model")
+        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Lumen$"], env=env,
+                               capture_output=True, text=True)
+        assert found.returncode == 0 and found.stdout.split(), "the Lumen window is not on the X display"
+        assert status["hotkeys"]["active"], f"global shortcuts did not register: {status['hotkeys']}"
+
+        capture = subprocess.run([sys.executable, "-m", "desktop.cli", "capture", "--screen", "--json"],
+                                 env=env, capture_output=True, text=True, timeout=180, cwd=ROOT)
+        assert capture.returncode == 0, capture.stderr
+        printed = json.loads(capture.stdout)
+        assert printed["image"] == "screen" and printed["task"] == "caption"
+        manifest = json.loads((tiny_florence2_onnx / "lumen.json").read_text())
+        assert printed["model"] == manifest["name"] and isinstance(printed["caption"], str)
+        status = _wait_for(env, lambda s: s["results"] == 1, "the capture's result in the window")
+        last = dict(status["last"])
+        last.pop("text")
+        assert last == printed  # the running instance described it, and printed its result
+
+        subprocess.run(["xdotool", "key", "--clearmodifiers", "ctrl+alt+d"], env=env, check=True)
+        status = _wait_for(env, lambda s: s["results"] == 2, "a description from Ctrl+Alt+D", timeout=60)
+        assert status["last"]["image"] == "screen" and status["visible"]
+
+        _capture_window_and_region(env, tiny_florence2_onnx)
+
+        OUTPUT.mkdir(exist_ok=True)
+        shot = OUTPUT / "main-window-xvfb.png"
+        shot.unlink(missing_ok=True)
+        code = ("import json, sys; from desktop.single_instance import send; "
+                "print(json.dumps(send({'cmd': 'screenshot', 'path': sys.argv[1]})))")
+        saved = subprocess.run([sys.executable, "-c", code, str(shot)], env=env, capture_output=True, text=True)
+        assert json.loads(saved.stdout)["ok"] and shot.stat().st_size > 10_000
+
+        quit_code = "from desktop.single_instance import send; send({'cmd': 'quit'})"
+        subprocess.run([sys.executable, "-c", quit_code], env=env, timeout=60)
+        assert app.wait(30) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait(10)
+        log.close()
+        print((tmp_path / "lumen.log").read_text())
