@@ -36,3 +36,12 @@ class CancelledError(LumenError):
     """The caller cancelled the work between two steps."""
 
     exit_code = 130
+
+
+def extra_hint(extra: str) -> str:
+    """How to get an optional part of Lumen: pip in a source install, nothing in a bundle."""
+    import sys
+
+    if getattr(sys, "frozen", False):
+        return "this packaged build of Lumen does not include it; use Lumen from a source checkout"
+    return f"install it with `pip install 'lumen[{extra}]'`"

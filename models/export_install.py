@@ -17,14 +17,14 @@ from pathlib import Path
 
 from models.catalogue import EXPORT_DTYPES, CatalogueEntry, UnknownModelError
 from models.download import hub_errors, resolve_endpoint, remote_files, verified_sha256
-from models.errors import ExportError, LumenError, ModelFolderError
+from models.errors import ExportError, LumenError, ModelFolderError, extra_hint
 from models.folder_check import check_folder
 from models.manifest import read_manifest, write_manifest
 from models.registry import PARTIAL, AlreadyInstalledError, InstalledModel, Registry
 
 _NEEDS = (
-    "--export needs Lumen's export tools (torch and transformers); install them with "
-    "`pip install 'lumen[export]'`, or install the published ONNX files without --export."
+    f"--export needs Lumen's export tools (torch and transformers): {extra_hint('export')}; "
+    "or install the published ONNX files without --export."
 )
 _TEXT_FILES = ("*.json", "*.txt", "*.model")
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.errors import extra_hint
 from services.errors import TranslationError
 
 ENGLISH = "en"
@@ -156,7 +157,7 @@ def _import_argos() -> tuple[Any, Any]:
         from argostranslate import settings
     except ImportError as exc:
         raise TranslationError(
-            "Translation needs argostranslate: install it with `pip install 'lumen[translate]'`."
+            f"Translation needs argostranslate: {extra_hint('translate')}."
         ) from exc
     except OSError as exc:  # it creates folders in the home directory on import
         raise TranslationError(f"argostranslate could not start ({exc}).") from exc

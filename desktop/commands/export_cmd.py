@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from desktop.commands.common import report_error
-from models.errors import LumenError
+from models.errors import LumenError, extra_hint
 
 DTYPES = ("fp32", "fp16", "int8", "q4")
 
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         from export.api import export_model
     except ImportError as e:
         return report_error(f"exporting needs torch and transformers ({e.name} is missing): "
-                            "pip install 'lumen[export]'", 5)
+                            f"{extra_hint('export')}", 5)
     try:
         export_model(args.src, args.out, args.dtype, validate=not args.no_validate,
                      log=lambda line: print(line, flush=True))

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from models.errors import extra_hint
 from models.results import Caption
 
 STATE = "_lumen_speech_output"  # where apply() keeps its SpeechOutput on the args namespace
@@ -78,7 +79,7 @@ class SpeechOutput:
 
         if importlib.util.find_spec("argostranslate") is None:
             raise TranslationError(
-                "--lang needs argostranslate: install it with `pip install 'lumen[translate]'`.")
+                f"--lang needs argostranslate: {extra_hint('translate')}.")
         translation_route(lang)
 
     def apply(self, caption: Caption, data: dict[str, Any]) -> dict[str, Any]:
