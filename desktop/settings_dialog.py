@@ -1,4 +1,4 @@
-"""Settings (Ctrl+Comma): speech, appearance, shortcuts, startup and privacy.
+"""Settings (Ctrl+Comma): speech, appearance, shortcuts, startup and privacy, models.
 
 Every field has a label that is its buddy (Alt+letter jumps to it) and an accessible name. The
 Shortcuts tab says plainly whether global shortcuts work, and if not, which commands to bind in
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.hotkeys import fallback_commands
+from desktop.models_panel import ModelsPanel
 from desktop.settings import HOTKEY_ACTIONS, TEXT_SCALE_MAX, TEXT_SCALE_MIN, TEXT_SCALE_STEP, Settings
 from desktop.voice import Translator, Voice
 
@@ -66,6 +67,8 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._appearance_page(settings), "&Appearance")
         tabs.addTab(self._shortcuts_page(settings, hotkeys_reason), "S&hortcuts")
         tabs.addTab(self._startup_page(settings), "Startup and &privacy")
+        self.models_panel = ModelsPanel(window=parent)  # acts at once; the window follows its default
+        tabs.addTab(self.models_panel, "&Models")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
