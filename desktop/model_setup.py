@@ -38,9 +38,10 @@ class ModelSetupDialog(QDialog):
     def __init__(
         self, parent: QWidget | None = None, *, registry: Registry | None = None,
         endpoint: str | None = None, providers: list[str] | None = None,
-        tasks: TaskManager | None = None,
+        tasks: TaskManager | None = None, first_run: bool = True,
     ) -> None:
         super().__init__(parent)
+        self.first_run = first_run  # False when opened from Settings → Models
         self.registry = registry or Registry()
         self.endpoint = endpoint
         self.recommendation = catalogue.recommend(providers)
@@ -57,12 +58,14 @@ class ModelSetupDialog(QDialog):
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
-        self.setWindowTitle("Set up the description model")
-        self.setAccessibleName("Set up the description model")
+        title = "Set up the description model" if self.first_run else "Add a description model"
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
         rec = self.recommendation
         layout = QVBoxLayout(self)
-        heading = QLabel("Lumen needs a description model")
-        heading.setAccessibleName("Lumen needs a description model")
+        words = "Lumen needs a description model" if self.first_run else "Add a description model"
+        heading = QLabel(words)
+        heading.setAccessibleName(words)
         heading.setStyleSheet("font-size: 130%; font-weight: bold;")
         intro = QLabel(
             "Lumen describes pictures with a model that runs on this computer. You set it up "
@@ -123,7 +126,9 @@ class ModelSetupDialog(QDialog):
         )
         self.cancel_button.hide()
         self.close_button = self._button(
-            "&Not now", "Not now", "Closes this window without setting up a model.", self.reject
+            *(("&Not now", "Not now", "Closes this window without setting up a model.") if self.first_run
+              else ("Clos&e", "Close", "Closes this window without adding a model.")),
+            self.reject,
         )
         row.addWidget(self.cancel_button)
         row.addWidget(self.close_button)

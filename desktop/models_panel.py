@@ -376,9 +376,7 @@ class ModelsPanel(QWidget):
     def _add(self, start: Callable[[ModelSetupDialog], None]) -> None:
         """Run one setup flow; its dialog shows progress and Cancel while the work goes on."""
         dialog = ModelSetupDialog(self, registry=self.registry, endpoint=self.endpoint,
-                                  providers=self.providers, tasks=self.tasks)
-        dialog.setWindowTitle("Add a description model")
-        dialog.setAccessibleName("Add a description model")
+                                  providers=self.providers, tasks=self.tasks, first_run=False)
         start(dialog)  # may first ask for a file or folder
         if dialog.result_folder is None and not dialog.progress.isHidden():
             dialog.exec()  # the work is under way; the dialog closes itself when it succeeds
