@@ -14,11 +14,12 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QDialog, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QDialog, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget,
 )
 
 from desktop.announce import Announcer
 from desktop.tasks import TaskManager
+from desktop.widgets import named_button
 from models import catalogue
 from models.errors import CancelledError, LumenError
 from models.fsutil import human_size
@@ -76,24 +77,24 @@ class ModelSetupDialog(QDialog):
         layout.addWidget(heading)
         layout.addWidget(intro)
 
-        self.install_button = self._button(
+        self.install_button = named_button(
             self._install_text(),
             "Install the recommended model",
             f"Downloads {rec.entry.title} ({rec.dtype}) from the internet, then checks it. "
             f"Recommended because {rec.reason}.",
             self.install_recommended,
         )
-        self.zip_button = self._button(
+        self.zip_button = named_button(
             "Import from a .zip &file…", "Import from a zip file",
             "Installs a model packed on another computer with lumen models pack.",
             self.import_zip,
         )
-        self.folder_button = self._button(
+        self.folder_button = named_button(
             "Import from a f&older…", "Import from a folder",
             "Copies a model folder, for example from a USB stick, and checks every file.",
             self.import_folder,
         )
-        self.use_button = self._button(
+        self.use_button = named_button(
             "&Use a model folder where it is…", "Use a model folder where it is",
             "Uses a model folder on this computer without copying it.",
             self.use_folder,
@@ -119,13 +120,13 @@ class ModelSetupDialog(QDialog):
 
         row = QHBoxLayout()
         row.addStretch(1)
-        self.cancel_button = self._button(
+        self.cancel_button = named_button(
             "&Cancel download", "Cancel download",
             "Stops the download; installing again later continues where it stopped.",
             self.cancel_work,
         )
         self.cancel_button.hide()
-        self.close_button = self._button(
+        self.close_button = named_button(
             *(("&Not now", "Not now", "Closes this window without setting up a model.") if self.first_run
               else ("Clos&e", "Close", "Closes this window without adding a model.")),
             self.reject,
@@ -135,14 +136,6 @@ class ModelSetupDialog(QDialog):
         layout.addLayout(row)
         self.install_button.setDefault(True)
         self.install_button.setFocus()
-
-    def _button(self, text: str, name: str, description: str, slot: Callable) -> QPushButton:
-        button = QPushButton(text)
-        button.setAccessibleName(name)
-        button.setAccessibleDescription(description)
-        button.setToolTip(description)
-        button.clicked.connect(slot)
-        return button
 
     def _install_text(self) -> str:
         rec = self.recommendation

@@ -15,13 +15,14 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox,
-    QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QProgressBar, QVBoxLayout, QWidget,
 )
 
 from desktop.announce import Announcer
 from desktop.engine import error_sentence
 from desktop.model_setup import ModelSetupDialog
 from desktop.tasks import TaskManager
+from desktop.widgets import named_button
 from models import catalogue
 from models.errors import LumenError, ModelFolderError
 from models.folder_check import FolderReport, check_folder
@@ -97,14 +98,14 @@ class ModelsPanel(QWidget):
         layout.addWidget(self.list, 1)
 
         row = QHBoxLayout()
-        self.default_button = self._button(
+        self.default_button = named_button(
             "Make &default", "Make default",
             "Lumen describes pictures with the default model; the window switches to it now.",
             self.make_default)
-        self.verify_button = self._button(
+        self.verify_button = named_button(
             "&Verify files", "Verify files",
             "Checks every file of the selected model against its checksums.", self.verify)
-        self.remove_button = self._button(
+        self.remove_button = named_button(
             "&Remove…", "Remove",
             "Deletes the selected model after asking. A linked folder is only forgotten, never "
             "deleted.", self.remove)
@@ -119,20 +120,20 @@ class ModelsPanel(QWidget):
         add_col = QVBoxLayout(add)
         rec = self.recommendation
         size = human_size(rec.entry.approx_bytes(rec.dtype))
-        self.install_button = self._button(
+        self.install_button = named_button(
             f"I&nstall the recommended model, {rec.entry.title} (about {size} download)…",
             "Install the recommended model",
             f"Downloads {rec.entry.title} ({rec.dtype}) from the internet, then checks it. "
             f"Recommended because {rec.reason}.", self.install_recommended)
-        self.zip_button = self._button(
+        self.zip_button = named_button(
             "Import from a .&zip file…", "Import from a zip file",
             "Installs a model packed on another computer with lumen models pack.",
             lambda: self._add(ModelSetupDialog.import_zip))
-        self.folder_button = self._button(
+        self.folder_button = named_button(
             "Import from a &folder…", "Import from a folder",
             "Copies a model folder, for example from a USB stick, and checks every file.",
             lambda: self._add(ModelSetupDialog.import_folder))
-        self.use_button = self._button(
+        self.use_button = named_button(
             "&Use a model folder where it is…", "Use a model folder where it is",
             "Uses a model folder on this computer without copying it; Lumen never deletes it.",
             lambda: self._add(ModelSetupDialog.use_folder))
@@ -159,14 +160,6 @@ class ModelsPanel(QWidget):
         order = [self.list, *self.model_buttons, *self.add_buttons, self.status]
         for a, b in zip(order, order[1:]):
             QWidget.setTabOrder(a, b)
-
-    def _button(self, text: str, name: str, description: str, slot: Callable) -> QPushButton:
-        button = QPushButton(text)
-        button.setAccessibleName(name)
-        button.setAccessibleDescription(description)
-        button.setToolTip(description)
-        button.clicked.connect(slot)
-        return button
 
     # -- the list --------------------------------------------------------------------------
     def refresh(self) -> None:
