@@ -69,6 +69,16 @@ def result_json(result: Any) -> dict[str, Any]:
     return data
 
 
+NO_DISPLAY_EXIT = 6  # as `lumen capture` with no display
+
+
+def display_available() -> bool:
+    """False on Linux with no X11 or Wayland display, where Qt would abort with a core dump."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True  # other systems always have one; a chosen Qt platform is the user's call
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_app(model: str | None) -> int:
     """Open the window (with the model folder `model`, else the installed default)."""
     logging.basicConfig(level=os.environ.get("LUMEN_LOG", "WARNING"), format="lumen: %(message)s")
@@ -78,6 +88,10 @@ def run_app(model: str | None) -> int:
             return 0
     except (TimeoutError, ConnectionError, ValueError):
         pass  # a stuck instance: start anyway, InstanceServer takes over its name if it can
+    if not display_available():
+        print("error: there is no display to open the window on; start Lumen inside a desktop "
+              "session, or describe files with `lumen describe IMAGE`", file=sys.stderr)
+        return NO_DISPLAY_EXIT
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 # name -> (module under desktop.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def lumen_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("lumen")
     except PackageNotFoundError:
@@ -43,17 +45,41 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv).parse_args(argv)
-    if args.command is None:
-        from desktop.app import run_app
+    try:  # imports happen in here too, so that an early Ctrl+C still gets its one line
+        args = build_parser(argv).parse_args(argv)
+        if args.command is None:
+            from desktop.app import run_app
 
-        return run_app(model=args.model)
-    module = importlib.import_module(f"desktop.commands.{COMMANDS[args.command][0]}")
-    try:
+            return run_app(model=args.model)
+        import logging
+
+        # Subcommands print their own `warning:` lines; library log records would repeat them.
+        logging.basicConfig(level=os.environ.get("LUMEN_LOG", "ERROR"), format="lumen: %(message)s")
+        module = importlib.import_module(f"desktop.commands.{COMMANDS[args.command][0]}")
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`lumen describe *.png | head -1`): stop quietly, as a shell tool
+        # killed by SIGPIPE would, and keep Python from complaining when it flushes at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a real file (embedded, captured)
+            pass
+        return 141
+    except OSError as e:  # e.g. stdout on a full disk
+        print(f"error: {e.strerror or e}{f' ({e.filename})' if e.filename else ''}", file=sys.stderr)
+        return 1
+    except Exception as e:  # a bug of ours: still one line; LUMEN_LOG=DEBUG shows the traceback
+        if os.environ.get("LUMEN_LOG", "").upper() == "DEBUG":
+            import traceback
+
+            traceback.print_exc()
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"error: unexpected {type(e).__name__}{f': {first}' if first else ''}; please report this",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -321,6 +321,9 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         what = {"ocr": "Reading the text in", "objects": "Looking for objects in"}.get(
             request.options.task, "Describing")
         self.set_status(f"{what} {request.source.display_name}…")
+        if request.index == 1:  # screen readers do not read the status line: say work started
+            pictures = f"{request.total} pictures" if request.total > 1 else request.source.display_name
+            self.announce(f"{what} {pictures}…")
         data = request.source.data
         self.tasks.run(lambda: make_thumbnail(data), lambda png: self._show_thumbnail(png, request))
 
@@ -335,6 +338,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
     def _finished(self, result: Result) -> None:
         self.results.append(result)
         self.result_view.finish(result)
+        self._focus_result(result.request)
         self.set_status("Done.")
         self.earcons.play("done")
         if self.settings.history:
@@ -353,7 +357,19 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
             self.announce(message)
             return
         self.result_view.fail(message)
+        self._focus_result(request)
         self.show_error(message)
+
+    def _focus_result(self, request: Request) -> None:
+        """Put the keyboard on the new result, so the arrow keys read it at once.
+
+        Only for the first of a batch (later ones must not pull focus off Stop), and only from
+        the window's own controls: focus in History or a dialog stays where the user put it."""
+        if request.index != 1:
+            return
+        current = self.focusWidget()  # the window's focus child, even while it is inactive
+        if current is None or self.centralWidget().isAncestorOf(current):
+            self.result_view.text_box.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_error(self, message: str) -> None:
         """One sentence, shown, announced and spoken; never a dialog, never fatal."""

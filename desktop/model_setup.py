@@ -305,6 +305,10 @@ class ModelSetupDialog(QDialog):
 
     def _say(self, message: str, assertive: bool = False) -> None:
         self.status.setText(message)
+        # A window does not grow for a word-wrapped label by itself: a long error would be cut.
+        need = self.layout().totalHeightForWidth(self.width())
+        if need > self.height():
+            self.resize(self.width(), need)
         self.announcer.announce(message, assertive)
 
     def _shutdown(self) -> None:

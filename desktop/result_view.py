@@ -146,5 +146,15 @@ class ResultView(QWidget):
 
     def _render(self) -> None:
         self._plain = "\n\n".join(b.render(False) for b in self._blocks).strip()
-        self.text_box.setPlainText("\n\n".join(b.render(True) for b in self._blocks).strip())
-        self.text_box.moveCursor(QTextCursor.MoveOperation.Start)
+        shown = "\n\n".join(b.render(True) for b in self._blocks).strip()
+        box = self.text_box
+        before, caret = box.toPlainText(), box.textCursor().position()
+        box.setPlainText(shown)
+        if caret and shown[:caret] == before[:caret]:
+            # Someone reading with the arrow keys keeps their place while later text (the rest
+            # of a batch) streams in below it; a new page starts at the top.
+            cursor = box.textCursor()
+            cursor.setPosition(caret)
+            box.setTextCursor(cursor)
+        else:
+            box.moveCursor(QTextCursor.MoveOperation.Start)

@@ -257,7 +257,11 @@ class Behaviour:
             self.hotkeys.stop()
             self.hotkeys.reason = ""
         reason = self._hotkey_reason()
-        self.hotkey_notice.setText(fallback_text(reason).replace("\n\n", "\n") if reason else "")
+        text = fallback_text(reason).replace("\n\n", "\n") if reason else ""
+        if reason and text != self.hotkey_notice.text():
+            # The notice is a label that Tab never reaches: say it once, as the README promises.
+            self.announce(f"{reason} Settings lists the lumen capture commands to bind instead.")
+        self.hotkey_notice.setText(text)
         self.hotkey_notice.setVisible(bool(reason))
 
     def _hotkey_reason(self: MainWindow) -> str:

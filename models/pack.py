@@ -31,6 +31,12 @@ class PackTargetExistsError(LumenError):
     exit_code = 2
 
 
+class PackTargetFolderError(LumenError):
+    """The folder the .zip should go into does not exist."""
+
+    exit_code = 2
+
+
 def pack(
     name: str, out: Path | str | None = None, *, registry: Registry | None = None,
     on_bytes: OnBytes | None = None,
@@ -46,6 +52,9 @@ def pack(
         target = target / f"{name}.zip"
     if target.exists():
         raise PackTargetExistsError(f"{target} already exists; choose another file name.")
+    if not target.parent.is_dir():
+        raise PackTargetFolderError(
+            f"The folder {target.parent} does not exist; create it or choose another place.")
     part = target.with_name(target.name + ".part")
     try:
         with zipfile.ZipFile(part, "w", allowZip64=True) as zf:

@@ -35,6 +35,8 @@ class DescribeOptions:
             raise ValueError("beams must be at least 1")
         if self.alternatives < 0:
             raise ValueError("alternatives cannot be negative")
+        if self.seed is not None and self.seed < 0:
+            raise ValueError("seed cannot be negative")  # numpy's generators refuse it mid-run
         if not 0.0 < self.top_p <= 1.0:
             raise ValueError("top_p must be in (0, 1]")
         if self.temperature <= 0.0:

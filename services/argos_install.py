@@ -202,8 +202,8 @@ def ensure_sentence_splitter(pkg: TranslationPackage, fetch: Fetch = fetch_url,
     return pkg.splitter
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.argos_install",
+def main(argv: list[str] | None = None, prog: str = "python -m services.argos_install") -> int:
+    parser = argparse.ArgumentParser(prog=prog,
                                      description="Install an Argos Translate package for Lumen.")
     parser.add_argument("source", help="a .argosmodel file, or a language pair such as en-ru")
     parser.add_argument("--dir", type=Path, help="packages folder (default: Lumen's)")

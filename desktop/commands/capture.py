@@ -104,6 +104,15 @@ def _capture_here(kind: str):  # noqa: ANN202 - (ImageSource | None, error | Non
 def _run_here(args: argparse.Namespace) -> int:
     if not _has_display():
         return report_error("there is no display to capture; run this inside a desktop session", CAPTURE_FAILED)
+    try:
+        from desktop.commands import speech_options
+    except ImportError:
+        speech_options = None
+    if speech_options is not None:
+        try:  # a --lang that is not installed fails before the capture, not after
+            speech_options.check(args)
+        except LumenError as exc:
+            return report_error(str(exc), exc.exit_code)
     source, error = _capture_here(args.kind)
     if source is None:
         return report_error(error or "the capture failed", CAPTURE_FAILED)
@@ -121,10 +130,6 @@ def _run_here(args: argparse.Namespace) -> int:
     except LumenError as exc:
         return report_error(str(exc), exc.exit_code)
     data = caption.to_json(source.label)
-    try:
-        from desktop.commands import speech_options
-    except ImportError:
-        speech_options = None
     if speech_options is not None:
         try:
             data = speech_options.apply(args, caption, data)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from models.errors import LumenError, ModelFolderError
@@ -17,6 +18,20 @@ def report_error(message: str, code: int = 0) -> int:
     return code
 
 
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an int of at least `minimum`, refused in one line otherwise."""
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return number
+
+    return parse
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS keeps `lumen --model DIR describe ...` working: the subcommand's own --model
     # only sets the value when given.
@@ -25,7 +40,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where to run the model (default: CUDA when present, else CPU)")
     parser.add_argument("--dtype", metavar="TYPE", help="which ONNX variant of the folder to run (fp32, int8, q4, fp16, ...)")
-    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: one per core)")
+    parser.add_argument("--threads", type=whole_number(1), metavar="N", help="CPU threads (default: one per core)")
 
 
 def resolve_model(model: str | None) -> Path | None:

@@ -10,16 +10,9 @@ import json
 import sys
 from pathlib import Path
 
-from desktop.commands.common import add_model_arguments, open_captioner, report_error
+from desktop.commands.common import add_model_arguments, open_captioner, report_error, whole_number
 from models.errors import LumenError
 from models.results import DETAILS, TASKS, DescribeOptions
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -28,11 +21,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detail", choices=DETAILS, default="brief", help="how much to say (default brief)")
     parser.add_argument("--task", choices=TASKS, default="caption",
                         help="caption describes, ocr reads the text, objects lists what is there")
-    parser.add_argument("--max-tokens", type=_positive, metavar="N", help="longest answer in tokens")
-    parser.add_argument("--beams", type=_positive, metavar="N", help="beam width (default: the model's)")
-    parser.add_argument("--alternatives", type=int, default=0, metavar="N",
+    parser.add_argument("--max-tokens", type=whole_number(1), metavar="N", help="longest answer in tokens")
+    parser.add_argument("--beams", type=whole_number(1), metavar="N", help="beam width (default: the model's)")
+    parser.add_argument("--alternatives", type=whole_number(0), default=0, metavar="N",
                         help="also give N alternative captions by nucleus sampling")
-    parser.add_argument("--seed", type=int, metavar="N", help="seed for the alternatives (reproducible)")
+    parser.add_argument("--seed", type=whole_number(0), metavar="N", help="seed for the alternatives (reproducible)")
     parser.add_argument("--json", action="store_true", help="one JSON object per image and per line")
     try:
         from desktop.commands import speech_options
@@ -51,16 +44,21 @@ def _after_caption(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.alternatives < 0:
-        return report_error("--alternatives cannot be negative", 2)
     options = DescribeOptions(
         task=args.task, detail=args.detail, max_tokens=args.max_tokens, beams=args.beams,
         alternatives=args.alternatives, seed=args.seed,
     )
+    hooks = _after_caption(args)
+    if hooks is not None:
+        try:  # a --lang that is not installed fails before the model loads, not once per image
+            hooks.check(args)
+        except LumenError as e:
+            return report_error(str(e), e.exit_code)
     captioner = open_captioner(args)
     if isinstance(captioner, int):
+        if hooks is not None:
+            hooks.finish(args)  # releases the speech engine check() may have started
         return captioner
-    hooks = _after_caption(args)
     failed = 0
     for image in args.images:
         try:

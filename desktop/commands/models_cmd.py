@@ -242,7 +242,7 @@ def _translation(args: argparse.Namespace, registry: Registry) -> int:
         hook = None
     if not callable(getattr(hook, "main", None)):
         return _fail("translation models cannot be installed by this build of Lumen", 2)
-    return int(hook.main(args.rest) or 0)
+    return int(hook.main(args.rest, prog="lumen models install-translation") or 0)
 
 
 ACTIONS = {
@@ -253,7 +253,7 @@ ACTIONS = {
 
 
 def _interactive() -> bool:
-    return sys.stdin.isatty()
+    return sys.stdin is not None and sys.stdin.isatty()  # None: started with stdin closed
 
 
 def _confirmed(args: argparse.Namespace, question: str) -> bool:

@@ -1,8 +1,9 @@
 """`--speak`, `--audio-out FILE.wav` and `--lang CODE` for `lumen describe` and `lumen capture`.
 
-The command calls three functions:
+The command calls four functions:
 
     speech_options.add_arguments(parser)            # in register()
+    speech_options.check(args)                      # before loading the model (may raise)
     data = speech_options.apply(args, caption, data)  # per result, before printing it
     speech_options.finish(args)                     # once, at the end (waits for speech)
 
@@ -58,6 +59,11 @@ class SpeechOutput:
         self._speaker = None
         if self.lang and self.lang != "en":
             self._check_translation(self.lang)
+        if self.audio_out and not self.audio_out.parent.is_dir():
+            from services.errors import SpeechError
+
+            folder = self.audio_out.parent
+            raise SpeechError(f"Cannot write {self.audio_out}: the folder {folder} does not exist.")
         if speak or self.audio_out:
             from services.speech import Speaker
 
@@ -123,6 +129,16 @@ def _output(args: argparse.Namespace) -> SpeechOutput:
         state = SpeechOutput.from_args(args)  # may raise: then the next result tries again
         setattr(args, STATE, state)
     return state
+
+
+def check(args: argparse.Namespace) -> None:
+    """Refuse options that cannot be honoured before any work starts: a --lang that is not
+    installed (TranslationError), --audio-out into a missing folder (SpeechError).
+
+    With none of the options it does nothing.
+    """
+    if getattr(args, "lang", None) or getattr(args, "speak", False) or getattr(args, "audio_out", None):
+        _output(args)
 
 
 def apply(args: argparse.Namespace, caption: Caption, data: dict[str, Any]) -> dict[str, Any]:
