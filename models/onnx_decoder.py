@@ -6,17 +6,41 @@ heads and head size from the inputs' shapes, element types from the inputs' type
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from models.errors import ModelFolderError
+from models.errors import ModelFolderError, ModelRuntimeError
 from models.session import run
 
 _PAST = re.compile(r"^past_key_values\.(\d+)\.(decoder|encoder)\.(key|value)$")
 _NP_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(int64)": np.int64,
              "tensor(int32)": np.int32, "tensor(bool)": np.bool_}
+
+
+# Per decoder session: can every row attend to one row of cross-attention keys/values (MatMul
+# broadcasting)? All rows hold the same image, so one row is the whole cache, and reading it
+# once instead of once per beam is most of a step's attention cost. Exported graphs differ, so
+# it is learned on the first batched cache step: both ways once, kept only if equal to the bit.
+_CROSS_BROADCAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cross_broadcast(session: object) -> bool | None:
+    try:
+        return _CROSS_BROADCAST.get(session)
+    except TypeError:  # not weak-referenceable (a test double): never broadcast
+        return False
+
+
+def _learn_cross_broadcast(session: object, expected: dict[str, np.ndarray],
+                           trial: Callable[[], dict[str, np.ndarray]]) -> None:
+    try:
+        ok = np.array_equal(trial()["logits"], expected["logits"])
+    except (ModelRuntimeError, ValueError):
+        ok = False
+    _CROSS_BROADCAST[session] = ok
 
 
 @dataclass(frozen=True)
@@ -77,21 +101,18 @@ class MergedDecoder:
 
     def step(self, input_ids: np.ndarray) -> np.ndarray:
         rows = input_ids.shape[0]
-        feeds = {k: self._cast(k, v) for k, v in self.prepare(input_ids.astype(np.int64)).items()}
-        feeds["encoder_hidden_states"] = self._rows("encoder_hidden_states", self.encoder_hidden, rows)
-        feeds["encoder_attention_mask"] = self._rows("encoder_attention_mask", self.encoder_mask, rows)
         first = not self.self_cache
-        lay = self.layout
-        empty = np.zeros((rows, lay.heads, 0, lay.head_dim), lay.dtype)
-        for name in lay.past_names:
-            if first:
-                feeds[name] = empty
-            elif ".encoder." in name:
-                feeds[name] = self._rows(name, self.cross_cache[name], rows)
-            else:
-                feeds[name] = self.self_cache[name]
-        feeds["use_cache_branch"] = np.array([not first])
-        outputs = dict(zip(self.output_names, run(self.session, feeds)))
+        if first and rows > 1 and (input_ids == input_ids[:1]).all():
+            # Beam search starts every row on the same prefix: run one row and copy it (the
+            # first step computes the cross-attention keys/values, its costliest part).
+            logits = self.step(input_ids[:1])
+            self.self_cache = {k: np.repeat(v, rows, axis=0) for k, v in self.self_cache.items()}
+            return np.repeat(logits, rows, axis=0)
+        broadcast = False if first or rows == 1 else _cross_broadcast(self.session)
+        outputs = self._run(self._feeds(input_ids, first, one_cross=bool(broadcast)))
+        if broadcast is None:
+            _learn_cross_broadcast(self.session, outputs,
+                                   lambda: self._run(self._feeds(input_ids, first, one_cross=True)))
         for name, value in outputs.items():
             if not name.startswith("present."):
                 continue
@@ -103,6 +124,27 @@ class MergedDecoder:
                 self.self_cache[past] = value
         logits = outputs["logits"][:, -1, :]
         return logits.astype(np.float32, copy=False)
+
+    def _feeds(self, input_ids: np.ndarray, first: bool, one_cross: bool) -> dict[str, np.ndarray]:
+        rows = input_ids.shape[0]
+        feeds = {k: self._cast(k, v) for k, v in self.prepare(input_ids.astype(np.int64)).items()}
+        feeds["encoder_hidden_states"] = self._rows("encoder_hidden_states", self.encoder_hidden, rows)
+        feeds["encoder_attention_mask"] = self._rows("encoder_attention_mask", self.encoder_mask, rows)
+        lay = self.layout
+        empty = np.zeros((rows, lay.heads, 0, lay.head_dim), lay.dtype)
+        for name in lay.past_names:
+            if first:
+                feeds[name] = empty
+            elif ".encoder." in name:
+                one = self.cross_cache[name]
+                feeds[name] = self._cast(name, one) if one_cross else self._rows(name, one, rows)
+            else:
+                feeds[name] = self.self_cache[name]
+        feeds["use_cache_branch"] = np.array([not first])
+        return feeds
+
+    def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return dict(zip(self.output_names, run(self.session, feeds)))
 
     def reorder(self, rows: np.ndarray) -> None:
         if np.array_equal(rows, np.arange(len(rows))):

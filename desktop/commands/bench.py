@@ -1,0 +1,100 @@
+"""`lumen bench`: Lumen's engine against transformers' eager `generate`, same weights and image.
+
+    lumen bench --random-weights ../shared/florence2-base      # full-size, random weights
+    lumen bench --model DIR [--torch-checkpoint CKPT]          # an exported folder
+
+Prints a Markdown table; `--json FILE` writes every figure. Errors are one line on stderr.
+Exit status: 0 done, 3 no usable model, 5 the random-weight export failed, 1 anything else.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from desktop.commands.common import report_error
+from models.errors import LumenError
+
+DTYPES = ("fp32", "int8", "q4", "fp16")
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _dtypes(value: str) -> tuple[str, ...]:
+    chosen = tuple(v.strip() for v in value.split(",") if v.strip())
+    if not chosen or any(v not in DTYPES for v in chosen):
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(DTYPES)} (comma-separated)")
+    return chosen
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_cache_path
+
+    return user_cache_path("lumen", appauthor=False) / "bench"
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", metavar="DIR", type=Path, help="an exported Lumen model folder")
+    source.add_argument("--random-weights", metavar="CONFIG_DIR", type=Path,
+                        help="build, export and cache a Florence-2 with random weights from this config folder")
+    parser.add_argument("--torch-checkpoint", metavar="DIR", type=Path,
+                        help="with --model: the transformers checkpoint it was exported from")
+    parser.add_argument("--tokens", type=_positive, default=20, metavar="N", help="new tokens per caption (default 20)")
+    parser.add_argument("--runs", type=_positive, default=3, metavar="N", help="timed runs per engine (default 3)")
+    parser.add_argument("--threads", type=_positive, metavar="N", help="CPU threads for both engines (default: all cores)")
+    parser.add_argument("--dtypes", type=_dtypes, default=DTYPES, metavar="LIST",
+                        help="ONNX variants to measure (default fp32,int8,q4,fp16)")
+    parser.add_argument("--app-runs", type=int, default=3, metavar="N", help="window starts to time (0: skip)")
+    parser.add_argument("--no-processes", action="store_true",
+                        help="skip the fresh-process measurements (peak RSS, describe cold/warm)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also run onnxruntime's profiler per session and print where the time goes")
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR",
+                        help="where --random-weights models are kept (default: the user cache folder)")
+    parser.add_argument("--json", metavar="FILE", type=Path, help="write every figure as JSON")
+
+
+def _sources(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    if args.random_weights is None:
+        return args.model, args.torch_checkpoint
+    from export.benchmark.random_weights import random_model
+
+    built = random_model(args.random_weights, args.cache_dir or default_cache_dir(), args.dtypes,
+                         log=lambda line: print(line, file=sys.stderr, flush=True))
+    if built.note:
+        print(f"warning: {built.note}", file=sys.stderr)
+    return built.onnx, built.checkpoint
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.torch_checkpoint is not None and args.model is None:
+        return report_error("--torch-checkpoint goes with --model (--random-weights builds its own)", 2)
+    if args.torch_checkpoint is not None and not (args.torch_checkpoint / "config.json").is_file():
+        return report_error(f"{args.torch_checkpoint} is not a transformers checkpoint (no config.json)", 3)
+    try:
+        from export.benchmark.suite import BenchOptions, run_benchmark
+    except ImportError as e:
+        return report_error(f"benchmarking needs torch and transformers ({e.name} is missing): "
+                            "pip install 'lumen[export]'", 1)
+    try:
+        model, checkpoint = _sources(args)
+        options = BenchOptions(model=model, checkpoint=checkpoint, tokens=args.tokens, runs=args.runs,
+                               threads=args.threads, dtypes=args.dtypes, app_runs=max(0, args.app_runs),
+                               processes=not args.no_processes, profile=args.profile)
+        result = run_benchmark(options, log=lambda line: print(line, file=sys.stderr, flush=True))
+    except LumenError as e:
+        return report_error(str(e), e.exit_code)
+    print(result.table, flush=True)
+    if args.json is not None:
+        try:
+            args.json.write_text(json.dumps(result.data, indent=2) + "\n", encoding="utf-8")
+        except OSError as e:
+            return report_error(f"cannot write {args.json} ({e.strerror}); choose another path", 1)
+    return 0
