@@ -1,9 +1,11 @@
-"""Disk-space checks and human-readable sizes shared by installs, imports and packs."""
+"""Disk-space checks, human-readable sizes, locks and build-once folders shared by installs,
+imports, packs, the benchmark and the tests."""
 from __future__ import annotations
 
+import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -72,3 +74,18 @@ def exclusive(lock_path: Path, what: str) -> Iterator[None]:
         yield
     finally:
         handle.close()  # closing releases the lock on every platform
+
+
+def build_once(final: Path, build: Callable[[Path], object]) -> Path:
+    """`final`, made by `build(tmp)` in a temporary sibling and renamed into place when done,
+    so a half-built folder is never taken for a finished one."""
+    if (final / ".done").is_file():
+        return final
+    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    build(tmp)
+    (tmp / ".done").write_text("ok")
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return final

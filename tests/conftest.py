@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -34,18 +33,9 @@ def _fingerprint(*files: Path) -> str:
 
 def cached_dir(name: str, build, *sources: Path) -> Path:
     """Run `build(tmp_dir)` once per fingerprint; later runs reuse the finished folder."""
-    key = _fingerprint(*sources)
-    final = CACHE / f"{name}-{key}"
-    if (final / ".done").exists():
-        return final
-    tmp = CACHE / f"{name}-{key}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    build(tmp)
-    (tmp / ".done").write_text("ok")
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    return final
+    from models.fsutil import build_once
+
+    return build_once(CACHE / f"{name}-{_fingerprint(*sources)}", build)
 
 
 @pytest.fixture(scope="session")

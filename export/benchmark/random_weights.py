@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from models.errors import ExportError
+from models.fsutil import build_once
 
 # Bump when the weights built here change; the cache key includes it.
 BUILDER_VERSION = 2
@@ -151,19 +151,6 @@ def _digest(*parts: bytes) -> str:
     return h.hexdigest()[:16]
 
 
-def _cached(final: Path, build: Callable[[Path], Any]) -> Path:
-    if (final / ".done").is_file():
-        return final
-    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    build(tmp)
-    (tmp / ".done").write_text("ok")
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
-    return final
-
-
 def random_model(config_dir: Path, cache_root: Path, dtypes: Sequence[str] = ("fp32", "int8", "q4", "fp16"),
                  log: Callable[[str], Any] = print) -> BenchModel:
     """The cached checkpoint and export for `config_dir`, built on first use (minutes at full size)."""
@@ -173,13 +160,13 @@ def random_model(config_dir: Path, cache_root: Path, dtypes: Sequence[str] = ("f
     files = b"".join((config_dir / n).read_bytes() for n in ("config.json", "tokenizer.json", "preprocessor_config.json")
                      if (config_dir / n).is_file())
     key = _digest(files, f"{BUILDER_VERSION}|{_versions()}".encode())
-    checkpoint = _cached(cache_root / f"random-{key}" / "checkpoint", lambda out: build_checkpoint(config_dir, out, log=log))
+    checkpoint = build_once(cache_root / f"random-{key}" / "checkpoint", lambda out: build_checkpoint(config_dir, out, log=log))
     exporter = b"".join(p.read_bytes() for p in sorted(EXPORT_DIR.glob("*.py")) if p.stem not in OTHER_FAMILIES)
     onnx_dir = cache_root / f"random-{key}" / f"onnx-{_digest(exporter, ','.join(dtypes).encode())}"
     note = ""
     if not (onnx_dir / ".done").is_file():
         try:
-            _cached(onnx_dir, lambda out: export_model(checkpoint, out, tuple(dtypes), log=log))
+            build_once(onnx_dir, lambda out: export_model(checkpoint, out, tuple(dtypes), log=log))
         except ExportError as e:
             if "fp16" not in dtypes:
                 raise
@@ -187,7 +174,7 @@ def random_model(config_dir: Path, cache_root: Path, dtypes: Sequence[str] = ("f
             note = f"fp16 not exported: {e}"
             log(note)
             kept = tuple(d for d in dtypes if d != "fp16")
-            _cached(onnx_dir, lambda out: export_model(checkpoint, out, kept, log=log))
+            build_once(onnx_dir, lambda out: export_model(checkpoint, out, kept, log=log))
             (onnx_dir / "bench-note.txt").write_text(note)
     if (onnx_dir / "bench-note.txt").is_file():
         note = (onnx_dir / "bench-note.txt").read_text()
