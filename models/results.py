@@ -9,6 +9,8 @@ DETAILS = ("brief", "detailed", "more")
 
 # A description whose mean token probability is under this is flagged as uncertain.
 UNCERTAIN_BELOW = 0.64
+# Each alternative is one more sampled decode: a cap keeps a typo from running for minutes.
+MAX_ALTERNATIVES = 20
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,8 @@ class DescribeOptions:
             raise ValueError("max_tokens must be at least 1")
         if self.beams is not None and self.beams < 1:
             raise ValueError("beams must be at least 1")
-        if self.alternatives < 0:
-            raise ValueError("alternatives cannot be negative")
+        if not 0 <= self.alternatives <= MAX_ALTERNATIVES:
+            raise ValueError(f"alternatives must be between 0 and {MAX_ALTERNATIVES}")
         if self.seed is not None and self.seed < 0:
             raise ValueError("seed cannot be negative")  # numpy's generators refuse it mid-run
         if not 0.0 < self.top_p <= 1.0:

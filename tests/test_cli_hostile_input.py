@@ -159,3 +159,16 @@ def test_models_with_stdin_closed_help_and_a_missing_pack_folder(
         cli.main(["models", "install-translation", "--help"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.startswith("usage: lumen models install-translation")
+
+
+def test_alternatives_are_capped() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "desktop.cli", "describe", "x.png", "--alternatives", "21"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "at most 20" in done.stderr and "Traceback" not in done.stderr
+    from models.results import DescribeOptions
+
+    with pytest.raises(ValueError):
+        DescribeOptions(alternatives=21)

@@ -18,8 +18,8 @@ def report_error(message: str, code: int = 0) -> int:
     return code
 
 
-def whole_number(minimum: int) -> Callable[[str], int]:
-    """An argparse type: an int of at least `minimum`, refused in one line otherwise."""
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an int within [minimum, maximum], refused in one line otherwise."""
     def parse(value: str) -> int:
         try:
             number = int(value)
@@ -27,6 +27,8 @@ def whole_number(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
         if number < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        if maximum is not None and number > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}")
         return number
 
     return parse

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from desktop.commands.common import add_model_arguments, open_captioner, report_error, whole_number
 from models.errors import LumenError
-from models.results import DETAILS, TASKS, DescribeOptions
+from models.results import DETAILS, MAX_ALTERNATIVES, TASKS, DescribeOptions
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +23,7 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="caption describes, ocr reads the text, objects lists what is there")
     parser.add_argument("--max-tokens", type=whole_number(1), metavar="N", help="longest answer in tokens")
     parser.add_argument("--beams", type=whole_number(1), metavar="N", help="beam width (default: the model's)")
-    parser.add_argument("--alternatives", type=whole_number(0), default=0, metavar="N",
+    parser.add_argument("--alternatives", type=whole_number(0, MAX_ALTERNATIVES), default=0, metavar="N",
                         help="also give N alternative captions by nucleus sampling")
     parser.add_argument("--seed", type=whole_number(0), metavar="N", help="seed for the alternatives (reproducible)")
     parser.add_argument("--json", action="store_true", help="one JSON object per image and per line")
