@@ -19,7 +19,7 @@ from models.preprocess import ImagePreprocessor
 from models.results import DescribeOptions
 from models.session import SessionConfig, create_session, run
 from models.tasks import blip_caption
-from models.tokenizer import TextTokenizer
+from models.tokenizer import TextTokenizer, stable_prefix
 
 CAPTION_ONLY = "BLIP models only describe; install a Florence-2 model to read text or list objects"
 
@@ -81,4 +81,8 @@ class Blip:
         def caption(ids: list[int]) -> str:
             return blip_caption(self.tokenizer, ids)
 
-        return Prepared(decoder, [self.bos], caption, lambda ids: (caption(ids), []))
+        def partial(ids: list[int]) -> str:
+            text = caption(ids)
+            return stable_prefix(text) if self.tokenizer.clean_up_spaces else text
+
+        return Prepared(decoder, [self.bos], partial, lambda ids: (caption(ids), []))

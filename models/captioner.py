@@ -116,6 +116,8 @@ class Captioner:
                        on_step=stream if on_text is not None else None, should_stop=should_stop)
         timings["decode"] = (time.perf_counter() - t) * 1000.0
         text, objects = prepared.answer(out.sequences[0])
+        if on_text is not None and text != last[0]:
+            on_text(text)  # the held-back tail, or the objects summary
         alternatives: list[str] = []
         if options.alternatives:
             sampling = settings.replace(do_sample=True, num_beams=1, top_p=options.top_p,

@@ -59,6 +59,17 @@ _CLEAN_UPS = (
 )
 
 
+def stable_prefix(text: str) -> str:
+    """The part of a growing clean-up decode that later tokens cannot change: a tail that could
+    still start a clean-up pattern (" '" before "s", " n" before "'t") is held back."""
+    cut = 0
+    for old, _ in _CLEAN_UPS:
+        for k in range(1, len(old)):
+            if k > cut and text.endswith(old[:k]):
+                cut = k
+    return text[: len(text) - cut]
+
+
 def clean_up_tokenization(text: str) -> str:
     for old, new in _CLEAN_UPS:
         text = text.replace(old, new)

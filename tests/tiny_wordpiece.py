@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers
-from tokenizers import processors, trainers
+from tokenizers import processors
 
 from tiny_tokenizers import CORPUS
 
@@ -18,6 +18,23 @@ BERT_CORPUS = [
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
+def _vocab(size: int) -> dict[str, int]:
+    """A fixed vocabulary (no training: the trainer breaks ties differently from run to run,
+    which changed the tiny models built from it): specials, every character alone and as a
+    continuation, then the corpus's words by frequency and spelling, up to `size` entries."""
+    from collections import Counter
+
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    split = pre_tokenizers.BertPreTokenizer()
+    words: Counter[str] = Counter()
+    for line in BERT_CORPUS:
+        words.update(w for w, _ in split.pre_tokenize_str(normalizer.normalize_str(line)))
+    chars = sorted({c for w in words for c in w})
+    tokens = [*SPECIALS, *chars, *(f"##{c}" for c in chars)]
+    tokens += [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])) if w not in tokens]
+    return {t: i for i, t in enumerate(tokens[:max(size, len(SPECIALS) + 2 * len(chars))])}
+
+
 def build_bert_tokenizer(out: Path, bos_in_files: bool = False, vocab_size: int = 300) -> int:
     """Write a BLIP-like tokenizer folder; returns the id of "[DEC]" (BLIP's bos).
 
@@ -26,12 +43,10 @@ def build_bert_tokenizer(out: Path, bos_in_files: bool = False, vocab_size: int 
     and gives a misleading eos_token_id, as BLIP's does; with bos_in_files the tokenizer
     files also name it as bos_token.
     """
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok = Tokenizer(models.WordPiece(_vocab(vocab_size), unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece(prefix="##")
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
-    tok.train_from_iterator(BERT_CORPUS, trainer)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
