@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -19,8 +19,15 @@ GEMM_N = 2048
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _rate(seconds: list[float], flops: float) -> float:
-    return flops / statistics.median(seconds) / 1e9
+def _rate(call: Callable[[], object], repeats: int, flops: float) -> float:
+    """GFLOP/s of `call` (median of `repeats` timed runs after one warm-up run)."""
+    call()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t)
+    return flops / statistics.median(times) / 1e9
 
 
 def gemm_gflops_ort(n: int = GEMM_N, repeats: int = 5, threads: int | None = None) -> float:
@@ -39,26 +46,14 @@ def gemm_gflops_ort(n: int = GEMM_N, repeats: int = 5, threads: int | None = Non
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
     feeds = {"a": rng.standard_normal((n, n), dtype=np.float32), "b": rng.standard_normal((n, n), dtype=np.float32)}
-    session.run(None, feeds)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        session.run(None, feeds)
-        times.append(time.perf_counter() - t)
-    return _rate(times, 2.0 * n**3)
+    return _rate(lambda: session.run(None, feeds), repeats, 2.0 * n**3)
 
 
 def gemm_gflops_torch(n: int = GEMM_N, repeats: int = 5) -> float:
     import torch
 
     a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.matmul(a, b)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        torch.matmul(a, b)
-        times.append(time.perf_counter() - t)
-    return _rate(times, 2.0 * n**3)
+    return _rate(lambda: torch.matmul(a, b), repeats, 2.0 * n**3)
 
 
 def vision_flops(torch_side: Any, pixels: np.ndarray) -> float:
