@@ -15,7 +15,9 @@ $(VENV)/bin/python:
 # Offline translation pulls argostranslate (and through it stanza and torch): opt in with
 # `make run TRANSLATE=1`.
 RUN_EXTRAS := $(if $(TRANSLATE),[translate],)
-# A plain onnxruntime pulled in by a dependency overwrites onnxruntime-gpu's files: repair it.
+# With an NVIDIA driver (nvidia-smi lists a GPU) this installs onnxruntime-gpu and its CUDA and
+# cuDNN wheels, else keeps plain onnxruntime; a plain onnxruntime pulled in by a dependency
+# overwrites onnxruntime-gpu's files, and this repairs that too.
 ORT_REPAIR := $(PY) -m services.onnxruntime_dist --ensure auto
 
 # The app alone: no torch, no transformers.

@@ -10,9 +10,12 @@ that pulled plain onnxruntime in, the repair is:
     pip install --force-reinstall --no-deps onnxruntime-gpu==<the version that was installed>
 
 `python -m services.onnxruntime_dist --ensure auto` does this and checks the result: "auto"
-keeps a GPU/DirectML/OpenVINO build when one is installed, else plain onnxruntime. Run it
-after `pip install -e .[dev]` / `.[translate]` (Makefile, .ci/run). `--check` only reports.
-pip may then warn that minisbd requires onnxruntime; the GPU build provides the same module.
+picks onnxruntime-gpu when `nvidia-smi` lists a GPU (an NVIDIA driver is loaded) and then also
+installs its CUDA and cuDNN wheels (the `cuda` and `cudnn` extras), else keeps a
+GPU/DirectML/OpenVINO build when one is installed, else plain onnxruntime. `make run` runs it
+after every install (Makefile, .ci/run), so a GPU machine gets CUDA and stays that way.
+Without arguments it only reports. pip may then warn that minisbd requires onnxruntime; the
+GPU build provides the same module.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -36,6 +40,8 @@ CUDA_PROVIDER = {"win32": "onnxruntime_providers_cuda.dll"}.get(
     sys.platform, "libonnxruntime_providers_cuda.so")
 NATIVE_SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
 HASH_LIMIT = 64 * 1024 * 1024  # larger libraries are compared by size only (hashing is slow)
+# onnxruntime-gpu's extras that pull the CUDA 12 runtime and cuDNN 9 as nvidia-*-cu12 wheels.
+GPU_EXTRAS = "[cuda,cudnn]"
 
 Runner = Callable[[Sequence[str]], int]
 
@@ -139,35 +145,68 @@ def _pip(python: str) -> list[str]:
     return [sys.executable, "-m", "pip", "--python", python]
 
 
-def repair_commands(status: OrtStatus, keep: str, python: str = sys.executable,
-                    pip_args: Sequence[str] = ()) -> list[list[str]]:
-    """The pip commands that leave exactly `keep` installed, with its own files."""
-    if status.intact(keep):
+def nvidia_gpus(which: Callable[[str], str | None] = shutil.which) -> list[str]:
+    """The GPUs `nvidia-smi -L` lists; empty when there is no driver (or it is not loaded:
+    nvidia-smi then exits non-zero) or no nvidia-smi at all."""
+    smi = which("nvidia-smi")
+    if smi is None:
         return []
+    try:
+        done = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    if done.returncode != 0:
+        return []
+    return [line.strip() for line in done.stdout.splitlines() if line.strip().startswith("GPU ")]
+
+
+def auto_target(status: OrtStatus, gpu_driver: bool) -> str | None:
+    """What `--ensure auto` leaves installed: the GPU build on a machine with an NVIDIA driver,
+    else the build already chosen (a GPU/DirectML/OpenVINO one wins over plain)."""
+    if gpu_driver:
+        return GPU
+    return status.chosen()
+
+
+def repair_commands(status: OrtStatus, keep: str, python: str = sys.executable,
+                    pip_args: Sequence[str] = (), cuda_libraries: bool = False) -> list[list[str]]:
+    """The pip commands that leave exactly `keep` installed, with its own files.
+
+    `cuda_libraries` (with keep=onnxruntime-gpu) also installs the CUDA and cuDNN wheels;
+    pip skips them quickly when they are already there."""
     pip = _pip(python)
     commands = []
-    others = sorted(d for d in status.distributions if d != keep)
-    if others:
-        commands.append([*pip, "uninstall", "-y", *others])
+    # Its own version when it is there (a repair); else pip's newest: the builds' release
+    # numbers differ (onnxruntime 1.32.0 had no onnxruntime-gpu 1.32.0).
     version = status.distributions.get(keep)
-    requirement = f"{keep}=={version}" if version else keep
-    commands.append([*pip, "install", "--force-reinstall", "--no-deps", *pip_args, requirement])
+    pinned = f"=={version}" if version else ""
+    if not status.intact(keep):
+        others = sorted(d for d in status.distributions if d != keep)
+        if others:
+            commands.append([*pip, "uninstall", "-y", *others])
+        commands.append([*pip, "install", "--force-reinstall", "--no-deps", *pip_args, keep + pinned])
+    if keep == GPU and cuda_libraries:
+        commands.append([*pip, "install", *pip_args, f"{GPU}{GPU_EXTRAS}{pinned}"])
     return commands
 
 
 def ensure(keep: str = "auto", python: str = sys.executable, pip_args: Sequence[str] = (),
-           run: Runner | None = None) -> OrtStatus:
+           run: Runner | None = None, gpu_driver: bool | None = None) -> OrtStatus:
     """Repair the ONNX Runtime install of `python` so that only `keep` remains, intact.
 
+    With keep="auto", `gpu_driver` (None: ask nvidia-smi) decides between onnxruntime-gpu with
+    its CUDA/cuDNN wheels and the build already installed.
     Raises RuntimeError (with the status) when pip fails or the result is still not right.
     """
     run = run or (lambda argv: subprocess.run(list(argv)).returncode)
     site = site_of(python) if python != sys.executable else (default_site() or site_of(python))
     status = inspect(site)
-    target = status.chosen() if keep == "auto" else _normal(keep)
+    if keep == "auto" and gpu_driver is None:
+        gpu_driver = bool(nvidia_gpus())
+    target = auto_target(status, bool(gpu_driver)) if keep == "auto" else _normal(keep)
     if target is None:
         raise RuntimeError("ONNX Runtime is not installed: nothing to keep.")
-    for argv in repair_commands(status, target, python, pip_args):
+    for argv in repair_commands(status, target, python, pip_args, cuda_libraries=bool(gpu_driver)):
         if run(argv) != 0:
             raise RuntimeError(f"`{' '.join(argv)}` failed:\n{inspect(site).describe()}")
     after = inspect(site)
@@ -190,8 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         print(status.describe())
         chosen = status.chosen()
         return 0 if chosen and status.intact(chosen) else 1
+    gpus = nvidia_gpus()
+    if gpus and args.ensure in ("auto", GPU):
+        print(f"NVIDIA driver found ({gpus[0]}): using onnxruntime-gpu with its CUDA and cuDNN wheels")
     try:
-        status = ensure(args.ensure, args.python, args.pip_args)
+        status = ensure(args.ensure, args.python, args.pip_args, gpu_driver=bool(gpus))
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import subprocess
 import sys
 import venv
@@ -17,20 +18,21 @@ from pathlib import Path
 
 import pytest
 
-from net_guard import guard_site_dir
+from tests.support.net_guard import guard_site_dir
 from services import onnxruntime_dist as ortd
 
 VERSION = "1.31.1"
 
 
 def make_wheel(folder: Path, name: str, version: str, files: dict[str, bytes],
-               requires: tuple[str, ...] = ()) -> Path:
+               requires: tuple[str, ...] = (), extras: tuple[str, ...] = ()) -> Path:
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
     files = {
         **files,
         f"{info}/METADATA": ("Metadata-Version: 2.1\n"
                              f"Name: {name}\nVersion: {version}\n"
+                             + "".join(f"Provides-Extra: {e}\n" for e in extras)
                              + "".join(f"Requires-Dist: {r}\n" for r in requires)).encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: lumen-tests\nRoot-Is-Purelib: true\n"
                          b"Tag: py3-none-any\n",
@@ -52,11 +54,15 @@ def make_wheel(folder: Path, name: str, version: str, files: dict[str, bytes],
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("wheels")
     capi = "onnxruntime/capi/"
+    # As the real wheel: the `cuda` and `cudnn` extras pull NVIDIA's library wheels.
     make_wheel(folder, "onnxruntime-gpu", VERSION, {
         "onnxruntime/__init__.py": b"BUILD = 'gpu'\n",
         f"{capi}onnxruntime_pybind11_state.so": b"GPU build\n" * 300,
         f"{capi}{ortd.CUDA_PROVIDER}": b"CUDA provider\n" * 300,
-    })
+    }, ('nvidia-cuda-runtime-cu12; extra == "cuda"', 'nvidia-cudnn-cu12; extra == "cudnn"'),
+        ("cuda", "cudnn"))
+    make_wheel(folder, "nvidia-cuda-runtime-cu12", "12.9.79", {"nvidia/cuda_runtime/__init__.py": b""})
+    make_wheel(folder, "nvidia-cudnn-cu12", "9.10.2.21", {"nvidia/cudnn/__init__.py": b""})
     make_wheel(folder, "onnxruntime", VERSION, {
         "onnxruntime/__init__.py": b"BUILD = 'cpu'\n",
         f"{capi}onnxruntime_pybind11_state.so": b"CPU build\n" * 200,
@@ -98,7 +104,7 @@ def test_gpu_build_survives_argos_dependencies(env: Path, wheels: Path) -> None:
     assert "onnxruntime/capi/onnxruntime_pybind11_state.so" in broken.changed[ortd.GPU]
     assert build_of(env) == "cpu"  # the CUDA build is really gone
 
-    fixed = ortd.ensure("auto", str(env), ["--no-index", "--find-links", str(wheels)])
+    fixed = ortd.ensure("auto", str(env), ["--no-index", "--find-links", str(wheels)], gpu_driver=False)
     assert fixed.distributions == {ortd.GPU: VERSION}
     assert fixed.intact(ortd.GPU) and fixed.cuda_provider == site / "onnxruntime/capi" / ortd.CUDA_PROVIDER
     assert build_of(env) == "gpu"
@@ -109,7 +115,7 @@ def test_gpu_build_survives_argos_dependencies(env: Path, wheels: Path) -> None:
 def test_plain_build_needs_no_repair(env: Path, wheels: Path) -> None:
     pip_install(env, wheels, "minisbd")
     ran: list[list[str]] = []
-    status = ortd.ensure("auto", str(env), run=lambda argv: ran.append(list(argv)) or 0)
+    status = ortd.ensure("auto", str(env), run=lambda argv: ran.append(list(argv)) or 0, gpu_driver=False)
     assert ran == [] and status.intact(ortd.PLAIN) and status.cuda_provider is None
 
 
@@ -137,3 +143,54 @@ def test_reports_this_environment() -> None:
     done = subprocess.run([sys.executable, "-m", "services.onnxruntime_dist"],
                           capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert done.returncode == 0 and f"{chosen} " in done.stdout
+
+
+def fake_nvidia_smi(folder: Path, monkeypatch, output: str, code: int = 0) -> None:
+    """An `nvidia-smi` first on PATH that prints `output` and exits with `code`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "nvidia-smi"
+    script.write_text(f'#!/bin/sh\necho "{output}"\nexit {code}\n')  # builtins only: PATH may be bare
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+H100 = "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-5b1c7a8e-0000-0000-0000-000000000000)"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in nvidia-smi is a shell script")
+def test_driver_is_detected_from_nvidia_smi(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert ortd.nvidia_gpus() == []  # no nvidia-smi at all
+    fake_nvidia_smi(tmp_path / "broken", monkeypatch,
+                    "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.", 9)
+    assert ortd.nvidia_gpus() == []  # installed, but the driver is not loaded
+    fake_nvidia_smi(tmp_path / "ok", monkeypatch, H100)
+    assert ortd.nvidia_gpus() == [H100]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in nvidia-smi is a shell script")
+def test_driver_present_installs_gpu_build_with_cuda_wheels(env: Path, wheels: Path, tmp_path: Path,
+                                                            monkeypatch) -> None:
+    """`make run` on a plain install: with a driver, auto swaps in onnxruntime-gpu and its
+    CUDA/cuDNN wheels (real pip, stand-in wheels); a later argos install is repaired again."""
+    site = ortd.site_of(str(env))
+    pip_install(env, wheels, "onnxruntime")
+    fake_nvidia_smi(tmp_path / "bin", monkeypatch, H100)
+    offline = ["--no-index", "--find-links", str(wheels)]
+    fixed = ortd.ensure("auto", str(env), offline)  # gpu_driver=None: asks the fake nvidia-smi
+    assert fixed.distributions == {ortd.GPU: VERSION} and fixed.intact(ortd.GPU)
+    assert build_of(env) == "gpu"
+    for lib in ("nvidia/cuda_runtime", "nvidia/cudnn"):
+        assert (site / lib / "__init__.py").is_file(), lib
+
+    pip_install(env, wheels, "minisbd")
+    assert build_of(env) == "cpu"
+    assert ortd.ensure("auto", str(env), offline).intact(ortd.GPU) and build_of(env) == "gpu"
+
+
+def test_no_driver_keeps_plain_build(env: Path, wheels: Path, tmp_path: Path, monkeypatch) -> None:
+    pip_install(env, wheels, "onnxruntime")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no nvidia-smi anywhere
+    ran: list[list[str]] = []
+    status = ortd.ensure("auto", str(env), run=lambda argv: ran.append(list(argv)) or 0)
+    assert ran == [] and status.distributions == {ortd.PLAIN: VERSION}
