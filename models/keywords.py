@@ -94,3 +94,11 @@ def score_keywords(clip: Clip, image: Image.Image, words: Sequence[str],
 
 def keywords(clip: Clip, image: Image.Image, captions: Iterable[str], template: str = PROMPT) -> list[Keyword]:
     return score_keywords(clip, image, candidates(captions), template)
+
+
+def tag_fields(clip: Clip | None, image: Image.Image, captions: Sequence[str]) -> dict:
+    """The `tags` and `english_captions` a JSON answer gains (the seed services' shapes);
+    without a CLIP model the tags are empty and the captions still come."""
+    english = [c for c in captions if c.strip()]
+    tags = keywords(clip, image, english) if clip is not None else []
+    return {"tags": [k.to_json() for k in tags], "english_captions": english}
