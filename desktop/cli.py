@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("models_cmd", "list, install, import and remove models"),
     "export": ("export_cmd", "export a Hugging Face checkpoint to Lumen's ONNX layout"),
     "bench": ("bench", "measure speed and memory against transformers"),
+    "serve": ("serve", "serve a local JSON API for captioning and tagging clients"),
 }
 
 
