@@ -68,6 +68,7 @@ Reply = Callable[["Result | None", "str | None"], None]
 class Describer(QObject):
     started = Signal(object)  # Request
     partial = Signal(object, str)  # Request, text so far
+    settled = Signal(object, str)  # Request, the text the answer is sure to start with
     finished = Signal(object)  # Result
     failed = Signal(object, str)  # Request, one-sentence error
     idle = Signal()
@@ -140,6 +141,7 @@ class Describer(QObject):
             on_text=lambda text: self._on_text(request, text),
             on_done=lambda caption: self._on_done(request, caption),
             on_failed=lambda exc: self._on_failed(request, exc),
+            on_settled=lambda text: self._on_settled(request, text),
         )
         return request
 
@@ -151,6 +153,10 @@ class Describer(QObject):
     def _on_text(self, request: Request, text: str) -> None:
         if request is self.active:
             self.partial.emit(request, clean_text(text))
+
+    def _on_settled(self, request: Request, text: str) -> None:
+        if request is self.active:
+            self.settled.emit(request, clean_text(text))
 
     def _on_done(self, request: Request, caption: Caption) -> None:
         if request is not self.active:

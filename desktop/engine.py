@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from desktop.imaging import ImageSource
 from desktop.tasks import Failed, JobContext, TaskManager
 from models.errors import LumenError, ModelFolderError
 from models.results import Caption, DescribeOptions, DetectedObject
+from services import latency_trace
 
 log = logging.getLogger(__name__)
 DESCRIBE_LANE = "describe"
@@ -71,6 +73,20 @@ def error_sentence(exc: BaseException) -> str:
     return f"Something went wrong ({text}); please try again."
 
 
+def warm_up(captioner: Any) -> None:
+    """One short describe of a blank picture right after loading (on the worker, before the
+    model is reported ready), so the first real press finds every session's kernels chosen and
+    its memory arenas grown: ONNX Runtime's first run of a session is several times slower."""
+    try:
+        from PIL import Image
+
+        t = time.perf_counter()
+        captioner.describe(Image.new("RGB", (64, 48), (128, 128, 128)), DescribeOptions(max_tokens=2))
+        latency_trace.mark("warm_up", seconds=time.perf_counter() - t)
+    except Exception as exc:  # a model that cannot warm up still gets its real chance
+        log.info("warm-up describe failed: %s", exc)
+
+
 class Engine(QObject):
     """Loads the model and describes images in the background."""
 
@@ -105,6 +121,7 @@ class Engine(QObject):
             # Leave one core to the GUI thread so the window keeps answering while it works.
             threads = max(1, (os.cpu_count() or 2) - 1)
             captioner = Captioner.load(folder, device=device, threads=threads)
+            warm_up(captioner)
             self._captioner = captioner
             return ModelInfo(
                 str(getattr(captioner, "name", folder.name)),
@@ -131,8 +148,11 @@ class Engine(QObject):
         on_text: Callable[[str], None],
         on_done: Callable[[Caption], None],
         on_failed: Failed,
+        on_settled: Callable[[str], None] | None = None,
     ) -> JobContext:
-        """Describe on the worker; cancels the describe in flight. Callbacks run on the GUI."""
+        """Describe on the worker; cancels the describe in flight. Callbacks run on the GUI.
+
+        `on_settled` hears the text the answer is sure to start with, as it grows."""
 
         def job(ctx: JobContext) -> Caption:
             captioner = self._captioner
@@ -140,11 +160,21 @@ class Engine(QObject):
                 raise ModelFolderError(
                     "No model is loaded; install one with model setup, or open Lumen with --model."
                 )
-            return captioner.describe(
+            latency_trace.mark("describe_start", task=options.task, detail=options.detail)
+
+            def settled(text: str) -> None:
+                latency_trace.mark("settled", chars=len(text))
+                if on_settled is not None:
+                    ctx.post(on_settled, text)
+
+            caption = captioner.describe(
                 source.data, options,
                 on_text=lambda text: ctx.post(on_text, text),
                 should_stop=ctx.should_stop,
+                on_settled=settled if on_settled is not None or latency_trace.enabled() else None,
             )
+            latency_trace.mark("describe_done", timings_ms=caption.timings_ms)
+            return caption
 
         return self._worker.submit(
             job, on_done=on_done, on_failed=on_failed, lane=DESCRIBE_LANE, name="describe"

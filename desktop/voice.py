@@ -57,6 +57,16 @@ class Voice:
         if self.available:
             self._call("say", text, language=language)
 
+    def say_more(self, text: str, language: str | None = None) -> None:
+        """The next sentence of what is being said: queued after it, not interrupting."""
+        self._last = f"{self._last} {text}".strip() if self._last else text
+        self._last_language = language
+        if self.available:
+            if hasattr(self._speaker, "say_more"):
+                self._call("say_more", text, language=language)
+            else:
+                self._call("say", text, language=language)
+
     def stop(self) -> None:
         if self._speaker is not None:
             self._call("stop")
@@ -118,6 +128,8 @@ def create_voice(voice_id: str = "", on_error: Callable[[str], None] | None = No
         return Voice(None, f"Lumen's speech could not start ({exc}); {SHOWN}")
     voice = Voice(speaker)
     voice.set_voice(voice_id)
+    if voice.available and hasattr(speaker, "warm"):
+        speaker.warm()  # voices loaded and one sentence synthesised before the first result
     return voice
 
 

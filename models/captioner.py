@@ -95,7 +95,10 @@ class Captioner:
         *,
         on_text: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        on_settled: Callable[[str], None] | None = None,
     ) -> Caption:
+        """`on_text` hears the best text so far (it may still change); `on_settled` the text
+        the answer is sure to start with, whenever it grows (speech starts on it)."""
         timings = {"load": self.load_ms}
         t = time.perf_counter()
         rgb = load_image(image)
@@ -111,9 +114,18 @@ class Captioner:
                 last[0] = text
                 on_text(text)
 
+        said = [""]
+
+        def settle(ids: list[int]) -> None:
+            text = prepared.partial_text(ids)
+            if len(text) > len(said[0]) and text.startswith(said[0]):
+                said[0] = text
+                on_settled(text)
+
         t = time.perf_counter()
         out = generate(prepared.decoder, prepared.prefix, settings,
-                       on_step=stream if on_text is not None else None, should_stop=should_stop)
+                       on_step=stream if on_text is not None else None, should_stop=should_stop,
+                       on_settled=settle if on_settled is not None else None)
         timings["decode"] = (time.perf_counter() - t) * 1000.0
         text, objects = prepared.answer(out.sequences[0])
         if on_text is not None and text != last[0]:

@@ -2,6 +2,7 @@
 
     speaker = Speaker(SpeechSettings(rate=190), on_event=print)
     speaker.say("A dog on a sofa.")           # returns at once; new speech interrupts old
+    speaker.say_more("It is asleep.")         # queued after it (sentence by sentence)
     speaker.stop()                             # silent within milliseconds
     speaker.save_wav("Un chien.", "out.wav", language="fr")
     speaker.close()
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
+from services import latency_trace
 from services.audio_player import AudioPlayer, Playback, find_player
 from services.errors import SpeechError
 from services.speech_engine import (SpeechEngine, SpeechSettings, Voice, audio_suffix,
@@ -79,7 +81,7 @@ class Speaker:
         self._on_event = on_event
         self._lock = threading.Lock()
         self._generation = 0
-        self._wanted: int | None = None  # the generation still to be heard, if any
+        self._pending = 0  # utterances of the current generation not yet heard to the end
         self._idle = threading.Event()
         self._idle.set()
         self._playback: Playback | None = None
@@ -184,12 +186,36 @@ class Speaker:
             self._last = (text, language)
             self._generation += 1
             job = _Job(self._generation, text, language)
-            self._wanted = job.generation
+            self._pending = 1
             self._idle.clear()
             playback, self._playback = self._playback, None
         if playback is not None:
             playback.stop()
         self._jobs.put(job)
+
+    def say_more(self, text: str, language: str | None = None) -> None:
+        """Speak `text` after what is being said now (the next sentence of the same result);
+        Stop and the next `say` drop it too. Returns at once."""
+        if self._closed or not text or not text.strip():
+            return
+        with self._lock:
+            if self._pending == 0:  # nothing left to follow: a fresh start, alone
+                self._generation += 1
+                self._last = (text, language)
+            else:
+                self._last = (f"{self._last[0]} {text}" if self._last else text, language)
+            job = _Job(self._generation, text, language)
+            self._pending += 1
+            self._idle.clear()
+        self._jobs.put(job)
+
+    def warm(self) -> None:
+        """Start the engine and synthesise once (nothing is played), so the first result is
+        not slowed by loading voices. Blocking: call it from a background thread."""
+        try:
+            self._engine.synthesize("Lumen.", self._tmp / f"warm{audio_suffix()}", self._settings)
+        except (SpeechError, OSError) as exc:
+            log.info("speech warm-up failed: %s", exc)
 
     def repeat(self) -> None:
         """Say the last text again."""
@@ -200,7 +226,7 @@ class Speaker:
         """Silence now and drop anything waiting to be said."""
         with self._lock:
             self._generation += 1
-            self._wanted = None
+            self._pending = 0
             playback, self._playback = self._playback, None
         if playback is not None:
             playback.stop()
@@ -266,9 +292,10 @@ class Speaker:
                 self._report(SpeechEvent("error", job.text, f"Speech failed: {exc}"))
             finally:
                 with self._lock:
-                    if self._wanted == job.generation:
-                        self._wanted = None
-                        self._idle.set()
+                    if job.generation == self._generation and self._pending > 0:
+                        self._pending -= 1
+                        if self._pending == 0:
+                            self._idle.set()
 
     def _speak(self, job: _Job) -> None:
         if self._player is None:
@@ -277,12 +304,16 @@ class Speaker:
         path = self._tmp / f"utterance-{next(self._names)}{audio_suffix()}"
         try:
             settings = dataclasses.replace(self._settings, voice=self.voice_for(job.language))
+            latency_trace.mark("speech_synth_start", chars=len(job.text))
             self._engine.synthesize(job.text, path, settings)
+            silence = leading_silence_s(path) if latency_trace.enabled() else 0.0
             with self._lock:  # start under the lock so stop() cannot slip in between
                 if not self._current(job):
                     return
                 playback = self._player.play(path)
                 self._playback = playback
+            # The first audible sample plays `silence` seconds after the file is handed over.
+            latency_trace.mark("speech_play", leading_silence_s=silence, text=job.text[:80])
             self._report(SpeechEvent("started", job.text))
             playback.wait()
             with self._lock:
@@ -310,6 +341,25 @@ class Speaker:
                 self._on_event(event)
             except Exception:
                 log.exception("speech event handler failed")
+
+
+def leading_silence_s(path: Path, threshold: float = 0.01) -> float:
+    """Seconds before the first sample louder than `threshold` of full scale (16-bit WAV);
+    0.0 for anything else."""
+    import wave
+
+    import numpy as np
+
+    try:
+        with wave.open(str(path), "rb") as w:
+            if w.getsampwidth() != 2:
+                return 0.0
+            rate, channels = w.getframerate(), w.getnchannels()
+            samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    except (OSError, EOFError, wave.Error):
+        return 0.0
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold * 32767)
+    return float(loud[0] // max(1, channels)) / rate if loud.size else 0.0
 
 
 if __name__ == "__main__":  # pragma: no cover - manual check: python -m services.speech TEXT

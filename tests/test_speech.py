@@ -258,3 +258,39 @@ s.close()
     assert lines["voices"] == "[]"
     assert lines["error"] == lines["reason"]
     assert "Traceback" not in done.stderr
+
+
+def test_sentences_follow_each_other_and_stop_silences_them_all(
+        speaker: Speaker, recorder: Recorder, tmp_path: Path) -> None:
+    """A result said sentence by sentence: `say_more` queues behind what is playing (nothing is
+    cut off), and Stop during the second sentence silences it within 200 ms and drops the third."""
+    first, second, third = "A dog sits on a sofa.", LONG, "A cat sleeps."
+    speaker.say(first)
+    speaker.say_more(second)
+    speaker.say_more(third)
+    recorder.wait_for("started", second)
+    assert recorder.kinds()[:2] == [("started", first), ("finished", first)]
+    time.sleep(0.3)
+    pid = int((tmp_path / "player.pid").read_text())
+    start = time.monotonic()
+    speaker.stop()
+    assert time.monotonic() - start < 0.2
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert recorder.wait_for("stopped", second) - start < 0.5
+    time.sleep(0.5)  # the third sentence would have started by now
+    assert all(text != third for _, text in recorder.kinds())
+    assert not speaker.speaking
+    speaker.repeat()  # repeat says the whole result that was being said
+    assert recorder.wait_for("started", f"{first} {second} {third}")
+    speaker.stop()
+
+
+def test_say_more_waits_for_every_sentence(speaker: Speaker, recorder: Recorder) -> None:
+    speaker.say("One.")
+    speaker.say_more("Two.")
+    assert speaker.wait(timeout=20)
+    assert [k for k in recorder.kinds() if k[0] == "finished"] == [("finished", "One."), ("finished", "Two.")]
+    speaker.say_more("Three.")  # nothing playing: it simply starts
+    assert speaker.wait(timeout=20)
+    assert recorder.kinds()[-1] == ("finished", "Three.")

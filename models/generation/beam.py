@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from models.generation.decoder import (
-    Decoder, GenerationOutput, StepCallback, StopCheck, check_cancelled, run_step,
+    Decoder, GenerationOutput, StepCallback, StopCheck, check_cancelled, common_prefix_length, run_step,
 )
 from models.generation.processors import LogitsProcessor, apply, log_softmax
 from models.generation.settings import GenerationSettings
@@ -70,8 +70,13 @@ def beam_search(
     rng: np.random.Generator,
     on_step: StepCallback | None = None,
     should_stop: StopCheck | None = None,
+    on_settled: StepCallback | None = None,
 ) -> GenerationOutput:
-    """Beam search (beam sampling with `do_sample`); steps c-g follow transformers' comments."""
+    """Beam search (beam sampling with `do_sample`); steps c-g follow transformers' comments.
+
+    `on_settled` hears the tokens no later step can change, whenever they grow: the prefix that
+    every running beam and every finished hypothesis share (the answer is one of them or grows
+    from one of them)."""
     beams = settings.num_beams
     eos = np.asarray(settings.eos_token_id, dtype=np.int64)
     keep = max(2, 1 + eos.size) * beams
@@ -99,6 +104,7 @@ def beam_search(
     step_input = run_seqs[:, :p]
     cur = p
     steps = 0
+    settled = p
     while True:
         check_cancelled(should_stop)
         logits = run_step(decoder, step_input)
@@ -160,6 +166,13 @@ def beam_search(
                 on_step(fin_seqs[0, : fin_len[0]].tolist())
             else:
                 on_step(run_seqs[0, :cur].tolist())
+        if on_settled is not None and going:
+            hypotheses = [run_seqs[i, :cur] for i in range(1, beams)]
+            hypotheses += [fin_seqs[i, : fin_len[i]] for i in np.flatnonzero(fin_done)]
+            agreed = common_prefix_length(run_seqs[0, :cur], hypotheses)
+            if agreed > settled:
+                settled = agreed
+                on_settled(run_seqs[0, :agreed].tolist())
         if not going:
             break
         if not np.array_equal(beam_sources, np.arange(beams)):

@@ -61,6 +61,18 @@ class GenerationOutput:
 
 
 StepCallback = Callable[[list[int]], None]
+
+
+def common_prefix_length(reference: np.ndarray, others: list[np.ndarray]) -> int:
+    """How many leading tokens every one of `others` shares with `reference`."""
+    n = len(reference)
+    for seq in others:
+        m = min(n, len(seq))
+        diff = np.flatnonzero(seq[:m] != reference[:m])
+        n = int(diff[0]) if diff.size else m
+        if n == 0:
+            break
+    return n
 StopCheck = Callable[[], bool]
 
 

@@ -46,8 +46,12 @@ def sample_search(
     rng: np.random.Generator,
     on_step: StepCallback | None = None,
     should_stop: StopCheck | None = None,
+    on_settled: StepCallback | None = None,
 ) -> GenerationOutput:
-    """Greedy (argmax) or sampled decoding of `num_return_sequences` independent rows."""
+    """Greedy (argmax) or sampled decoding of `num_return_sequences` independent rows.
+
+    `on_settled` hears the tokens chosen so far when there is one row (several are ranked only
+    at the end, so nothing is settled before it)."""
     rows = settings.num_return_sequences if settings.do_sample else 1
     p = len(prefix)
     seqs = np.empty((rows, max_length), dtype=np.int64)
@@ -80,6 +84,8 @@ def sample_search(
         unfinished &= ~ended
         if on_step is not None:
             on_step(seqs[0, : min(lengths[0], cur)].tolist())
+        if on_settled is not None and rows == 1 and unfinished[0]:
+            on_settled(seqs[0, :cur].tolist())
         if not unfinished.any():
             break
         step_input = seqs[:, cur - 1 : cur]

@@ -20,6 +20,7 @@ def generate(
     on_step: Callable[[list[int]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     seed: int | None = None,
+    on_settled: Callable[[list[int]], None] | None = None,
 ) -> GenerationOutput:
     """Decode from `prefix` (usually `[settings.start_token_id]`) until EOS or the length limit.
 
@@ -28,6 +29,8 @@ def generate(
     sampling) when `num_beams > 1`. The decoder is started with `settings.rows` rows.
 
     `on_step` receives the current best sequence (prefix included) after every step;
+    `on_settled` the tokens (prefix included) that the answer will start with whatever comes
+    next, whenever they grow (speech can start on a finished sentence while decoding goes on);
     `should_stop` is polled before every step and a True raises `CancelledError`. Sampling
     draws from `numpy.random.default_rng(seed)`, so one seed gives one result.
     """
@@ -45,5 +48,5 @@ def generate(
     search = beam_search if settings.is_beam_search else sample_search
     return search(
         decoder, prefix, settings, max_length, processors,
-        rng=rng, on_step=on_step, should_stop=should_stop,
+        rng=rng, on_step=on_step, should_stop=should_stop, on_settled=on_settled,
     )
