@@ -72,10 +72,12 @@ async def _answer(request: Request, engine: Engine, job_work: Callable[[StopChec
             await asyncio.wait({waiting}, timeout=POLL_SECONDS)
             if not waiting.done() and await request.is_disconnected():
                 job.cancel()
+                waiting.cancel()  # its late result or CancelledError is then dropped quietly
                 return Response(status_code=499)  # nobody is left to read it
         result = waiting.result()
     except asyncio.CancelledError:
         job.cancel()
+        waiting.cancel()
         raise
     except CancelledError:
         return Response(status_code=499)

@@ -102,9 +102,10 @@ def choose(model: str | None, tags_model: str | None, captions: int | None,
            env: Mapping[str, str] | None = None) -> ServeModels:
     """Raises ModelFolderError (exit status 3) with what to install when a model is missing."""
     env = os.environ if env is None else env
+    total = total_captions(captions, env)
     folder = Path(model) if model else caption_model_from_env(env) or default_caption_model()
     if folder is None:
         raise ModelFolderError("no description model is installed; install one with "
                                "`lumen models install florence-2-base-ft` or pass --model DIR")
     tags = Path(tags_model) if tags_model else installed_clip()
-    return ServeModels(folder, tags, total_captions(captions, env))
+    return ServeModels(folder, tags, total)
