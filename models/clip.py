@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -135,3 +136,11 @@ class Clip:
         probs = softmax(self.logits(image, [template.format(label) for label in labels]))[0]
         order = sorted(range(len(labels)), key=lambda i: -float(probs[i]))
         return [Score(labels[i], float(probs[i])) for i in order]
+
+
+def installed_clip() -> Path | None:
+    """The folder of the first whole installed CLIP model, or None."""
+    from models.registry import Registry
+
+    found = [m for m in Registry().installed() if m.family == "clip" and m.problem is None]
+    return found[0].path if found else None

@@ -125,3 +125,29 @@ def test_a_caption_model_is_refused_as_clip(tiny_blip_onnx: Path) -> None:
 
     with pytest.raises(ModelFolderError, match="not CLIP"):
         Clip.load(tiny_blip_onnx, device="cpu")
+
+
+def test_lumen_describe_tags(tiny_blip_onnx: Path, tiny_clip_onnx: Path, tmp_path: Path) -> None:
+    """--tags adds tags from the captions and english_captions; without CLIP, captions still come."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    picture = tmp_path / "p.png"
+    _pictures()[0].save(picture)
+    env = {**os.environ, "LUMEN_MODELS_DIR": str(tmp_path / "none"), "PYTHONPATH": str(root)}
+    base = [sys.executable, "-m", "desktop.cli", "describe", str(picture), "--model", str(tiny_blip_onnx),
+            "--device", "cpu", "--json", "--tags", "--alternatives", "2", "--seed", "0"]
+    done = subprocess.run([*base, "--tags-model", str(tiny_clip_onnx)], env=env, capture_output=True,
+                          text=True, timeout=180, cwd=root)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["english_captions"] == [data["caption"], *data["alternatives"]]
+    from models.keywords import candidates
+
+    assert sorted(w for w, _ in data["tags"]) == sorted(candidates(data["english_captions"]))
+    bare = subprocess.run(base, env=env, capture_output=True, text=True, timeout=180, cwd=root)
+    assert bare.returncode == 0 and "needs a CLIP model" in bare.stderr and "Traceback" not in bare.stderr
+    plain = json.loads(bare.stdout)
+    assert plain["tags"] == [] and plain["caption"] == data["caption"]

@@ -27,6 +27,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="also give N alternative captions by nucleus sampling")
     parser.add_argument("--seed", type=whole_number(0), metavar="N", help="seed for the alternatives (reproducible)")
     parser.add_argument("--json", action="store_true", help="one JSON object per image and per line")
+    parser.add_argument("--tags", action="store_true",
+                        help="also give keywords scored by a CLIP model (adds tags and english_captions to --json)")
+    parser.add_argument("--tags-model", metavar="DIR", help="CLIP model folder for --tags (default: the installed one)")
     try:
         from desktop.commands import speech_options
     except ImportError:
@@ -41,6 +44,39 @@ def _after_caption(args: argparse.Namespace):
     except ImportError:
         return None
     return speech_options
+
+
+class _NoClip:
+    """--tags without a CLIP model: captions still come, tags are empty (said once)."""
+
+
+def open_tagger(args: argparse.Namespace):
+    """The loaded CLIP model for --tags, or _NoClip after a one-line warning."""
+    from models.clip import Clip, installed_clip
+
+    folder = Path(args.tags_model) if args.tags_model else installed_clip()
+    if folder is None:
+        print("warning: --tags needs a CLIP model: install one with `lumen models install "
+              "clip-vit-base-patch32` or pass --tags-model DIR; describing without tags", file=sys.stderr)
+        return _NoClip()
+    try:
+        return Clip.load(folder, device=args.device, dtype=None, threads=args.threads)
+    except LumenError as e:
+        report_error(f"{e}; describing without tags")
+        return _NoClip()
+
+
+def add_tags(tagger, path: Path, caption, data: dict) -> dict:
+    from models.image_io import load_image
+    from models.keywords import tag_fields
+
+    clip = None if isinstance(tagger, _NoClip) else tagger
+    try:
+        picture = load_image(path) if clip is not None else None
+        return {**data, **tag_fields(clip, picture, [caption.caption, *caption.alternatives])}
+    except LumenError as e:
+        report_error(f"{path}: tags: {e}")
+        return data
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         if hooks is not None:
             hooks.finish(args)  # releases the speech engine check() may have started
         return captioner
+    tagger = open_tagger(args) if getattr(args, "tags", False) else None
     failed = 0
     for image in args.images:
         try:
@@ -68,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
             report_error(f"{image}: {e}")
             continue
         data = caption.to_json(image)
+        if tagger is not None:
+            data = add_tags(tagger, Path(image), caption, data)
         if hooks is not None:
             try:
                 data = hooks.apply(args, caption, data)
@@ -80,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{image}: {text}" if len(args.images) > 1 else text, flush=True)
             for alternative in data["alternatives"]:
                 print(f"  alternative: {alternative}", flush=True)
+            if data.get("tags"):
+                print("  tags: " + ", ".join(f"{word} ({score:.2f})" for word, score in data["tags"]), flush=True)
     if hooks is not None and hasattr(hooks, "finish"):
         hooks.finish(args)
     return 2 if failed else 0

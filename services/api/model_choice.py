@@ -83,12 +83,6 @@ def caption_model_from_env(env: Mapping[str, str]) -> Path | None:
     return registry.path_of(name)
 
 
-def installed_clip() -> Path | None:
-    """The first whole installed CLIP model, if any."""
-    found = [m for m in _registry().installed() if m.family == "clip" and m.problem is None]
-    return found[0].path if found else None
-
-
 def default_caption_model() -> Path | None:
     """The default installed model when it describes; else the first installed describer."""
     registry = _registry()
@@ -107,5 +101,7 @@ def choose(model: str | None, tags_model: str | None, captions: int | None,
     if folder is None:
         raise ModelFolderError("no description model is installed; install one with "
                                "`lumen models install florence-2-base-ft` or pass --model DIR")
+    from models.clip import installed_clip
+
     tags = Path(tags_model) if tags_model else installed_clip()
     return ServeModels(folder, tags, total)
