@@ -9,6 +9,7 @@ import sys
 # name -> (module under desktop.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "describe": ("describe", "describe images and print the result"),
+    "ask": ("ask", "answer questions about a picture"),
     "capture": ("capture", "capture the screen, a window or a region and describe it"),
     "models": ("models_cmd", "list, install, import and remove models"),
     "export": ("export_cmd", "export a Hugging Face checkpoint to Lumen's ONNX layout"),

@@ -29,7 +29,27 @@ from models.session import SessionConfig
 from models.smolvlm import EncodedPicture, SmolVLM
 
 DEFAULT_ANSWER_TOKENS = 128  # when generation_config.json sets no length
-INSTALL_ASK_HINT = "install one with `lumen models install smolvlm-256m-instruct` (about 260 MB as int8)"
+ASK_MODEL = "smolvlm-256m-instruct"  # what the hints offer to install
+ASK_DTYPE = "int8"
+
+
+def install_hint() -> str:
+    """How to get a question-answering model, with its download size."""
+    from models.catalogue import find
+    from models.fsutil import human_size
+
+    size = human_size(find(ASK_MODEL).approx_bytes(ASK_DTYPE))
+    return f"install one with `lumen models install {ASK_MODEL} --dtype {ASK_DTYPE}` (about {size})"
+
+
+def installed_ask_model(root: Path | None = None) -> Path | None:
+    """The installed SmolVLM folder: the default model when it is one, else the first whole one."""
+    from models.registry import Registry
+
+    registry = Registry(root)
+    usable = [m for m in registry.installed() if m.family == "smolvlm" and m.problem is None]
+    usable.sort(key=lambda m: not m.is_default)
+    return usable[0].path if usable else None
 
 
 @dataclass
@@ -67,7 +87,7 @@ class Asker:
              threads: int | None = None, cache_dir: Path | None = None, one_tile: bool = False,
              cache: PictureCache | None = None) -> Asker:
         t = time.perf_counter()
-        opened = ModelFolder.open(folder, dtype, family="smolvlm", hint=INSTALL_ASK_HINT)
+        opened = ModelFolder.open(folder, dtype, family="smolvlm", hint=install_hint())
         try:
             model = SmolVLM(opened, SessionConfig(device, threads, cache_dir or default_cache_dir()))
         except LumenError:
@@ -119,6 +139,10 @@ class Conversation:
         self.turns: list[tuple[str, str]] = []
         self._first_timings = timings
         self.reused_tokens = 0
+
+    def restart(self) -> Conversation:
+        """A new conversation on the same encoded picture (no earlier turns)."""
+        return Conversation(self.asker, self.key, self.encoded, {"preprocess": 0.0, "vision": 0.0})
 
     def ask(self, question: str, *, max_tokens: int | None = None, seed: int | None = None,
             on_text: Callable[[str], None] | None = None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -138,16 +139,22 @@ def conversation(turns: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
     return messages
 
 
-def render_chat(template: str, messages: list[dict[str, Any]]) -> str:
-    """The folder's Jinja chat template, rendered as transformers does (sandboxed, trimmed
-    blocks, generation prompt added)."""
-    from jinja2.exceptions import TemplateError
+@lru_cache(maxsize=4)
+def _compiled(template: str) -> Any:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
     env.filters["tojson"] = lambda value, **kw: json.dumps(value, ensure_ascii=False, **kw)
+    return env.from_string(template)
+
+
+def render_chat(template: str, messages: list[dict[str, Any]]) -> str:
+    """The folder's Jinja chat template, rendered as transformers does (sandboxed, trimmed
+    blocks, generation prompt added); compiled once per template."""
+    from jinja2.exceptions import TemplateError
+
     try:
-        return env.from_string(template).render(messages=messages, add_generation_prompt=True)
+        return _compiled(template).render(messages=messages, add_generation_prompt=True)
     except TemplateError as e:
         raise ModelFolderError(f"the model's chat template cannot be used ({e}); reinstall the model") from e
 
