@@ -4,11 +4,12 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QDockWidget, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
+    QDockWidget, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
     QVBoxLayout, QWidget,
 )
 
 from desktop.history import HistoryEntry, HistoryStore
+from models.keywords import matches
 
 OFF = "History is off. Turn it on in Settings (Ctrl+Comma) to keep past results on this computer."
 
@@ -28,6 +29,14 @@ class HistoryPanel(QDockWidget):
         layout = QVBoxLayout(body)
         self.notice = QLabel(OFF)
         self.notice.setWordWrap(True)
+        self.search = QLineEdit()
+        self.search.setObjectName("historySearch")
+        self.search.setPlaceholderText("Search by keyword")
+        self.search.setAccessibleName("Search history")
+        self.search.setAccessibleDescription("Shows only results whose description has all these words.")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(lambda _text: self.refresh())
+        self.search.returnPressed.connect(self.focus_list)
         self.list = QListWidget()
         self.list.setAccessibleName("Past results")
         self.list.setAccessibleDescription("Enter shows the chosen result again.")
@@ -46,6 +55,7 @@ class HistoryPanel(QDockWidget):
         buttons.addWidget(self.show_button)
         buttons.addWidget(self.clear_button)
         layout.addWidget(self.notice)
+        layout.addWidget(self.search)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
         self.setWidget(body)
@@ -58,7 +68,11 @@ class HistoryPanel(QDockWidget):
         current = self.list.currentRow()
         self.list.clear()
         self._entries = {}
-        for entry in self.store.entries():
+        query = self.search.text()
+        stored = self.store.entries()
+        for entry in stored:
+            if not matches(entry.text, query):
+                continue
             when = entry.when.astimezone().strftime("%d %b %H:%M")
             label = f"{when}, {_source_name(entry.source)}: {entry.text}"
             item = QListWidgetItem(label)
@@ -72,7 +86,7 @@ class HistoryPanel(QDockWidget):
         if self.list.count():
             self.list.setCurrentRow(max(0, min(current, self.list.count() - 1)))
         self.show_button.setEnabled(self.list.count() > 0)
-        self.clear_button.setEnabled(self.list.count() > 0)
+        self.clear_button.setEnabled(bool(stored))  # clears everything, not just what is shown
 
     def focus_list(self) -> None:
         self.list.setFocus(Qt.FocusReason.ShortcutFocusReason)

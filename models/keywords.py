@@ -102,3 +102,13 @@ def tag_fields(clip: Clip | None, image: Image.Image, captions: Sequence[str]) -
     english = [c for c in captions if c.strip()]
     tags = keywords(clip, image, english) if clip is not None else []
     return {"tags": [k.to_json() for k in tags], "english_captions": english}
+
+
+def matches(text: str, query: str) -> bool:
+    """Whether every word of `query` is a word of `text`, plurals folded ("dogs" finds "dog"):
+    how History is searched by keyword, since keywords are the captions' own words."""
+    wanted = {singular(w) for w in _WORD.findall(query.lower())}
+    if not wanted:
+        return True
+    have = {singular(w) for w in _WORD.findall(text.lower())}
+    return wanted <= have
