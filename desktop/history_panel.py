@@ -34,7 +34,6 @@ class HistoryPanel(QDockWidget):
         self.search.setPlaceholderText("Search by keyword")
         self.search.setAccessibleName("Search history")
         self.search.setAccessibleDescription("Shows only results whose description has all these words.")
-        self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(lambda _text: self.refresh())
         self.search.returnPressed.connect(self.focus_list)
         self.list = QListWidget()
