@@ -28,6 +28,8 @@ STATE_FILE = "registry.json"
 PARTIAL = ".partial"
 STAGING = ".staging"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+# Families that do not describe pictures (CLIP gives keywords): never made the default by chance.
+NOT_DESCRIBING = frozenset({"clip"})
 
 
 def models_dir() -> Path:
@@ -149,12 +151,20 @@ class Registry:
         return [self.get(n) for n in self.names()]
 
     def default_name(self) -> str | None:
-        """The marked default if it is still there, else the first installed model."""
+        """The marked default if it is still there, else the first installed model that describes."""
         names = self.names()
         marked = self._state().get("default")
         if marked in names:
             return marked
-        return names[0] if names else None
+        return next((n for n in names if self.describes(n)), None)
+
+    def describes(self, name: str) -> bool:
+        """False for a model whose lumen.json names a family that does not describe (CLIP)."""
+        try:
+            manifest = read_manifest(self.path_of(name))
+        except (LumenError, OSError):
+            return True  # a damaged folder is reported where it is used
+        return manifest is None or manifest.family not in NOT_DESCRIBING
 
     def partials(self) -> list[PartialDownload]:
         base = self.root / PARTIAL
@@ -199,7 +209,8 @@ class Registry:
 
     def _registered(self, name: str, make_default: bool | None) -> InstalledModel:
         state = self._state()
-        if make_default or (make_default is None and state.get("default") not in self.names()):
+        if make_default or (make_default is None and state.get("default") not in self.names()
+                            and self.describes(name)):
             state["default"] = name
             self._save(state)
         return self.get(name)

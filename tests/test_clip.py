@@ -151,3 +151,19 @@ def test_lumen_describe_tags(tiny_blip_onnx: Path, tiny_clip_onnx: Path, tmp_pat
     assert bare.returncode == 0 and "needs a CLIP model" in bare.stderr and "Traceback" not in bare.stderr
     plain = json.loads(bare.stdout)
     assert plain["tags"] == [] and plain["caption"] == data["caption"]
+
+
+def test_an_installed_clip_never_becomes_the_description_model(tiny_clip_onnx: Path, tmp_path: Path) -> None:
+    from models.captioner import Captioner
+    from models.clip import installed_clip
+    from models.errors import ModelFolderError
+    from models.registry import Registry
+
+    registry = Registry(tmp_path / "models")
+    registry.link(tiny_clip_onnx, "clip-vit-base-patch32-fp32")
+    assert registry.default_name() is None and registry._state().get("default") is None
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LUMEN_MODELS_DIR", str(tmp_path / "models"))
+        assert installed_clip() == tiny_clip_onnx
+    with pytest.raises(ModelFolderError, match="keywords"):
+        Captioner.load(tiny_clip_onnx, device="cpu")
