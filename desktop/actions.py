@@ -5,6 +5,7 @@ table, and buttons reuse these actions, so the three never disagree.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
@@ -18,7 +19,7 @@ class Spec:
     key: str
     text: str
     shortcuts: tuple[str, ...] = ()
-    slot: str = ""  # method of the window; "" for actions wired by hand
+    slot: str = ""  # method of the window or of one of its controllers ("history.toggle"); "" by hand
     tip: str = ""
     checkable: bool = False
 
@@ -59,21 +60,21 @@ MENUS: dict[str, list[Spec | None]] = {  # None is a separator
         S("detailed", "&Detailed", ("2",), "", "Longer descriptions", checkable=True),
         S("more", "&More detailed", ("3",), "", "The longest descriptions", checkable=True),
         None,
-        S("stop", "St&op", ("Esc",), "stop", "Stop speaking and stop describing"),
+        S("stop", "St&op", ("Esc",), "speech_commands.stop", "Stop speaking and stop describing"),
     ],
     "&Speech": [
-        S("stop_speaking", "&Stop speaking", (), "stop_speaking", "Silence Lumen's voice"),
-        S("repeat", "&Repeat", ("Ctrl+R",), "repeat", "Say the last result again"),
-        S("speak", "Speak results with &Lumen's voice", ("Ctrl+Shift+S",), "toggle_speech",
+        S("stop_speaking", "&Stop speaking", (), "speech_commands.stop_speaking", "Silence Lumen's voice"),
+        S("repeat", "&Repeat", ("Ctrl+R",), "speech_commands.repeat", "Say the last result again"),
+        S("speak", "Speak results with &Lumen's voice", ("Ctrl+Shift+S",), "speech_commands.toggle",
           "Turn off to leave results to your screen reader", checkable=True),
     ],
     "&View": [
-        S("history", "&History", ("Ctrl+H",), "toggle_history", "Show past results"),
+        S("history", "&History", ("Ctrl+H",), "history.toggle", "Show past results"),
         None,
-        S("larger", "&Larger text", ("Ctrl++", "Ctrl+="), "larger_text", "Make all text larger"),
-        S("smaller", "&Smaller text", ("Ctrl+-",), "smaller_text", "Make all text smaller"),
-        S("reset_text", "&Normal text size", ("Ctrl+0",), "reset_text", "Text at 150%"),
-        S("contrast", "High &contrast", ("Ctrl+Shift+H",), "toggle_contrast", "White on black, yellow focus",
+        S("larger", "&Larger text", ("Ctrl++", "Ctrl+="), "appearance.larger_text", "Make all text larger"),
+        S("smaller", "&Smaller text", ("Ctrl+-",), "appearance.smaller_text", "Make all text smaller"),
+        S("reset_text", "&Normal text size", ("Ctrl+0",), "appearance.reset_text", "Text at 150%"),
+        S("contrast", "High &contrast", ("Ctrl+Shift+H",), "appearance.toggle_contrast", "White on black, yellow focus",
           checkable=True),
     ],
     "&Help": [
@@ -86,6 +87,13 @@ DETAIL_KEYS = {"brief": "brief", "detailed": "detailed", "more": "more"}
 # Capture actions take their keys from the configurable global shortcuts.
 HOTKEY_ACTIONS = {"screen": "screen", "window": "window", "region": "region", "text": "text",
                   "stop_speaking": "stop"}
+
+
+def _resolve(window: QMainWindow, path: str) -> Callable[..., object]:
+    target: object = window
+    for name in path.split("."):
+        target = getattr(target, name)
+    return target  # type: ignore[return-value]
 
 
 def build_actions(window: QMainWindow, settings: Settings) -> dict[str, QAction]:
@@ -108,7 +116,7 @@ def build_actions(window: QMainWindow, settings: Settings) -> dict[str, QAction]
             action.setToolTip(spec.tip or spec.text.replace("&", ""))
             action.setCheckable(spec.checkable)
             if spec.slot:
-                slot = getattr(window, spec.slot)
+                slot = _resolve(window, spec.slot)
                 if spec.checkable:
                     action.toggled.connect(slot)
                 else:

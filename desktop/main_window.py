@@ -2,16 +2,20 @@
 
 Layout, top to bottom, in tab order: notices (no model, errors), the drop zone, capture buttons,
 detail level and the actions on the current picture, the description, and what to do with it.
-Work is done by `Describer` (model, on its worker) and `Capturer`; results are shown, announced
-to screen readers, spoken, and optionally kept in History. See desktop/actions.py for commands.
+Work is done by `Describer` (model, on its worker) and `Capturer`. Small controllers own the
+rest: desktop/results_controller.py (a result coming in), speech_router.py (where speech goes:
+the user's screen reader, Lumen's voice), speech_controller.py (Stop, Repeat), history_controller.py,
+appearance.py; window_behaviour.py has start-up, settings, help and closing. See desktop/actions.py
+for the commands.
 """
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QPixmap
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
     QPushButton, QRadioButton, QScrollArea, QToolButton, QVBoxLayout, QWidget,
@@ -20,25 +24,34 @@ from PySide6.QtWidgets import (
 from desktop import window_behaviour
 from desktop.actions import build_actions
 from desktop.announce import Announcer
+from desktop.appearance import Appearance
 from desktop.capture import Capturer
-from desktop.describer import CANCELLED, Describer, Reply, Request, Result
+from desktop.describer import Describer, Reply, Result
 from desktop.drop_zone import OFFLINE, DropZone, sources_from_mime
 from desktop.earcons import Earcons
 from desktop.engine import Engine
 from desktop.flow_layout import FlowLayout
-from desktop.history import HistoryStore, make_thumbnail
+from desktop.history import HistoryStore
+from desktop.history_controller import HistoryController
+from desktop.keywords_view import KeywordsController, KeywordsView
 from desktop.history_panel import HistoryPanel
 from desktop.hotkeys import GlobalHotkeys
 from desktop.icons import app_icon
 from desktop.imaging import ImageSource
 from desktop.paths import data_dir
+from desktop.result_speech import ResultSpeech
 from desktop.result_view import ResultView
+from desktop.results_controller import ResultsController
 from desktop.settings import Settings, save_settings
+from desktop.speech_controller import SpeechController
+from desktop.speech_router import ReaderLink, SpeechRouter
 from desktop.tasks import Coalescer, TaskManager
 from desktop.voice import Translator, Voice
+from services import latency_trace
 
 log = logging.getLogger(__name__)
 DETAIL_NAMES = {"brief": "Brief (1)", "detailed": "Detailed (2)", "more": "More detailed (3)"}
+HOTKEY_REPEAT_S = 0.5
 IMAGE_FILTER = "Pictures (*.png *.jpg *.jpeg *.gif *.bmp *.tif *.tiff *.webp);;All files (*)"
 
 
@@ -63,11 +76,19 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.earcons = Earcons(settings.earcons)
         self.store = HistoryStore(history_root or data_dir() / "history")
         self.announcer = Announcer(self)
+        self.reader_link = ReaderLink(self.tasks)
+        self.speech = SpeechRouter(self.announcer, self.reader_link, lambda: self.voice, lambda: self.settings)
+        self.speech_commands = SpeechController(self)
+        self.result_flow = ResultsController(self)
+        self.history = HistoryController(self)
+        self.appearance = Appearance(self)
+        self.result_speech = ResultSpeech(self)  # sentence by sentence while decoding
         self.results: list[Result] = []
         self.last_error = ""
         self._coalescer = Coalescer(150, self)
+        self._hotkey_at = -HOTKEY_REPEAT_S
         self.tray = None
-        self._closed = False
+        self.closed = False
         self.setWindowTitle("Lumen")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -78,7 +99,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
             overflow.setAccessibleName("More menus")
         self._sync_checks()
         self._connect()
-        self.apply_appearance()  # before the first show: no flash of the unthemed window
+        self.appearance.apply()  # before the first show: no flash of the unthemed window
         avail = self.screen().availableGeometry()
         self.resize(min(1040, avail.width() * 9 // 10), min(860, avail.height() * 9 // 10))
 
@@ -155,6 +176,9 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
 
         self.result_view = ResultView()
         self.result_view.copy_all.connect(self.copy_description)
+        self.keywords_view = KeywordsView()  # desktop/keywords_view.py: CLIP keywords, when installed
+        self.keywords = KeywordsController(self, self.keywords_view)
+        self.keywords.connect()
         after = FlowLayout()
         self.result_buttons = [
             self._button("copy", "Copy", "Copy the description (Ctrl+C)."),
@@ -178,6 +202,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         col.addLayout(captures)
         col.addLayout(current)
         col.addWidget(self.result_view, 3)
+        col.addWidget(self.keywords_view)
         col.addLayout(after)
         col.addWidget(self.hotkey_notice)
         scroll = QScrollArea()  # at 300% text on a small screen, scroll rather than clip
@@ -188,12 +213,13 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.setCentralWidget(scroll)
 
         self.history_panel = HistoryPanel(self.store, self)
-        self.history_panel.chosen.connect(self._show_history_entry)
+        self.history_panel.chosen.connect(self.history.show_entry)
         self.history_panel.cleared.connect(lambda: self.announce("History cleared."))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_panel)
         self.history_panel.hide()
         order = [self.setup_button, self.drop_zone, *self.capture_buttons, *self.detail_radios.values(),
-                 *self.current_buttons, self.result_view.text_box, *self.result_buttons]
+                 *self.current_buttons, self.result_view.text_box,
+                 self.keywords_view.list, *self.result_buttons]
         for a, b in zip(order, order[1:]):
             QWidget.setTabOrder(a, b)
         self.status_label = QLabel()  # wraps at large text sizes, where a status message would clip
@@ -203,20 +229,12 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.statusBar().setAccessibleName("Status")
 
     def _connect(self) -> None:
-        d = self.describer
-        d.started.connect(self._started)
-        d.partial.connect(lambda request, text: self.result_view.set_partial(text))
-        d.finished.connect(self._finished)
-        d.failed.connect(self._failed)
+        self.result_flow.connect()
+        self.describer.settled.connect(self.result_speech.settled)
         self.engine.state_changed.connect(self._model_state)
         self.hotkeys.triggered.connect(self._hotkey)
         self.tasks.failed.connect(lambda exc: self.show_error(f"Something went wrong ({exc})."))
-        hints = QGuiApplication.styleHints()
-        hints.colorSchemeChanged.connect(lambda *_: self.apply_appearance())
-        try:
-            hints.accessibility().contrastPreferenceChanged.connect(lambda *_: self.apply_appearance())
-        except AttributeError:
-            pass
+        self.appearance.follow_system()
 
     def _sync_checks(self) -> None:
         self.detail_radios[self.settings.detail].setChecked(True)
@@ -259,6 +277,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
     def capture(self, kind: str, reply: Reply | None = None, detail: str | None = None) -> None:
         """Capture (hiding Lumen first), then describe; `reply` hears how it ended."""
         def captured(source: ImageSource) -> None:
+            latency_trace.mark("captured", kind=kind)
             self.describer.describe(source, "ocr" if kind == "text" else "caption", reply, detail)
 
         def failed(message: str) -> None:
@@ -283,10 +302,16 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self._coalescer.call(lambda: self.capture("text"))
 
     def _hotkey(self, action: str) -> None:
+        latency_trace.mark("hotkey", action=action)
         if action == "stop":
-            self.stop_speaking()
+            self.speech_commands.stop_speaking()
         elif action in ("screen", "window", "region", "text"):
-            self._coalescer.call(lambda: self.capture(action))
+            # At once, not after the Coalescer's 150 ms: this is the wait a user hears. A held
+            # key's repeats within HOTKEY_REPEAT_S of an accepted press are ignored.
+            now = time.monotonic()
+            if now - self._hotkey_at >= HOTKEY_REPEAT_S:
+                self._hotkey_at = now
+                self.capture(action)
 
     # ----- the current picture -----
     def describe_again(self) -> None:
@@ -314,80 +339,20 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         if self.describer.current is not None:
             self.describer.again("caption", detail)
 
-    # ----- results -----
-    def _started(self, request: Request) -> None:
-        self.error_label.hide()
-        self.result_view.begin(request)
-        what = {"ocr": "Reading the text in", "objects": "Looking for objects in"}.get(
-            request.options.task, "Describing")
-        self.set_status(f"{what} {request.source.display_name}…")
-        if request.index == 1:  # screen readers do not read the status line: say work started
-            pictures = f"{request.total} pictures" if request.total > 1 else request.source.display_name
-            self.announce(f"{what} {pictures}…")
-        data = request.source.data
-        self.tasks.run(lambda: make_thumbnail(data), lambda png: self._show_thumbnail(png, request))
-
-    def _show_thumbnail(self, png: bytes | None, request: Request) -> None:
-        if request is not self.describer.active and request.source is not self.describer.current:
-            return
-        pixmap = QPixmap()
-        if png:
-            pixmap.loadFromData(QByteArray(png))
-        self.drop_zone.show_thumbnail(pixmap, request.source.display_name)
-
-    def _finished(self, result: Result) -> None:
-        self.results.append(result)
-        self.result_view.finish(result)
-        self._focus_result(result.request)
-        self.set_status("Done.")
-        self.earcons.play("done")
-        if self.settings.history:
-            self._remember(result)
-        if self.settings.translate_to:
-            self._translate(result)  # says the translation instead, when it is ready
-        else:
-            self.announce(result.speech)
-            self.speak(result.speech)
-        self.result_ready.emit(result)
-
-    def _failed(self, request: Request, message: str) -> None:
-        if message == CANCELLED:
-            self.result_view.stopped(message)
-            self.set_status(message)
-            self.announce(message)
-            return
-        self.result_view.fail(message)
-        self._focus_result(request)
-        self.show_error(message)
-
-    def _focus_result(self, request: Request) -> None:
-        """Put the keyboard on the new result, so the arrow keys read it at once.
-
-        Only for the first of a batch (later ones must not pull focus off Stop), and only from
-        the window's own controls: focus in History or a dialog stays where the user put it."""
-        if request.index != 1:
-            return
-        current = self.focusWidget()  # the window's focus child, even while it is inactive
-        if current is None or self.centralWidget().isAncestorOf(current):
-            self.result_view.text_box.setFocus(Qt.FocusReason.OtherFocusReason)
-
+    # ----- results (desktop/results_controller.py) -----
     def show_error(self, message: str) -> None:
         """One sentence, shown, announced and spoken; never a dialog, never fatal."""
         self.last_error = message
         self.error_label.setText(message)
         self.error_label.show()
         self.set_status(message)
-        self.announce(message, assertive=True)
         self.earcons.play("error")
-        self.speak(message)
+        self.speech.say(message, error=True)
         self.error_shown.emit(message)
 
     def set_status(self, message: str) -> None:
         self.status_label.setText(message)
 
     def announce(self, message: str, assertive: bool = False) -> None:
-        self.announcer.announce(message, assertive)
-
-    def speak(self, text: str, language: str | None = None) -> None:
-        if self.settings.speak:
-            self.voice.say(text, language)
+        """Status chatter, for readers that take announcements (results go through `speech.say`)."""
+        self.speech.status(message, assertive)

@@ -34,10 +34,11 @@ class _Block:
     title: str
     text: str
     pending: bool = False  # still streaming: shown with a trailing ellipsis
+    title_copied: bool = True  # False: a title only for the screen reader's focus, not copied
 
     def render(self, shown: bool) -> str:
         text = self.text + (" …" if shown and self.pending else "")
-        return f"{self.title}\n{text}" if self.title else text
+        return f"{self.title}\n{text}" if self.title and (shown or self.title_copied) else text
 
 
 class ResultView(QWidget):
@@ -95,13 +96,21 @@ class ResultView(QWidget):
         self.warning.hide()
         self._render()
 
-    def begin(self, request: Request) -> None:
-        """A new request: a fresh page, or one more heading in a batch."""
+    def begin(self, request: Request, doing: str = "") -> None:
+        """A new request: a fresh page, or one more heading in a batch.
+
+        `doing` ("Describing red.png…", given while a screen reader runs) stands in until the
+        result arrives, under a first line naming the picture: a screen reader reads the line at
+        the caret when focus lands here, which must never be the result's own first line (the
+        whole result is spoken once, by desktop/speech_router.py)."""
         if request.index == 1:
             self._blocks = []
             self.warning.hide()
-        title = f"{request.index} of {request.total}: {request.source.display_name}" if request.total > 1 else ""
-        self._blocks.append(_Block(title, "", pending=True))
+        name = request.source.display_name
+        if request.total > 1:
+            self._blocks.append(_Block(f"{request.index} of {request.total}: {name}", doing, pending=not doing))
+        else:
+            self._blocks.append(_Block(f"{name}:" if doing else "", doing, pending=not doing, title_copied=False))
         self._render()
 
     def set_partial(self, text: str) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QSettings
 
 from models.results import DETAILS
 
+SPEAK_WITH = ("auto", "screen-reader", "voice", "both")  # see desktop/speech_router.py
 THEMES = ("system", "light", "dark", "high-contrast", "high-contrast-light")
 TEXT_SCALE_MIN, TEXT_SCALE_MAX, TEXT_SCALE_STEP = 100, 300, 25
 
@@ -36,6 +37,7 @@ class Settings:
 
     detail: str = "brief"
     speak: bool = True
+    speak_with: str = "auto"
     voice: str = ""
     translate_to: str = ""
     earcons: bool = False
@@ -53,6 +55,8 @@ class Settings:
         s = Settings(**{f.name: getattr(self, f.name) for f in fields(self)})
         if s.detail not in DETAILS:
             s.detail = "brief"
+        if s.speak_with not in SPEAK_WITH:
+            s.speak_with = "auto"
         if s.theme not in THEMES:
             s.theme = "system"
         step = TEXT_SCALE_STEP

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from desktop.hotkeys import fallback_commands
 from desktop.models_panel import ModelsPanel
 from desktop.settings import HOTKEY_ACTIONS, TEXT_SCALE_MAX, TEXT_SCALE_MIN, TEXT_SCALE_STEP, Settings
+from desktop.speech_router import MODE_NAMES
 from desktop.voice import Translator, Voice
 
 THEME_NAMES = {
@@ -56,14 +57,14 @@ def _clear_on_backspace(edit: QKeySequenceEdit) -> None:
 
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, voice: Voice, translator: Translator,
-                 hotkeys_reason: str, parent: QWidget | None = None) -> None:
+                 hotkeys_reason: str, parent: QWidget | None = None, *, reader: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Lumen settings")
         self.setAccessibleName("Lumen settings")
         self._settings = settings
         tabs = QTabWidget()
         tabs.setAccessibleName("Settings pages")
-        tabs.addTab(self._speech_page(settings, voice, translator), "&Speech")
+        tabs.addTab(self._speech_page(settings, voice, translator, reader), "&Speech")
         tabs.addTab(self._appearance_page(settings), "&Appearance")
         tabs.addTab(self._shortcuts_page(settings, hotkeys_reason), "S&hortcuts")
         tabs.addTab(self._startup_page(settings), "Startup and &privacy")
@@ -78,9 +79,18 @@ class SettingsDialog(QDialog):
         layout.addWidget(tabs)
         layout.addWidget(buttons)
 
-    def _speech_page(self, s: Settings, voice: Voice, translator: Translator) -> QWidget:
+    def _speech_page(self, s: Settings, voice: Voice, translator: Translator, reader: str) -> QWidget:
         page, form = QWidget(), QFormLayout()
         page.setLayout(form)
+        found = f"Screen reader running: {reader}." if reader else "No screen reader is running."
+        self.speak_with = _named(QComboBox(), "Speak results with", found)
+        for key, name in MODE_NAMES.items():
+            self.speak_with.addItem(name, key)
+        self.speak_with.setCurrentIndex(max(0, self.speak_with.findData(s.speak_with)))
+        form.addRow("Speak results &with:", self.speak_with)
+        self.reader_note = QLabel(found)
+        self.reader_note.setWordWrap(True)
+        form.addRow(self.reader_note)
         self.speak = _named(QCheckBox("Speak &results with Lumen's own voice"), "Speak results",
                             "Turn this off if you prefer your screen reader to read results.")
         self.speak.setChecked(s.speak)
@@ -178,7 +188,7 @@ class SettingsDialog(QDialog):
                    for a, e in self.hotkey_edits.items()}
         return replace(
             self._settings,
-            speak=self.speak.isChecked(), voice=self.voice.currentData() or "",
+            speak=self.speak.isChecked(), speak_with=self.speak_with.currentData(), voice=self.voice.currentData() or "",
             translate_to=self.translate.currentData() or "", earcons=self.earcons.isChecked(),
             theme=self.theme.currentData(), text_scale=self.text_scale.value(),
             global_hotkeys=self.use_hotkeys.isChecked(), hotkeys=hotkeys,

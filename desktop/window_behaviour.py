@@ -1,28 +1,24 @@
-"""The main window's commands that are not about getting a picture in: the model, speech,
-copy and save, history, appearance, settings, help, start-up and closing.
+"""The main window's commands that are not about getting a picture in and belong to no
+controller: start-up, the model, copy and save, settings, help and closing.
 
-A mixin of `MainWindow` (desktop/main_window.py), split out to keep each file readable.
+A mixin of `MainWindow` (desktop/main_window.py), split out to keep each file readable; speech,
+results, history and appearance have their own controllers (see main_window.py).
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QFileDialog, QPlainTextEdit, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QPlainTextEdit, QVBoxLayout
 
 from desktop import autostart
 from desktop.actions import apply_hotkeys, shortcut_list
-from desktop.describer import Result
 from desktop.engine import error_sentence
-from desktop.history import HistoryEntry
-from desktop.settings import TEXT_SCALE_MAX, TEXT_SCALE_MIN, TEXT_SCALE_STEP, Settings, save_settings
+from desktop.settings import Settings, save_settings
 from desktop.settings_dialog import SettingsDialog, fallback_text
-from desktop.theme import apply_theme
-from desktop.voice import Voice, create_voice
 
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
@@ -43,20 +39,9 @@ class Behaviour:
         else:
             self.load_model(self.model_dir)
         if self._make_voice:
-            voice_id = self.settings.voice
-
-            def report(message: str) -> None:  # on the speech thread
-                self.tasks.run_on_main(lambda: self.set_status(message))
-
-            self.tasks.run(lambda: create_voice(voice_id, report), self._voice_ready)
+            self.speech_commands.start_voice()
+        self.reader_link.start()  # which screen reader runs, now and every few seconds
         self.restart_hotkeys()
-
-    def _voice_ready(self, voice: Voice) -> None:
-        if self._closed:
-            voice.close()
-            return
-        old, self.voice = self.voice, voice
-        old.close()
 
     def load_model(self, folder: Path) -> None:
         self.model_dir = folder
@@ -77,7 +62,7 @@ class Behaviour:
             self.model_notice.setText(text)
             self.model_notice.show()
             self.set_status(text)
-            self.announce(text, assertive=True)
+            self.speech.say(text, error=True)  # a model that fails at start is heard, not only shown
 
     def run_model_setup(self: MainWindow) -> None:
         try:
@@ -93,54 +78,6 @@ class Behaviour:
             return
         if folder:
             self.load_model(Path(folder))
-
-    # ----- speech -----
-    def stop(self: MainWindow) -> None:
-        """Esc: silence, and stop describing (the text so far stays)."""
-        self.voice.stop()
-        if self.describer.busy:
-            self.describer.cancel()
-
-    def stop_speaking(self: MainWindow) -> None:
-        self.voice.stop()
-
-    def repeat(self: MainWindow) -> None:
-        """Ctrl+R: say (and announce) the last thing said again: a result or an error."""
-        text = self.voice.last_text or (self.results[-1].speech if self.results else "")
-        if not text:
-            self.announce("Nothing to repeat yet.")
-            return
-        self.announce(text)
-        if not self.settings.speak:
-            return
-        if self.voice.last_text:
-            self.voice.repeat()  # in the language it was said in
-        else:
-            self.voice.say(text)
-
-    def toggle_speech(self: MainWindow, on: bool) -> None:
-        self._save(replace(self.settings, speak=on))
-        if not on:
-            self.voice.stop()
-        self.announce("Lumen's voice on." if on else "Lumen's voice off; results go to your screen reader.")
-
-    def _translate(self: MainWindow, result: Result) -> None:
-        """Show, announce and say the result in the chosen language (English if that fails)."""
-        code, translator = self.settings.translate_to, self.translator
-
-        def failed(exc: BaseException) -> None:
-            self.announce(result.speech)
-            self.speak(result.speech)
-            self.show_error(error_sentence(exc))
-
-        self.tasks.run(lambda: translator.translate(result.speech, code),
-                       lambda text: self._translated(result, text, code), failed)
-
-    def _translated(self: MainWindow, result: Result, text: str, code: str) -> None:
-        if self.results and self.results[-1] is result:
-            self.result_view.add_translation(text)
-            self.announce(text)
-            self.speak(text, code)
 
     # ----- the description -----
     def copy_description(self: MainWindow) -> None:
@@ -168,64 +105,8 @@ class Behaviour:
         self.announce(f"Saved to {Path(path).name}.")
         self.set_status(f"Saved to {path}.")
 
-    # ----- history -----
-    def _remember(self: MainWindow, result: Result) -> None:
-        r, store = result, self.store
-        self.tasks.run(
-            lambda: store.add(source=r.request.source.label, task=r.caption.task, detail=r.caption.detail,
-                              text=r.text, uncertain=r.uncertain, image=r.request.source.data),
-            lambda _entry: self.history_panel.isVisible() and self.history_panel.refresh(),
-        )
-
-    def toggle_history(self: MainWindow) -> None:
-        panel = self.history_panel
-        if panel.isVisible() and panel.list.hasFocus():
-            panel.hide()
-            self.result_view.text_box.setFocus()
-            return
-        panel.set_enabled_notice(self.settings.history)
-        panel.refresh()
-        panel.show()
-        panel.focus_list()
-        count = panel.list.count()
-        self.announce(f"History, {count} result{'s' if count != 1 else ''}." if self.settings.history
-                      else "History is off; turn it on in Settings.")
-
-    def _show_history_entry(self: MainWindow, entry: HistoryEntry) -> None:
-        self.result_view.show_text(entry.text, entry.uncertain)
-        self.announce(entry.text)
-        self.speak(entry.text)
-
-    # ----- appearance -----
-    def apply_appearance(self: MainWindow) -> None:
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            apply_theme(app, self.settings.theme, self.settings.text_scale)
-            self.result_view.apply_font(app.font())
-            self.drop_zone.apply_font(app.font())
-
-    def _scale_text(self: MainWindow, scale: int) -> None:
-        scale = max(TEXT_SCALE_MIN, min(TEXT_SCALE_MAX, scale))
-        self._save(replace(self.settings, text_scale=scale))
-        self.apply_appearance()
-        self.announce(f"Text size {scale} percent.")
-
-    def larger_text(self: MainWindow) -> None:
-        self._scale_text(self.settings.text_scale + TEXT_SCALE_STEP)
-
-    def smaller_text(self: MainWindow) -> None:
-        self._scale_text(self.settings.text_scale - TEXT_SCALE_STEP)
-
-    def reset_text(self: MainWindow) -> None:
-        self._scale_text(Settings().text_scale)
-
-    def toggle_contrast(self: MainWindow, on: bool) -> None:
-        self._save(replace(self.settings, theme="high-contrast" if on else "system"))
-        self.apply_appearance()
-        self.announce("High contrast on." if on else "High contrast off.")
-
     # ----- settings -----
-    def _save(self: MainWindow, settings: Settings) -> None:
+    def update_settings(self: MainWindow, settings: Settings) -> None:
         self.settings = settings.normalised()
         self.describer.detail = self.settings.detail
         self.earcons.enabled = self.settings.earcons
@@ -233,11 +114,12 @@ class Behaviour:
 
     def show_settings(self: MainWindow) -> None:
         self.hotkeys.stop()  # typing a new shortcut must not trigger the old one
-        dialog = SettingsDialog(self.settings, self.voice, self.translator, self._hotkey_reason(), self)
+        dialog = SettingsDialog(self.settings, self.voice, self.translator, self._hotkey_reason(), self,
+                                reader=self.speech.reader)
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
         if accepted:
             old = self.settings
-            self._save(dialog.edited())
+            self.update_settings(dialog.edited())
             if self.settings.voice != old.voice:
                 self.voice.set_voice(self.settings.voice)
             if self.settings.start_at_login != autostart.is_enabled():
@@ -247,7 +129,7 @@ class Behaviour:
                     self.show_error(f"Lumen could not change starting at login ({exc}).")
             apply_hotkeys(self.actions, self.settings)
             self._sync_checks()
-            self.apply_appearance()
+            self.appearance.apply()
         self.restart_hotkeys()
 
     def restart_hotkeys(self: MainWindow) -> None:
@@ -314,9 +196,10 @@ class Behaviour:
 
     def shutdown(self: MainWindow) -> None:
         """Stop background work, speech and shortcuts (idempotent)."""
-        self._closed = True
+        self.closed = True
         self.hotkeys.stop()
         self.voice.close()
+        self.reader_link.close()
         self.tasks.shutdown(timeout=2.0)
         if self.tray is not None:
             self.tray.hide()

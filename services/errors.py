@@ -14,3 +14,7 @@ class TranslationError(LumenError):
     """Translation is not installed for the languages asked, or the package is broken."""
 
     exit_code = 7
+
+
+class ScreenReaderError(SpeechError):
+    """The user's screen reader (or the speech server it uses) could not be reached."""

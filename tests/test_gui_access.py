@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from gui_support import RecordingSpeaker, isolate
+from tests.support.gui_support import RecordingSpeaker, isolate
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible, QKeySequence
@@ -145,7 +145,7 @@ def test_system_high_contrast_is_followed(monkeypatch):
 def test_text_size_100_to_300_percent_never_clips(window, qtbot, scale):
     window.settings.text_scale = scale
     window.settings.theme = "high-contrast"
-    window.apply_appearance()
+    window.appearance.apply()
     window.resize(1000, 760)
     qtbot.wait(50)
     QApplication.processEvents()

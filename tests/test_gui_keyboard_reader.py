@@ -7,7 +7,7 @@ notices that Tab never reaches are announced; long messages are shown in full.
 from __future__ import annotations
 
 import pytest
-from gui_support import (  # noqa: F401 - fixtures
+from tests.support.gui_support import (  # noqa: F401 - fixtures
     TIMEOUT_MS, RecordingSpeaker, isolate, make_window, picture, wait_result,
 )
 
@@ -47,7 +47,7 @@ def test_the_result_takes_the_focus_after_a_description_and_an_error(make_window
 def test_focus_in_history_stays_there(make_window, qtbot, tmp_path):
     window = make_window(history=True)
     window.activateWindow()
-    window.toggle_history()
+    window.history.toggle()
     assert window.focusWidget() is window.history_panel.list
     wait_result(qtbot, window, lambda: window.describe_sources([source(picture(tmp_path / "a.png"))]))
     assert window.focusWidget() is window.history_panel.list

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from gui_support import make_window, picture, wait_result  # noqa: F401 - make_window is a fixture
+from tests.support.gui_support import make_window, picture, wait_result  # noqa: F401 - make_window is a fixture
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -41,7 +41,7 @@ def test_speech_off_leaves_results_to_the_screen_reader(make_window, qtbot, tmp_
     source = ImageSource("s", picture(tmp_path / "s.png"))
     result = wait_result(qtbot, window, lambda: window.describe_sources([source]))
     assert window.speaker.said == before and result.speech in announced
-    window.repeat()
+    window.speech_commands.repeat()
     assert window.speaker.said == before and announced[-1] == result.speech
 
 

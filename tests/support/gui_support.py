@@ -27,6 +27,8 @@ def isolate(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
     monkeypatch.setenv("LUMEN_MODELS_DIR", str(tmp / "models"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp / "xdg-config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp / "xdg-cache"))
+    # The screen reader is chosen, not detected: an Orca started by another test must not count.
+    monkeypatch.setenv("LUMEN_SCREEN_READER", "none")
     # No global shortcuts in the offscreen tests: the Xvfb test covers the real ones.
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
