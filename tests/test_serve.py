@@ -24,6 +24,7 @@ from PIL import Image
 
 from tests.support.clip_fixtures import tiny_clip_hf, tiny_clip_onnx  # noqa: F401 (fixtures)
 from tests.support.net_guard import NETWORK_EXIT_CODE, guard_site_dir
+from tests.support.smolvlm_fixtures import tiny_smolvlm_hf, tiny_smolvlm_onnx  # noqa: F401 (fixtures)
 
 requests = pytest.importorskip("requests")
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,11 +90,16 @@ def stop_server(server: Server) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tiny_blip_onnx: Path, tiny_clip_onnx: Path, tmp_path_factory) -> Server:
+def server(tiny_blip_onnx: Path, tiny_clip_onnx: Path, tmp_path_factory, request) -> Server:
     tmp = tmp_path_factory.mktemp("serve")
+    try:  # POST /ask when the tiny SmolVLM can be built here
+        ask = ["--ask-model", str(request.getfixturevalue("tiny_smolvlm_onnx"))]
+    except pytest.skip.Exception:
+        ask = []
     running = start_server(tmp, "--model", str(tiny_blip_onnx), "--tags-model", str(tiny_clip_onnx),
-                           "--captions", str(CAPTIONS), "--queue", str(QUEUE), "--device", "cpu")
+                           "--captions", str(CAPTIONS), "--queue", str(QUEUE), "--device", "cpu", *ask)
     running.training = tmp / "training"  # type: ignore[attr-defined]
+    running.ask = Path(ask[1]) if ask else None  # type: ignore[attr-defined]
     yield running
     stop_server(running)
 
@@ -155,6 +161,24 @@ def test_describe_answers_like_lumen_describe_json(server: Server, tiny_blip_onn
     tagged = requests.post(f"{server.url}/describe", json={"image": _b64(path.read_bytes()), "tags": True,
                                                            "alternatives": 2, "seed": 1}, timeout=60).json()
     assert tagged["english_captions"] == [tagged["caption"], *tagged["alternatives"]] and tagged["tags"]
+
+
+def test_ask_answers_like_lumen_ask_json(server: Server, tmp_path: Path) -> None:
+    if server.ask is None:
+        pytest.skip("the tiny SmolVLM cannot be built here (num2words missing)")
+    path = tmp_path / "q.jpg"
+    path.write_bytes(_jpeg(6))
+    question = "What is in the picture?"
+    cli = subprocess.run(_lumen("ask", str(path), question, "--json", "--model", str(server.ask), "--device", "cpu"),
+                         cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=180)
+    expected = json.loads(cli.stdout)
+    answer = requests.post(f"{server.url}/ask", json={"image": _b64(path.read_bytes()), "question": question},
+                           timeout=120)
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    assert (got["question"], got["answer"], got["token_ids"]) == (question, expected["answer"], expected["token_ids"])
+    empty = requests.post(f"{server.url}/ask", json={"image": _b64(path.read_bytes()), "question": ""}, timeout=30)
+    assert empty.status_code == 400 and "error" in empty.json()
 
 
 def _bomb() -> bytes:
@@ -268,6 +292,9 @@ def test_token_and_seed_environment(tiny_blip_onnx: Path, tmp_path: Path) -> Non
         assert right.status_code == 200
         assert right.json()["tags"] == [] and len(right.json()["english_captions"]) == 2  # no CLIP installed
         assert "no CLIP model" in guarded.log.read_text()
+        no_ask = requests.post(f"{guarded.url}/ask", json={**picture, "question": "What is it?"},
+                               headers={"Authorization": "Bearer s3cret"}, timeout=60)
+        assert no_ask.status_code == 501 and "lumen models install" in no_ask.json()["error"]
         hello = requests.get(f"{guarded.url}/hello-world", timeout=30)
         assert hello.status_code == 200 and hello.json()["tags_model"] is None
     finally:

@@ -23,6 +23,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=whole_number(0, 65535), default=8765, help="port (default 8765; 0 picks a free one)")
     add_model_arguments(parser)
     parser.add_argument("--tags-model", metavar="DIR", help="CLIP model folder for tags (default: the installed one)")
+    parser.add_argument("--ask-model", metavar="DIR",
+                        help="SmolVLM folder for POST /ask (default: the installed one; loaded on first use)")
     parser.add_argument("--captions", type=whole_number(1, 21), metavar="N",
                         help="sentences per picture: 1 beam caption + N-1 sampled "
                              "(default: total_captions_number, else 3)")
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         return report_error(f"--host {args.host} lets other computers connect: give --token TOKEN "
                             f"(or set {TOKEN_ENV}) so only your clients can, or keep 127.0.0.1", 2)
     try:
-        choice = choose(getattr(args, "model", None), args.tags_model, args.captions)
+        choice = choose(getattr(args, "model", None), args.tags_model, args.captions, ask_model=args.ask_model)
         engine = Engine(lambda: work.load(choice, args.device, args.threads), args.queue)
         loaded = engine.start()
     except LumenError as e:

@@ -45,6 +45,12 @@ class DescribeIn(ImageIn):
     tags: bool = Field(False, description="Add tags and english_captions, as POST / does.")
 
 
+class AskIn(ImageIn):
+    question: str = Field(min_length=1, description="A question about the picture, in English.")
+    max_tokens: int | None = Field(None, ge=1, le=512, description="Longest answer in tokens.")
+    seed: int | None = Field(None, ge=0, description="Sample the answer with this seed.")
+
+
 class SeedOut(BaseModel):
     tags: list[tuple[str, float]] = Field(description="[keyword, probability] pairs, best first.")
     captions: list[str] = Field(description="The best (beam-search) caption.")
@@ -164,6 +170,18 @@ def create_app(engine: Engine, *, token: str | None = None, training_dir: Path |
             return error(400, str(e))
         return await _answer(request, engine, lambda stop: work.describe_answer(
             state(), data, options, body.lang, body.tags, stop))
+
+    @app.post("/ask", dependencies=guarded, summary="Answer a question about the picture (`lumen ask --json`)")
+    async def ask(body: AskIn, request: Request) -> Response:
+        if state().ask_folder is None:
+            from models.asker import install_hint
+
+            return error(501, f"{work.NO_ASK_MODEL}; {install_hint()}")
+        data = _bytes(body.image)
+        if isinstance(data, Response):
+            return data
+        return await _answer(request, engine, lambda stop: work.ask_answer(
+            state(), data, body.question, body.max_tokens, body.seed, stop))
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
     async def docs() -> HTMLResponse:

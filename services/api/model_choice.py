@@ -30,6 +30,7 @@ class ServeModels:
     caption: Path
     tags: Path | None  # None: no CLIP installed; answers carry empty tags
     captions: int  # total sentences: 1 beam caption + captions - 1 sampled
+    ask: Path | None = None  # SmolVLM for POST /ask; None: that route answers 501
 
 
 def total_captions(flag: int | None, env: Mapping[str, str]) -> int:
@@ -93,7 +94,7 @@ def default_caption_model() -> Path | None:
 
 
 def choose(model: str | None, tags_model: str | None, captions: int | None,
-           env: Mapping[str, str] | None = None) -> ServeModels:
+           env: Mapping[str, str] | None = None, ask_model: str | None = None) -> ServeModels:
     """Raises ModelFolderError (exit status 3) with what to install when a model is missing."""
     env = os.environ if env is None else env
     total = total_captions(captions, env)
@@ -104,4 +105,12 @@ def choose(model: str | None, tags_model: str | None, captions: int | None,
     from models.clip import installed_clip
 
     tags = Path(tags_model) if tags_model else installed_clip()
-    return ServeModels(folder, tags, total)
+    if ask_model:
+        ask: Path | None = Path(ask_model)
+    else:
+        try:
+            from models.asker import installed_ask_model
+        except ImportError:  # a build without the question-answering family
+            installed_ask_model = None
+        ask = installed_ask_model() if installed_ask_model else None
+    return ServeModels(folder, tags, total, ask)

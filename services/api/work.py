@@ -23,6 +23,10 @@ class Loaded:
     clip: Any | None  # models.clip.Clip
     captions: int
     warning: str | None  # said once at start: why tags are empty
+    ask_folder: Path | None = None
+    device: str = "auto"
+    threads: int | None = None
+    asker: Any = None  # models.asker.Asker, loaded on the first POST /ask
 
 
 def load(choice: ServeModels, device: str = "auto", threads: int | None = None) -> Loaded:
@@ -41,7 +45,7 @@ def load(choice: ServeModels, device: str = "auto", threads: int | None = None) 
     else:
         warning = ("no CLIP model is installed, so answers carry no tags; install one with "
                    "`lumen models install clip-vit-base-patch32` or pass --tags-model DIR")
-    return Loaded(captioner, clip, choice.captions, warning)
+    return Loaded(captioner, clip, choice.captions, warning, choice.ask, device, threads)
 
 
 def picture(data: bytes) -> Image.Image:
@@ -85,3 +89,18 @@ def store_pair(root: Path | None, data: bytes, text: str) -> dict[str, Any]:
     training = TrainingSet(root)
     example = training.add(data, text, source="api")
     return {"stored": example.file_name, "size": len(training)}
+
+
+NO_ASK_MODEL = "no question-answering (SmolVLM) model is installed"
+
+
+def ask_answer(models: Loaded, data: bytes, question: str, max_tokens: int | None, seed: int | None,
+               stop: StopCheck) -> dict[str, Any]:
+    """`lumen ask --json`'s object for one question (its "image" is "request")."""
+    from models.asker import Asker
+
+    image = picture(data)
+    if models.asker is None:  # loaded on first use: most servers are never asked a question
+        models.asker = Asker.load(models.ask_folder, models.device, threads=models.threads)
+    answer = models.asker.conversation(image).ask(question, max_tokens=max_tokens, seed=seed, should_stop=stop)
+    return answer.to_json("request")
