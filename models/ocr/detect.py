@@ -1,0 +1,119 @@
+"""PP-OCR text detection: a DB (Differentiable Binarization) probability map, then boxes.
+
+Pre- and post-processing follow PaddleOCR's DBPostProcess as rapidocr-onnxruntime 1.4.4 ships it
+(same thresholds, same minimum-area rectangles, same unclip), so our boxes match the reference
+pipeline's; tests/test_ocr_reader.py compares the two on rendered pages. OpenCV (headless) does
+the contour work: no other well-kept library finds contours and minimum-area rectangles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pyclipper
+
+from models.session import run
+
+# rapidocr 1.4.4 config.yaml (Det).
+LIMIT_SIDE = 736  # the shorter side is brought up to this (limit_type "min")
+MAX_SIDE = 2000  # rapidocr's Global.max_side_len: larger pictures are scaled down first
+THRESH = 0.3
+BOX_THRESH = 0.5
+MAX_CANDIDATES = 1000
+UNCLIP_RATIO = 1.6
+MIN_SIZE = 3
+
+
+@dataclass(frozen=True)
+class Detection:
+    boxes: np.ndarray  # (n, 4, 2) float32 corners tl, tr, br, bl in picture pixels
+    scores: list[float]
+    probability: np.ndarray  # the DB map, at the network's input size
+
+
+def detector_input(bgr: np.ndarray) -> np.ndarray:
+    h, w = bgr.shape[:2]
+    ratio = LIMIT_SIDE / min(h, w) if min(h, w) < LIMIT_SIDE else 1.0
+    resize_h = max(32, int(round(int(h * ratio) / 32) * 32))
+    resize_w = max(32, int(round(int(w * ratio) / 32) * 32))
+    resized = cv2.resize(bgr, (resize_w, resize_h))
+    x = (resized.astype(np.float32) / 255.0 - 0.5) / 0.5
+    return x.transpose(2, 0, 1)[None].astype(np.float32)
+
+
+def _mini_box(contour: np.ndarray) -> tuple[np.ndarray, float]:
+    rect = cv2.minAreaRect(contour)
+    points = sorted(list(cv2.boxPoints(rect)), key=lambda p: p[0])
+    i1, i4 = (0, 1) if points[1][1] > points[0][1] else (1, 0)
+    i2, i3 = (2, 3) if points[3][1] > points[2][1] else (3, 2)
+    return np.array([points[i1], points[i2], points[i3], points[i4]]), min(rect[1])
+
+
+def _box_score(prob: np.ndarray, box: np.ndarray) -> float:
+    h, w = prob.shape
+    xmin = int(np.clip(np.floor(box[:, 0].min()), 0, w - 1))
+    xmax = int(np.clip(np.ceil(box[:, 0].max()), 0, w - 1))
+    ymin = int(np.clip(np.floor(box[:, 1].min()), 0, h - 1))
+    ymax = int(np.clip(np.ceil(box[:, 1].max()), 0, h - 1))
+    mask = np.zeros((ymax - ymin + 1, xmax - xmin + 1), dtype=np.uint8)
+    shifted = box - np.array([xmin, ymin], dtype=box.dtype)
+    cv2.fillPoly(mask, shifted.reshape(1, -1, 2).astype(np.int32), 1)
+    return float(cv2.mean(prob[ymin:ymax + 1, xmin:xmax + 1], mask)[0])
+
+
+def _unclip(box: np.ndarray) -> np.ndarray:
+    contour = box.astype(np.float32).reshape(-1, 1, 2)
+    distance = cv2.contourArea(contour) * UNCLIP_RATIO / cv2.arcLength(contour, True)
+    offset = pyclipper.PyclipperOffset()
+    offset.AddPath(box.tolist(), pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+    return np.array(offset.Execute(distance)).reshape(-1, 1, 2)
+
+
+def _order_clockwise(pts: np.ndarray) -> np.ndarray:
+    by_x = pts[np.argsort(pts[:, 0]), :]
+    left, right = by_x[:2], by_x[2:]
+    tl, bl = left[np.argsort(left[:, 1]), :]
+    tr, br = right[np.argsort(right[:, 1]), :]
+    return np.array([tl, tr, br, bl], dtype=np.float32)
+
+
+def boxes_from_map(prob: np.ndarray, width: int, height: int) -> tuple[np.ndarray, list[float]]:
+    """DBPostProcess: threshold, dilate, contours, score, unclip; boxes in picture pixels."""
+    map_h, map_w = prob.shape
+    bitmap = cv2.dilate((prob > THRESH).astype(np.uint8), np.ones((2, 2), np.uint8))
+    contours, _ = cv2.findContours(bitmap * 255, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    boxes, scores = [], []
+    for contour in contours[:MAX_CANDIDATES]:
+        points, side = _mini_box(contour)
+        if side < MIN_SIZE:
+            continue
+        score = _box_score(prob, points.reshape(-1, 2))
+        if score < BOX_THRESH:
+            continue
+        expanded = _unclip(points)
+        if len(expanded) == 0:
+            continue
+        box, side = _mini_box(expanded)
+        if side < MIN_SIZE + 2:
+            continue
+        box[:, 0] = np.clip(np.round(box[:, 0] / map_w * width), 0, width)
+        box[:, 1] = np.clip(np.round(box[:, 1] / map_h * height), 0, height)
+        box = _order_clockwise(box.astype(np.int32).astype(np.float32))
+        box[:, 0] = np.clip(box[:, 0], 0, width - 1).astype(np.int32)
+        box[:, 1] = np.clip(box[:, 1], 0, height - 1).astype(np.int32)
+        if int(np.linalg.norm(box[0] - box[1])) <= 3 or int(np.linalg.norm(box[0] - box[3])) <= 3:
+            continue
+        boxes.append(box)
+        scores.append(score)
+    if not boxes:
+        return np.zeros((0, 4, 2), np.float32), []
+    return np.stack(boxes).astype(np.float32), scores
+
+
+def detect(session: object, bgr: np.ndarray) -> Detection:
+    h, w = bgr.shape[:2]
+    name = session.get_inputs()[0].name  # type: ignore[attr-defined]
+    prob = run(session, {name: detector_input(bgr)})[0][0, 0]
+    boxes, scores = boxes_from_map(prob, w, h)
+    return Detection(boxes, scores, prob)

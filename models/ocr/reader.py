@@ -1,0 +1,103 @@
+"""`TextReader`: a picture in, its text in reading order out (PP-OCR; no Qt, no torch)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from models.image_io import load_image
+from models.ocr.detect import MAX_SIDE, Detection, detect
+from models.ocr.files import OcrFiles, find_ocr_files
+from models.ocr.layout import TextLine, reading_order
+from models.ocr.recognize import TEXT_SCORE, crop_line, dictionary, recognize, turn_upside_down_lines
+from models.session import SessionConfig, create_session
+
+MIN_SIDE = 30  # rapidocr's min_side_len: smaller pictures are scaled up first
+
+
+@dataclass
+class OcrResult:
+    lines: list[TextLine]  # reading order
+    paragraphs: list[str]
+    size: tuple[int, int]  # picture width, height
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
+
+    @property
+    def confidence(self) -> float:
+        return float(np.mean([t.score for t in self.lines])) if self.lines else 0.0
+
+    @property
+    def coverage(self) -> float:
+        """Share of the picture inside the boxes of text that was read."""
+        w, h = self.size
+        area = sum((t.box[2] - t.box[0]) * (t.box[3] - t.box[1]) for t in self.lines)
+        return min(1.0, area / float(w * h)) if w and h else 0.0
+
+
+def to_bgr(rgb: Image.Image) -> tuple[np.ndarray, float]:
+    """The picture as PP-OCR's BGR array, scaled into [MIN_SIDE, MAX_SIDE]; and that scale."""
+    w, h = rgb.size
+    scale = 1.0
+    if max(w, h) > MAX_SIDE:
+        scale = MAX_SIDE / max(w, h)
+    elif min(w, h) < MIN_SIDE:
+        scale = MIN_SIDE / min(w, h)
+    if scale != 1.0:
+        rgb = rgb.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
+    return np.ascontiguousarray(np.asarray(rgb.convert("RGB"))[:, :, ::-1]), scale
+
+
+class TextReader:
+    """Reads text with the PP-OCR sessions. Not thread-safe: keep it on one worker.
+
+    The direction classifier is off by default, as in PaddleOCR (use_angle_cls=False): screen
+    text is upright, and on long lines of small text the mobile classifier calls upright lines
+    upside down (seen on our rendered pages, in rapidocr's own pipeline too), losing them."""
+
+    name = "PP-OCRv4"
+
+    def __init__(self, files: OcrFiles | None = None, config: SessionConfig = SessionConfig(),
+                 *, use_direction: bool = False) -> None:
+        t = time.perf_counter()
+        self.files = files or find_ocr_files()
+        self._det, self.provider, self.warning = create_session(self.files.detect, config)
+        self._rec, _, _ = create_session(self.files.recognize, config)
+        self._cls = create_session(self.files.direction, config)[0] if use_direction else None
+        self._characters = dictionary(self._rec)
+        self.load_ms = (time.perf_counter() - t) * 1000.0
+
+    def detect(self, image: str | Path | bytes | Image.Image) -> tuple[np.ndarray, Detection, float]:
+        """(BGR pixels, detection in those pixels, scale from the picture to them)."""
+        bgr, scale = to_bgr(load_image(image))
+        return bgr, detect(self._det, bgr), scale
+
+    def read(self, image: str | Path | bytes | Image.Image,
+             detection: tuple[np.ndarray, Detection, float] | None = None) -> OcrResult:
+        """All text in reading order; `detection` reuses an earlier `detect` of the same picture."""
+        timings: dict[str, float] = {"load": self.load_ms}
+        t = time.perf_counter()
+        bgr, found, scale = detection or self.detect(image)
+        timings["detect"] = (time.perf_counter() - t) * 1000.0
+        t = time.perf_counter()
+        crops = [crop_line(bgr, box) for box in found.boxes]
+        if self._cls is not None and crops:
+            crops = turn_upside_down_lines(self._cls, crops)
+        read = recognize(self._rec, crops, self._characters) if crops else []
+        timings["recognize"] = (time.perf_counter() - t) * 1000.0
+        lines = []
+        for box, (text, score) in zip(found.boxes, read):
+            if score < TEXT_SCORE or not text.strip():
+                continue
+            x0, y0 = box.min(axis=0) / scale
+            x1, y1 = box.max(axis=0) / scale
+            lines.append(TextLine(text.strip(), score, (float(x0), float(y0), float(x1), float(y1))))
+        ordered, paragraphs = reading_order(lines)
+        h, w = bgr.shape[:2]
+        return OcrResult(ordered, paragraphs, (round(w / scale), round(h / scale)), timings)

@@ -1,0 +1,109 @@
+"""PP-OCR text reading with the real weights from the rapidocr-onnxruntime wheel.
+
+Pages rendered with Pillow (tests/support/text_pages.py) are read and compared with the text
+drawn on them (character error rate by jiwer, the reference implementation); our detection and
+CTC decoding are compared with rapidocr's own pipeline code on the same pictures.
+"""
+from __future__ import annotations
+
+import jiwer
+import numpy as np
+import pytest
+
+from models.ocr import TextReader
+from models.ocr.layout import TextLine, reading_order
+from models.ocr.recognize import ctc_decode
+from tests.support.text_pages import text_pages
+
+MAX_CER = 0.03  # over all pages (issue 12)
+MAX_PAGE_CER = 0.05  # any one page
+
+
+def words(text: str) -> str:
+    """Line breaks and spaces count alike: paragraphs may be joined into one line."""
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def reader() -> TextReader:
+    return TextReader()
+
+
+@pytest.fixture(scope="module")
+def pages_read(reader: TextReader) -> list[tuple[str, str, str]]:
+    return [(page.name, page.text, reader.read(page.image).text) for page in text_pages()]
+
+
+def test_character_error_rate_on_rendered_pages(pages_read) -> None:
+    edits = chars = 0
+    report = []
+    for name, expected, got in pages_read:
+        cer = jiwer.cer(words(expected), words(got))
+        report.append(f"{name}: {cer:.2%}")
+        assert cer < MAX_PAGE_CER, f"{name}: CER {cer:.2%}\nexpected: {expected}\ngot: {got}"
+        edits += cer * len(words(expected))
+        chars += len(words(expected))
+    print("CER per page:", "; ".join(report), f"; all pages: {edits / chars:.2%}")
+    assert edits / chars < MAX_CER
+
+
+def test_paragraphs_and_columns_come_in_reading_order(pages_read) -> None:
+    by_name = {name: got for name, _, got in pages_read}
+    # Two columns: the heading, then all of the left column, then the right one.
+    left_col, right_col = by_name["two columns"].split("\n")[1:3]
+    assert left_col.startswith("Lumen describes") and left_col.endswith("written.")
+    assert right_col.startswith("Every action") and right_col.endswith("folder.")
+    # A dialog: title, message, buttons left to right.
+    assert by_name["dialog"].split("\n")[-3:] == ["Save", "Don't Save", "Cancel"]
+
+
+def test_blank_picture_has_no_text(reader: TextReader) -> None:
+    from PIL import Image
+
+    result = reader.read(Image.new("RGB", (640, 400), "white"))
+    assert result.text == "" and result.lines == [] and result.coverage == 0.0
+
+
+def test_detection_matches_rapidocr_pipeline(reader: TextReader) -> None:
+    """Our port of DB post-processing gives rapidocr 1.4.4's boxes on the same picture."""
+    from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
+    from rapidocr_onnxruntime.utils import read_yaml
+
+    config = read_yaml(str(reader.files.folder.parent / "config.yaml"))["Det"]
+    config["model_path"] = str(reader.files.detect)
+    reference = TextDetector(config)
+    for page in text_pages()[5:7]:  # two columns, dialog
+        bgr = np.ascontiguousarray(np.asarray(page.image)[:, :, ::-1])
+        theirs, _ = reference(bgr)
+        ours = reader.detect(page.image)[1].boxes
+        key = lambda boxes: sorted(tuple(b.astype(int).ravel()) for b in boxes)  # noqa: E731
+        assert len(ours) == len(theirs) > 3
+        assert key(ours) == key(theirs)
+
+
+def test_ctc_decoding_matches_rapidocr(reader: TextReader) -> None:
+    from rapidocr_onnxruntime.ch_ppocr_rec.utils import CTCLabelDecode
+
+    meta = reader._rec.get_modelmeta().custom_metadata_map
+    reference = CTCLabelDecode(character=meta["character"].splitlines())
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.full(len(reference.character), 0.05), size=(3, 40)).astype(np.float32)
+    ours = [(line.text, line.score) for line in ctc_decode(probs, reader._characters)]
+    theirs = reference(probs)
+    assert [t for t, _ in ours] == [t for t, _ in theirs]
+    assert np.allclose([s for _, s in ours], [s for _, s in theirs])
+
+
+def _line(text: str, x0: float, y0: float, x1: float, h: float = 20) -> TextLine:
+    return TextLine(text, 0.99, (x0, y0, x1, y0 + h))
+
+
+def test_reading_order_columns_heading_and_hyphens() -> None:
+    lines = [
+        _line("Right one", 520, 100, 700), _line("Title", 20, 20, 300, 30),
+        _line("left line one that is full and exam-", 20, 100, 440),
+        _line("ple ends here.", 20, 124, 200), _line("right two.", 520, 124, 900),
+    ]
+    ordered, paragraphs = reading_order(lines)
+    assert paragraphs == ["Title", "left line one that is full and example ends here.", "Right one", "right two."]
+    assert [t.text for t in ordered][:2] == ["Title", "left line one that is full and exam-"]
