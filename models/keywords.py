@@ -6,7 +6,9 @@ picture with a prompt ("a photo of a {word}"), softmaxed over the candidates, be
 """
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -55,18 +57,40 @@ class Keyword:
         return [self.word, round(self.score, DECIMALS)]
 
 
-@lru_cache(maxsize=1)
-def _inflect():
-    import inflect
+_inflect_lock = threading.Lock()
 
-    return inflect.engine()
+
+@lru_cache(maxsize=1)
+def _inflect_engine():
+    """inflect's engine, imported with typeguard's @typechecked made a no-op: inflect 7 wraps its
+    API in it, and typeguard re-parses inflect's whole source for each wrapped function at import
+    (10 s here instead of 0.3 s). Only those runtime argument-type checks are skipped; we pass str."""
+    try:
+        import typeguard
+
+        real = typeguard.typechecked
+        typeguard.typechecked = lambda target=None, **_: target if target is not None else (lambda f: f)
+        try:
+            import inflect
+        finally:
+            typeguard.typechecked = real
+        return inflect.engine()
+    except Exception as e:  # e.g. a build without it: words are then kept as written
+        logging.getLogger(__name__).warning("plurals are not folded (inflect unavailable: %s)", e)
+        return None
+
+
+def _inflect():
+    with _inflect_lock:  # the keywords worker and the GUI's History search may both ask first
+        return _inflect_engine()
 
 
 def singular(word: str) -> str:
     """A plural noun folded to its singular ("dogs" -> "dog", "people" -> "person")."""
-    if len(word) < 4 or word.endswith(_KEEP_ENDINGS):
+    engine = _inflect()
+    if engine is None or len(word) < 4 or word.endswith(_KEEP_ENDINGS):
         return word
-    folded = _inflect().singular_noun(word)
+    folded = engine.singular_noun(word)
     return folded if isinstance(folded, str) and folded else word
 
 
