@@ -25,6 +25,7 @@ from desktop import window_behaviour
 from desktop.actions import build_actions
 from desktop.announce import Announcer
 from desktop.appearance import Appearance
+from desktop.ask_panel import AskController
 from desktop.capture import Capturer
 from desktop.describer import Describer, Reply, Result
 from desktop.drop_zone import OFFLINE, DropZone, sources_from_mime
@@ -133,6 +134,9 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.error_label.setObjectName("notice")
         self.error_label.setWordWrap(True)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Mouse-selectable labels take click focus, and AT-SPI listed them as focusable objects
+        # with no name while empty; they are said aloud when shown, so no focus at all.
+        self.error_label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.error_label.hide()
         self.drop_zone = DropZone()
         self.drop_zone.clicked.connect(self.open_dialog)
@@ -151,10 +155,13 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         for b in self.capture_buttons:
             captures.addWidget(b)
 
-        self.detail_box = QGroupBox("Detail level")
+        # Named once: a titled group box is read twice by Orca ("Detail level panel. Detail level.",
+        # the panel and then the radio group's label); an untitled one with a visible label, once.
+        self.detail_box = QGroupBox()
         self.detail_box.setAccessibleName("Detail level")
         self.detail_box.setFlat(True)
         detail_row = FlowLayout(self.detail_box)
+        detail_row.addWidget(QLabel("Detail level:"))
         self.detail_group = QButtonGroup(self)
         self.detail_radios: dict[str, QRadioButton] = {}
         for detail, text in DETAIL_NAMES.items():
@@ -170,11 +177,13 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
             self._button("again", "Describe again", "Same picture, chosen detail (F5)."),
             self._button("read_text", "Read text", "Read the text in the current picture (Ctrl+T)."),
             self._button("objects", "List objects", "Count the objects in the current picture (Ctrl+L)."),
+            self._button("ask", "Ask…", "Ask a question about the current picture (Ctrl+Shift+A)."),
         ]
         for b in self.current_buttons:
             current.addWidget(b)
 
         self.result_view = ResultView()
+        self.ask_flow = AskController(self)  # desktop/ask_panel.py: questions about the picture
         self.result_view.copy_all.connect(self.copy_description)
         self.keywords_view = KeywordsView()  # desktop/keywords_view.py: CLIP keywords, when installed
         self.keywords = KeywordsController(self, self.keywords_view)
@@ -192,6 +201,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.hotkey_notice = QLabel()
         self.hotkey_notice.setWordWrap(True)
         self.hotkey_notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hotkey_notice.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.hotkey_notice.hide()
 
         current.insertWidget(0, self.detail_box)
@@ -202,6 +212,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         col.addLayout(captures)
         col.addLayout(current)
         col.addWidget(self.result_view, 3)
+        col.addWidget(self.ask_flow.panel, 2)
         col.addWidget(self.keywords_view)
         col.addLayout(after)
         col.addWidget(self.hotkey_notice)
@@ -218,7 +229,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_panel)
         self.history_panel.hide()
         order = [self.setup_button, self.drop_zone, *self.capture_buttons, *self.detail_radios.values(),
-                 *self.current_buttons, self.result_view.text_box,
+                 *self.current_buttons, self.result_view.text_box, *self.ask_flow.panel.widgets(),
                  self.keywords_view.list, *self.result_buttons]
         for a, b in zip(order, order[1:]):
             QWidget.setTabOrder(a, b)
@@ -230,6 +241,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
 
     def _connect(self) -> None:
         self.result_flow.connect()
+        self.ask_flow.connect()
         self.describer.settled.connect(self.result_speech.settled)
         self.engine.state_changed.connect(self._model_state)
         self.hotkeys.triggered.connect(self._hotkey)

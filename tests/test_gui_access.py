@@ -44,7 +44,8 @@ def unnamed_controls(root: QWidget) -> list[str]:
     missing = []
     for widget in [root, *root.findChildren(QWidget)]:
         focusable = widget.focusPolicy() != Qt.FocusPolicy.NoFocus
-        if not (focusable or isinstance(widget, INTERACTIVE)) or isinstance(widget, QLabel):
+        # A label is a control once it takes focus (Orca lists it, empty, as an unnamed label).
+        if not (focusable or isinstance(widget, INTERACTIVE)) or (isinstance(widget, QLabel) and not focusable):
             continue
         if widget.window() is not root.window():
             continue

@@ -82,8 +82,13 @@ class OrcaSession:
     def speechd_log_dir(self) -> Path:
         return self.root / "speechd-log"
 
-    def start(self, timeout: float = 60.0) -> OrcaSession:
-        if _orca_running():
+    @property
+    def speechd_socket(self) -> Path:
+        return self.root / "runtime" / "speech-dispatcher" / "speechd.sock"
+
+    def start(self, timeout: float = 60.0, with_orca: bool = True) -> OrcaSession:
+        """The whole session; `with_orca=False`: speech-dispatcher alone (no display, no Orca)."""
+        if with_orca and _orca_running():
             raise RuntimeError("another orca process is running; Orca refuses to start beside it")
         runtime, home, prefs = self.root / "runtime", self.root / "home", self.root / "orca-prefs"
         for d in (runtime, home, prefs, self.speechd_log_dir, home / ".config" / "speech-dispatcher"):
@@ -100,6 +105,23 @@ class OrcaSession:
                    XDG_DATA_HOME=str(home / ".local" / "share"), XDG_CACHE_HOME=str(home / ".cache"),
                    NO_AT_BRIDGE="0", GTK_MODULES="gail:atk-bridge", QT_LINUX_ACCESSIBILITY_ALWAYS_ON="1",
                    QT_ACCESSIBILITY="1", LANG="C.UTF-8", LC_ALL="C.UTF-8")
+        if with_orca:
+            self._start_desktop(env, timeout)
+        self._spawn(["speech-dispatcher", "--run-single", "--timeout", "0", "--log-level", "5",
+                     "--log-dir", str(self.speechd_log_dir)], env)
+        self._wait(self.speechd_socket.exists, timeout, "speech-dispatcher's socket")
+        self.env = env
+        if not with_orca:
+            return self
+        orca = f"orca --replace -u {prefs} --debug-file=/dev/stdout"
+        self._spawn(["script", "-q", "-f", "-e", "-c", orca, str(self.orca_log)], env,
+                    stdout=subprocess.DEVNULL)
+        self.wait_for_log(lambda text: "SPEECH OUTPUT: 'Screen reader on.'" in text, timeout,
+                          "Orca to start and say 'Screen reader on.'")
+        return self
+
+    def _start_desktop(self, env: dict[str, str], timeout: float) -> None:
+        """An X display, a private session bus and the AT-SPI bus on it."""
         number = _free_display()
         self._spawn(["Xvfb", f":{number}", "-screen", "0", "1280x900x24", "-nolisten", "tcp"], env)
         env["DISPLAY"] = f":{number}"
@@ -109,17 +131,6 @@ class OrcaSession:
                           stdout=subprocess.PIPE)
         env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().decode().strip()  # type: ignore[union-attr]
         self._spawn([str(BUS_LAUNCHER), "--launch-immediately"], env)
-        self._spawn(["speech-dispatcher", "--run-single", "--timeout", "0", "--log-level", "5",
-                     "--log-dir", str(self.speechd_log_dir)], env)
-        socket_path = runtime / "speech-dispatcher" / "speechd.sock"
-        self._wait(socket_path.exists, timeout, "speech-dispatcher's socket")
-        self.env = env
-        orca = f"orca --replace -u {prefs} --debug-file=/dev/stdout"
-        self._spawn(["script", "-q", "-f", "-e", "-c", orca, str(self.orca_log)], env,
-                    stdout=subprocess.DEVNULL)
-        self.wait_for_log(lambda text: "SPEECH OUTPUT: 'Screen reader on.'" in text, timeout,
-                          "Orca to start and say 'Screen reader on.'")
-        return self
 
     def stop(self) -> None:
         for proc in reversed(self._procs):

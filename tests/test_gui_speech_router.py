@@ -1,0 +1,127 @@
+"""Where a result or an error goes (desktop/speech_router.py): the screen reader's own channel,
+the window's accessibility announcement (UI Automation on Windows, VoiceOver on macOS, AT-SPI),
+Lumen's voice, or both; once per route, and nothing lost when a channel fails."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtGui import QAccessible
+from PySide6.QtWidgets import QWidget
+
+from desktop import announce
+from desktop.announce import Announcer, announcement_event
+from desktop.settings import Settings
+from desktop.speech_router import ReaderLink, SpeechRouter
+from desktop.tasks import TaskManager
+from desktop.voice import Voice
+from services.errors import ScreenReaderError
+from tests.support.gui_support import RecordingSpeaker
+
+pytestmark = pytest.mark.gui
+
+
+class FakeOutput:
+    name = "fake"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail, self.spoken, self.cancels = fail, [], 0
+
+    def speak(self, text: str, interrupt: bool = False) -> None:
+        if self.fail:
+            raise ScreenReaderError("the speech server went away")
+        self.spoken.append((text, interrupt))
+
+    def cancel(self) -> None:
+        self.cancels += 1
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def route(qtbot, monkeypatch):
+    """make(reader, output, speak_with) -> (router, output, speaker, events sent to Qt)."""
+    events: list[tuple[str, object]] = []
+
+    class Recorder:  # QAccessible with updateAccessibility recorded
+        AnnouncementPoliteness = QAccessible.AnnouncementPoliteness
+
+        @staticmethod
+        def updateAccessibility(event):
+            events.append((event.message(), event.politeness()))
+
+    monkeypatch.setattr(announce, "QAccessible", Recorder)
+    tasks = TaskManager()
+    made = []
+
+    def make(reader: str, output: FakeOutput | None, speak_with: str = "auto"):
+        widget = QWidget()
+        qtbot.addWidget(widget)
+        link = ReaderLink(tasks, find=lambda: reader, opener=lambda name: output)
+        link.start()
+        qtbot.waitUntil(lambda: link.reader == reader and link.has_channel == (output is not None) or not reader,
+                        timeout=5000)
+        qtbot.wait(50)
+        speaker = RecordingSpeaker()
+        settings = Settings(speak=True, speak_with=speak_with)
+        router = SpeechRouter(Announcer(widget), link, lambda: Voice(speaker), lambda: settings)
+        made.append(link)
+        return router, speaker
+
+    yield make, events
+    for link in made:
+        link.close()
+    tasks.shutdown(2.0)
+
+
+def test_with_orca_a_result_goes_to_its_speech_server_only(route, qtbot):
+    make, events = route
+    out = FakeOutput()
+    router, speaker = make("Orca", out)
+    assert router.mode() == "screen-reader"
+    router.say("A cat on a mat.")
+    router.say("The capture failed.", error=True)
+    qtbot.waitUntil(lambda: len(out.spoken) == 2, timeout=5000)
+    assert out.spoken == [("A cat on a mat.", False), ("The capture failed.", True)]  # errors interrupt
+    assert events == [] and speaker.said == []  # one route: no announcement event, no second voice
+
+
+def test_without_a_screen_reader_lumen_speaks_and_announces(route):
+    make, events = route
+    router, speaker = make("", None)
+    assert router.mode() == "voice"
+    router.say("A cat on a mat.")
+    assert speaker.said == [("A cat on a mat.", None)]
+    assert events == [("A cat on a mat.", QAccessible.AnnouncementPoliteness.Polite)]
+
+
+def test_jaws_narrator_voiceover_hear_the_announcement(route):
+    """No channel of their own (JAWS, Narrator, VoiceOver, NVDA without its DLL): the window's
+    announcement, which Qt turns into a UIA notification or a VoiceOver announcement."""
+    make, events = route
+    router, speaker = make("JAWS", None)
+    router.say("The model could not be loaded.", error=True)
+    assert events == [("The model could not be loaded.", QAccessible.AnnouncementPoliteness.Assertive)]
+    assert speaker.said == []
+
+
+def test_both_and_a_failing_channel(route, qtbot):
+    make, events = route
+    out = FakeOutput()
+    router, speaker = make("Orca", out, speak_with="both")
+    router.say("A red bus.")
+    qtbot.waitUntil(lambda: out.spoken == [("A red bus.", False)], timeout=5000)
+    assert speaker.said == [("A red bus.", None)]
+
+    broken = FakeOutput(fail=True)
+    router, speaker = make("Orca", broken)
+    router.say("A green tree.")
+    qtbot.waitUntil(lambda: speaker.said == [("A green tree.", None)], timeout=5000)  # not lost
+    assert ("A green tree.", QAccessible.AnnouncementPoliteness.Polite) in events
+
+
+def test_announcement_event_for_voiceover_and_uia(qtbot):
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    event = announcement_event(widget, "Copied.", assertive=False)
+    assert event.message() == "Copied." and event.politeness() == QAccessible.AnnouncementPoliteness.Polite
+    assert announcement_event(widget, "Failed.", True).politeness() == QAccessible.AnnouncementPoliteness.Assertive
