@@ -55,6 +55,10 @@ MENUS: dict[str, list[Spec | None]] = {  # None is a separator
           "Describe the same picture again, at the chosen detail"),
         S("read_text", "Read te&xt in picture", ("Ctrl+T",), "read_text", "Read the text in the current picture"),
         S("objects", "&List objects", ("Ctrl+L",), "list_objects", "Count the objects in the current picture"),
+        # Ctrl+Shift+A: no screen reader (NVDA, JAWS, Narrator, Orca, VoiceOver) or desktop (Windows,
+        # GNOME, KDE, macOS) binds it; see README "Ask about the picture".
+        S("ask", "As&k about the picture…", ("Ctrl+Shift+A",), "ask_flow.open",
+          "Ask a question about the current picture"),
         None,
         S("brief", "&Brief", ("1",), "", "Short descriptions", checkable=True),
         S("detailed", "&Detailed", ("2",), "", "Longer descriptions", checkable=True),
