@@ -67,6 +67,10 @@ class Caption:
     model: str = ""
     provider: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # --task auto: blank, text or photo (models/picture_kind.py); None when not decided.
+    kind: str | None = None
+    # Text read by PP-OCR: {"text", "box": [x0, y0, x1, y1], "confidence"} in reading order.
+    lines: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def uncertain(self) -> bool:

@@ -55,13 +55,16 @@ def resolve_model(model: str | None) -> Path | None:
     return default_model_dir()
 
 
-def open_captioner(args: argparse.Namespace):
-    """The loaded Captioner, or an exit status after printing why it could not load."""
+def open_captioner(args: argparse.Namespace, *, quiet_if_none: bool = False):
+    """The loaded Captioner, or an exit status after printing why it could not load.
+
+    quiet_if_none: with no model installed (and none named) return None, silently: the
+    caller can do without one (reading text)."""
     from models.captioner import Captioner
 
     folder = resolve_model(args.model)
     if folder is None:
-        return report_error(NO_MODEL, ModelFolderError.exit_code)
+        return None if quiet_if_none else report_error(NO_MODEL, ModelFolderError.exit_code)
     try:
         captioner = Captioner.load(folder, device=args.device, dtype=args.dtype, threads=args.threads)
     except LumenError as e:

@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from desktop.commands import reading
 from desktop.commands.common import add_model_arguments, open_captioner, report_error, whole_number
 from models.errors import LumenError
 from models.results import DETAILS, MAX_ALTERNATIVES, TASKS, DescribeOptions
@@ -19,8 +20,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files to describe")
     add_model_arguments(parser)
     parser.add_argument("--detail", choices=DETAILS, default="brief", help="how much to say (default brief)")
-    parser.add_argument("--task", choices=TASKS, default="caption",
-                        help="caption describes, ocr reads the text, objects lists what is there")
+    parser.add_argument("--task", choices=(*TASKS, "auto"), default="caption",
+                        help="caption describes, ocr reads the text, objects lists what is there, "
+                             "auto names blank pictures, reads text and describes photos")
+    reading.add_arguments(parser)
     parser.add_argument("--max-tokens", type=whole_number(1), metavar="N", help="longest answer in tokens")
     parser.add_argument("--beams", type=whole_number(1), metavar="N", help="beam width (default: the model's)")
     parser.add_argument("--alternatives", type=whole_number(0, MAX_ALTERNATIVES), default=0, metavar="N",
@@ -80,6 +83,14 @@ def add_tags(tagger, path: Path, caption, data: dict) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    if reading.handles(args):  # PP-OCR, and the kind of picture: desktop/commands/reading.py
+        hooks = _after_caption(args)
+        if hooks is not None:
+            try:
+                hooks.check(args)
+            except LumenError as e:
+                return report_error(str(e), e.exit_code)
+        return reading.run(args, hooks)
     options = DescribeOptions(
         task=args.task, detail=args.detail, max_tokens=args.max_tokens, beams=args.beams,
         alternatives=args.alternatives, seed=args.seed,

@@ -90,7 +90,11 @@ class SpeechOutput:
 
     def apply(self, caption: Caption, data: dict[str, Any]) -> dict[str, Any]:
         text, language = caption.caption, "en"
-        if self.lang:
+        if self.lang and caption.task == "ocr":
+            # Text read from the picture is spoken as read, never translated and back.
+            language = self.lang
+            data = {**data, "language": language, "text": text}
+        elif self.lang:
             from services.translation import translate
 
             text, language = translate(caption.caption, self.lang), self.lang

@@ -1,0 +1,112 @@
+"""Read before describing: decide the picture's kind, then read its text, name it blank, or
+caption it. Shared by `lumen describe --task auto|ocr`, `lumen capture` and the window.
+
+PP-OCR text is never translated (it is spoken as read, in the picture's own language); the
+sentences Lumen writes itself and captions are. No Qt, no torch.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from PIL import Image
+
+from models.errors import ModelFolderError
+from models.image_io import load_image
+from models.ocr import OcrResult, TextReader
+from models.picture_kind import PictureKind, decide, needs_detection, pixel_statistics, text_coverage
+from models.results import Caption, DescribeOptions
+from models.session import SessionConfig
+
+TEXT_INTRO = "A page of text:"
+NO_TEXT = "No text found."
+ALSO = "Also in the picture:"
+OCR_ENGINES = ("ppocr", "florence")
+
+ImageInput = str | Path | bytes | Image.Image
+
+
+def ocr_caption(result: OcrResult, reader: TextReader, kind: str | None = None) -> Caption:
+    return Caption(
+        caption=result.text, token_ids=[], confidence=result.confidence, task="ocr", detail="brief",
+        model=reader.name, provider=reader.provider, timings_ms=result.timings_ms, kind=kind,
+        lines=[{"text": t.text, "box": [round(v, 1) for v in t.box], "confidence": round(t.score, 4)}
+               for t in result.lines],
+    )
+
+
+class TextFirst:
+    """Holds the text reader (opened on first use) for kind checks and reading."""
+
+    def __init__(self, config: SessionConfig = SessionConfig(),
+                 reader_factory: Callable[[SessionConfig], TextReader] | None = None) -> None:
+        self._config = config
+        self._factory = reader_factory or (lambda c: TextReader(config=c))
+        self._reader: TextReader | None = None
+
+    @property
+    def reader(self) -> TextReader:
+        if self._reader is None:
+            self._reader = self._factory(self._config)
+        return self._reader
+
+    def classify(self, image: ImageInput) -> tuple[PictureKind, Image.Image, tuple | None]:
+        """(kind, the decoded picture, the detection to reuse for reading or None)."""
+        rgb = load_image(image)
+        far, flat, mean = pixel_statistics(rgb)
+        if not needs_detection(far):
+            return decide(far, flat, None, mean), rgb, None
+        detection = self.reader.detect(rgb)
+        _, found, scale = detection
+        coverage = text_coverage(found.boxes / scale, rgb.size)
+        return decide(far, flat, coverage, mean), rgb, detection
+
+    def read(self, image: ImageInput) -> Caption:
+        """`--task ocr`: the text in reading order (empty when there is none)."""
+        t = time.perf_counter()
+        rgb = load_image(image)
+        result = self.reader.read(rgb)
+        result.timings_ms["total"] = (time.perf_counter() - t) * 1000.0
+        return ocr_caption(result, self.reader)
+
+    def describe(self, image: ImageInput, options: DescribeOptions, captioner=None, *,  # noqa: ANN001
+                 screen: bool = False, on_text: Callable[[str], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> Caption:
+        """`--task auto`: blank -> a sentence; text -> read (plus one brief caption line when a
+        description model is given); photo -> the caption. A photo without a captioner raises
+        NoDescriptionModel."""
+        t = time.perf_counter()
+        kind, rgb, detection = self.classify(image)
+        classify_ms = (time.perf_counter() - t) * 1000.0
+        if kind.kind == "blank":
+            return Caption(caption=kind.blank_sentence(screen), token_ids=[], confidence=1.0,
+                           task="none", model="", kind="blank",
+                           timings_ms={"classify": classify_ms})
+        if kind.kind == "text":
+            result = self.reader.read(rgb, detection)
+            caption = ocr_caption(result, self.reader, kind="text")
+            spoken = f"{TEXT_INTRO}\n{result.text}" if result.text else NO_TEXT
+            if captioner is not None and not (should_stop and should_stop()):
+                brief = captioner.describe(rgb, replace(options, task="caption", detail="brief",
+                                                        alternatives=0), should_stop=should_stop)
+                if brief.caption.strip():
+                    spoken = f"{spoken}\n{ALSO} {brief.caption.strip()}"
+            caption.caption = spoken
+            caption.timings_ms["classify"] = classify_ms
+            if on_text is not None:
+                on_text(spoken)
+            return caption
+        if captioner is None:
+            raise NoDescriptionModel("this picture is a photo and no description model is installed; "
+                                     "install one with `lumen models install florence-2-base-ft`")
+        caption = captioner.describe(rgb, replace(options, task="caption"), on_text=on_text,
+                                     should_stop=should_stop)
+        caption.kind = "photo"
+        caption.timings_ms["classify"] = classify_ms
+        return caption
+
+
+class NoDescriptionModel(ModelFolderError):
+    """A photo was to be captioned, but only the text reader is installed."""
