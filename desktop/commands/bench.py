@@ -44,6 +44,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--model", metavar="DIR", type=Path, help="an exported Lumen model folder")
     source.add_argument("--random-weights", metavar="CONFIG_DIR", type=Path,
                         help="build, export and cache a Florence-2 with random weights from this config folder")
+    source.add_argument("--ask", action="store_true",
+                        help="SmolVLM-256M with random weights (built, exported and cached): picture encoding, "
+                             "first and follow-up answers, fp32 and int8, beside transformers")
     parser.add_argument("--torch-checkpoint", metavar="DIR", type=Path,
                         help="with --model: the transformers checkpoint it was exported from")
     parser.add_argument("--tokens", type=_positive, default=20, metavar="N", help="new tokens per caption (default 20)")
@@ -73,7 +76,28 @@ def _sources(args: argparse.Namespace) -> tuple[Path, Path | None]:
     return built.onnx, built.checkpoint
 
 
+def run_ask_bench(args: argparse.Namespace) -> int:
+    """--ask: export/benchmark/ask.py."""
+    from export.benchmark.ask import run_ask_bench as measure
+    from export.benchmark.ask import write_json
+
+    try:
+        result = measure((args.cache_dir or default_cache_dir()), tokens=args.tokens, runs=args.runs,
+                         threads=args.threads, log=lambda line: print(line, file=sys.stderr, flush=True))
+    except LumenError as e:
+        return report_error(str(e), e.exit_code)
+    print(result.table, flush=True)
+    if args.json is not None:
+        try:
+            write_json(result, args.json)
+        except OSError as e:
+            return report_error(f"cannot write {args.json} ({e.strerror}); choose another path", 1)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.ask:
+        return run_ask_bench(args)
     if args.torch_checkpoint is not None and args.model is None:
         return report_error("--torch-checkpoint goes with --model (--random-weights builds its own)", 2)
     if args.torch_checkpoint is not None and not (args.torch_checkpoint / "config.json").is_file():

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import EXPORT_SOURCES, SUPPORT, cached_dir
 
-SMOLVLM_SOURCES = (SUPPORT / "tiny_smolvlm.py",)
+SMOLVLM_SOURCES = (SUPPORT / "tiny_smolvlm.py", SUPPORT.parents[1] / "export" / "smolvlm_checkpoint.py")
 
 
 @pytest.fixture(scope="session")
