@@ -7,11 +7,12 @@ from typing import Callable
 
 from PIL import Image
 
-from models.adapter import Adapter
+from models.adapter import Adapter, Prepared
 from models.errors import LumenError, ModelFolderError
 from models.folder import ModelFolder
 from models.generation import GenerationSettings, generate
 from models.image_io import load_image
+from models.picture_cache import PictureCache, picture_key, shared_cache
 from models.results import Caption, DescribeOptions
 from models.session import SessionConfig
 
@@ -20,6 +21,9 @@ DEFAULT_NEW_TOKENS = {"brief": 64, "detailed": 160, "more": 320, "ocr": 512, "ob
 
 
 def _load_adapter(folder: ModelFolder, config: SessionConfig) -> Adapter:
+    if folder.family == "clip":
+        raise ModelFolderError(f"{folder.path} is a CLIP model: it gives keywords (lumen describe --tags), "
+                               "not descriptions; choose a Florence-2 or BLIP model")
     if folder.family == "florence2":
         from models.florence2 import Florence2
 
@@ -32,8 +36,10 @@ def _load_adapter(folder: ModelFolder, config: SessionConfig) -> Adapter:
 class Captioner:
     """Describes images with one loaded model. Not thread-safe: keep it on one worker."""
 
-    def __init__(self, folder: ModelFolder, adapter: Adapter, load_ms: float) -> None:
+    def __init__(self, folder: ModelFolder, adapter: Adapter, load_ms: float,
+                 cache: PictureCache | None = None) -> None:
         self.folder, self.adapter, self.load_ms = folder, adapter, load_ms
+        self.cache = cache if cache is not None else shared_cache()
 
     @classmethod
     def load(cls, folder: Path | str, device: str = "auto", *, dtype: str | None = None,
@@ -88,6 +94,28 @@ class Captioner:
             settings = settings.replace(max_new_tokens=int(positions) - 1, max_length=int(positions))
         return settings
 
+    def _prepare(self, rgb: Image.Image, options: DescribeOptions, timings: dict[str, float],
+                 t: float) -> Prepared:
+        """Encode `rgb`, reusing its encoded image when this model saw the same pixels before
+        ("describe again" at another detail level, read text, list objects): the vision encoder
+        is most of the cost of a describe, and the cache (models/picture_cache.py) is shared."""
+        encode = getattr(self.adapter, "encode", None)
+        if encode is None:  # a family without a reusable encoded image
+            pixels = self.adapter.pixels(rgb)
+            timings["preprocess"] = (time.perf_counter() - t) * 1000.0
+            return self.adapter.prepare(pixels, rgb.size, options, timings)
+        key = (picture_key(rgb), str(self.folder.path), self.folder.dtype, "image_features")
+        features = self.cache.get(key)
+        if features is None:
+            pixels = self.adapter.pixels(rgb)
+            timings["preprocess"] = (time.perf_counter() - t) * 1000.0
+            features = encode(pixels, timings)
+            self.cache.put(key, features, features.nbytes)
+        else:
+            timings["preprocess"] = (time.perf_counter() - t) * 1000.0
+            timings["vision"] = 0.0
+        return self.adapter.prepare(None, rgb.size, options, timings, features=features)
+
     def describe(
         self,
         image: str | Path | bytes | Image.Image,
@@ -102,9 +130,7 @@ class Captioner:
         timings = {"load": self.load_ms}
         t = time.perf_counter()
         rgb = load_image(image)
-        pixels = self.adapter.pixels(rgb)
-        timings["preprocess"] = (time.perf_counter() - t) * 1000.0
-        prepared = self.adapter.prepare(pixels, rgb.size, options, timings)
+        prepared = self._prepare(rgb, options, timings, t)
         settings = self.settings(options)
         last = [""]
 

@@ -48,12 +48,20 @@ class Florence2:
     def _embed(self, ids: np.ndarray) -> np.ndarray:
         return run(self.embed, {"input_ids": ids.astype(np.int64)})[0]
 
-    def prepare(self, pixel_values: np.ndarray, image_size: tuple[int, int], options: DescribeOptions,
-                timings: dict[str, float]) -> Prepared:
-        task = florence_task(options.task, options.detail)
+    def encode(self, pixel_values: np.ndarray, timings: dict[str, float]) -> np.ndarray:
+        """The vision encoder's image features: the same for every task and detail level."""
         t = time.perf_counter()
         features = run(self.vision, {"pixel_values": pixel_values}, [self._vision_out])[0]
         timings["vision"] = _ms(t)
+        return features
+
+    def prepare(self, pixel_values: np.ndarray | None, image_size: tuple[int, int], options: DescribeOptions,
+                timings: dict[str, float], features: np.ndarray | None = None) -> Prepared:
+        """`features` from `encode` (kept from an earlier action on this picture) skip the vision
+        encoder; `pixel_values` are then not needed."""
+        task = florence_task(options.task, options.detail)
+        if features is None:
+            features = self.encode(pixel_values, timings)
         t = time.perf_counter()
         prompt = np.array([self.tokenizer.encode(task.prompt)], dtype=np.int64)
         text = self._embed(prompt)

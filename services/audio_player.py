@@ -6,6 +6,8 @@ asynchronously in-process instead.
 """
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -153,8 +155,15 @@ def _duration_s(path: Path) -> float:
         return w.getnframes() / float(w.getframerate())
 
 
+PLAYER_ENV = "LUMEN_AUDIO_PLAYER"  # a command with {path}, e.g. "aplay -q -D hw:1 {path}"
+
+
 def find_player() -> tuple[AudioPlayer | None, str | None]:
-    """The platform's player, or None with one sentence saying what to install."""
+    """$LUMEN_AUDIO_PLAYER, else the platform's player, else None with one sentence saying what
+    to install."""
+    chosen = os.environ.get(PLAYER_ENV, "").strip()
+    if chosen:
+        return CommandPlayer(shlex.split(chosen)), None
     if sys.platform == "win32":
         return WinsoundPlayer(), None
     if sys.platform == "darwin":

@@ -2,8 +2,11 @@
 
     lumen bench --random-weights ../shared/florence2-base      # full-size, random weights
     lumen bench --model DIR [--torch-checkpoint CKPT]          # an exported folder
+    lumen bench --latency --random-weights ../shared/florence2-base [--presses 5]
+                                                               # shortcut -> first spoken word
 
-Prints a Markdown table; `--json FILE` writes every figure. Errors are one line on stderr.
+Prints a Markdown table; `--json FILE` writes every figure (with --latency, at least
+`shortcut_to_speech_s`, `redescribe_to_speech_s` and `stages`). Errors are one line on stderr.
 Exit status: 0 done, 3 no usable model, 5 the random-weight export failed, 1 anything else.
 """
 from __future__ import annotations
@@ -62,6 +65,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                         help="where --random-weights models are kept (default: the user cache folder)")
     parser.add_argument("--json", metavar="FILE", type=Path, help="write every figure as JSON")
+    latency = parser.add_argument_group("latency (the real window on a virtual display)")
+    latency.add_argument("--latency", action="store_true",
+                         help="time the global shortcut (and `lumen capture`) to the first spoken word")
+    latency.add_argument("--presses", type=_positive, default=5, metavar="N",
+                         help="shortcut presses to time, each followed by two describe-again (default 5)")
+    latency.add_argument("--dtype", choices=DTYPES, metavar="DTYPE",
+                         help="with --latency: the variant the window runs (default int8)")
 
 
 def _sources(args: argparse.Namespace) -> tuple[Path, Path | None]:
@@ -74,6 +84,31 @@ def _sources(args: argparse.Namespace) -> tuple[Path, Path | None]:
     if built.note:
         print(f"warning: {built.note}", file=sys.stderr)
     return built.onnx, built.checkpoint
+
+
+def run_latency_bench(args: argparse.Namespace) -> int:
+    from export.benchmark.latency import LatencyOptions, run_latency
+
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    dtype = args.dtype or "int8"
+    try:
+        if args.random_weights is not None:
+            from export.benchmark.random_weights import random_model
+
+            built = random_model(args.random_weights, args.cache_dir or default_cache_dir(), (dtype,), log=log)
+            model = built.onnx
+        else:
+            model = args.model
+        result = run_latency(LatencyOptions(model, dtype, args.tokens, args.presses), log=log)
+    except LumenError as e:
+        return report_error(str(e), e.exit_code)
+    print(result.table, flush=True)
+    if args.json is not None:
+        try:
+            args.json.write_text(json.dumps(result.data, indent=2) + "\n", encoding="utf-8")
+        except OSError as e:
+            return report_error(f"cannot write {args.json} ({e.strerror}); choose another path", 1)
+    return 0
 
 
 def run_ask_bench(args: argparse.Namespace) -> int:
@@ -98,6 +133,8 @@ def run_ask_bench(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.ask:
         return run_ask_bench(args)
+    if args.latency:
+        return run_latency_bench(args)
     if args.torch_checkpoint is not None and args.model is None:
         return report_error("--torch-checkpoint goes with --model (--random-weights builds its own)", 2)
     if args.torch_checkpoint is not None and not (args.torch_checkpoint / "config.json").is_file():

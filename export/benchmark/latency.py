@@ -1,0 +1,223 @@
+"""`lumen bench --latency`: from the global shortcut to the first word heard, in the real app.
+
+The window runs on a private X server (latency_session.py) with the model folder's chosen
+dtype; decoding is held to exactly N new tokens (as the speed bench does: random weights would
+stop anywhere), which stands for a first sentence of N tokens. Each round:
+
+1. Ctrl+Alt+D pressed with xdotool (the global shortcut, heard by pynput like any key);
+2. "2", then "1" pressed in the window: the same picture described again at another detail
+   level (the redescribe case);
+and after the rounds, `lumen capture --screen` from a fresh process (the second trigger).
+Each is timed from just before xdotool (or the command) starts to the first non-silent sample
+of Lumen's voice handed to the audio player (the player start plus the leading silence of the
+synthesised audio) and to the moment the text is handed to the screen reader route. Stages come
+from the trace the app writes (services/latency_trace.py). Medians over the presses.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from export.benchmark.latency_session import AppSession, LatencyError, XServer, missing_tools
+from models.folder import DTYPE_SUFFIX, ModelFolder
+
+KEY_SHORTCUT = "ctrl+alt+d"
+STAGES = ("shortcut", "capture", "dispatch", "preprocess", "vision", "encoder", "first_sentence_decoded",
+          "speech_synthesis", "playback_start")
+
+
+@dataclass(frozen=True)
+class LatencyOptions:
+    model: Path
+    dtype: str | None = None  # None: the folder's own choice
+    tokens: int = 20
+    presses: int = 5
+    capture_commands: int = 2
+    timeout_s: float = 180.0
+    ready_timeout_s: float = 600.0
+
+
+@dataclass
+class LatencyResult:
+    data: dict[str, Any]
+    table: str
+
+
+def bench_folder(model: Path, dtype: str | None, tokens: int, dest: Path) -> str:
+    """A view of `model` (links, no copies) that decodes exactly `tokens` tokens with one dtype.
+
+    Returns the dtype it holds."""
+    opened = ModelFolder.open(model, dtype)
+    dest.mkdir(parents=True)
+    for item in model.iterdir():
+        if item.name not in ("onnx", "generation_config.json", "lumen.json"):
+            (dest / item.name).symlink_to(item.resolve())
+    (dest / "onnx").mkdir()
+    for f in (model / "onnx").iterdir():
+        if f.is_file() and _dtype_of(f.name) == opened.dtype:
+            (dest / "onnx" / f.name).symlink_to(f.resolve())
+    gen_path = model / "generation_config.json"
+    gen = json.loads(gen_path.read_text()) if gen_path.is_file() else {}
+    gen.pop("max_length", None)
+    gen.update(min_new_tokens=tokens, max_new_tokens=tokens)
+    (dest / "generation_config.json").write_text(json.dumps(gen, indent=2))
+    manifest = model / "lumen.json"
+    if manifest.is_file():
+        data = json.loads(manifest.read_text())
+        data["dtype"] = opened.dtype
+        (dest / "lumen.json").write_text(json.dumps(data, indent=2))
+    ModelFolder.open(dest)  # the view must be a complete folder by itself
+    return opened.dtype
+
+
+def _dtype_of(name: str) -> str:
+    """The dtype an onnx/ file belongs to, by its suffix ("vision_encoder_int8.onnx": int8;
+    an external data file "x.onnx_data" goes with "x.onnx")."""
+    stem = name.split(".onnx")[0]
+    by_length = sorted(DTYPE_SUFFIX.items(), key=lambda kv: len(kv[1]), reverse=True)
+    return next(d for d, suffix in by_length if stem.endswith(suffix))
+
+
+def _first(events: list[dict[str, Any]], name: str, after: float = 0.0, **match: Any) -> dict[str, Any] | None:
+    return next((e for e in events if e["event"] == name and e["t"] >= after
+                 and all(e.get(k) == v for k, v in match.items())), None)
+
+
+def _complete(events: list[dict[str, Any]]) -> bool:
+    said = _first(events, "screen_reader", first=True)
+    return bool(said and _first(events, "speech_play", said["t"]) and _first(events, "describe_done"))
+
+
+def stages_of(t0: float, events: list[dict[str, Any]]) -> dict[str, float]:
+    """One trigger's figures (seconds) from the trace events that followed it."""
+    hotkey = _first(events, "hotkey")
+    captured = _first(events, "captured")
+    start = _first(events, "describe_start")
+    done = _first(events, "describe_done")
+    said = _first(events, "screen_reader", first=True)
+    if start is None or done is None or said is None:
+        raise LatencyError(f"incomplete trace: {[e['event'] for e in events]}")
+    play = _first(events, "speech_play", said["t"])
+    timings = {k: v / 1000.0 for k, v in done.get("timings_ms", {}).items()}
+    encoded = sum(timings.get(k, 0.0) for k in ("preprocess", "vision", "encoder"))
+    out = {
+        "to_screen_reader_s": said["t"] - t0,
+        "to_speech_s": play["t"] + play.get("leading_silence_s", 0.0) - t0 if play else float("nan"),
+        "dispatch": start["t"] - (captured or hotkey or {"t": t0})["t"],
+        "preprocess": timings.get("preprocess", 0.0),
+        "vision": timings.get("vision", 0.0),
+        "encoder": timings.get("encoder", 0.0),
+        "first_sentence_decoded": said["t"] - start["t"] - encoded,
+        "speech_synthesis": play["t"] - said["t"] if play else float("nan"),
+        "playback_start": play.get("leading_silence_s", 0.0) if play else float("nan"),
+    }
+    if hotkey is not None:
+        out["shortcut"] = hotkey["t"] - t0
+    if captured is not None:
+        out["capture"] = captured["t"] - (hotkey["t"] if hotkey else t0)
+    return out
+
+
+def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    keys = [k for k in ("to_speech_s", "to_screen_reader_s", *STAGES) if any(k in r for r in runs)]
+    return {k: statistics.median(r[k] for r in runs if k in r) for k in keys}
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def run_latency(options: LatencyOptions, log: Callable[[str], Any] = print) -> LatencyResult:
+    missing = missing_tools()
+    if missing:
+        raise LatencyError(f"the latency bench needs {', '.join(missing)}: "
+                           "sudo apt-get install xvfb xdotool x11-utils alsa-utils")
+    with tempfile.TemporaryDirectory(prefix="lumen-latency-") as tmp:
+        work = Path(tmp)
+        dtype = bench_folder(options.model, options.dtype, options.tokens, work / "model")
+        server = XServer()
+        try:
+            return _run(options, dtype, work, server.display, log)
+        finally:
+            server.close()
+
+
+def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Callable[[str], Any]) -> LatencyResult:
+    settings = {"speak": "true", "speak_with": "both", "detail": "brief", "history": "false",
+                "earcons": "false", "global_hotkeys": "true"}
+    log(f"starting the window on {display} ({dtype}, {options.tokens} tokens per description)")
+    app = AppSession(work / "model", display, work / "app", settings, log)
+    runs: dict[str, list[dict[str, float]]] = {"shortcut": [], "redescribe": [], "capture_command": []}
+    try:
+        status = app.wait_ready(options.ready_timeout_s)
+        ready_s = time.monotonic() - app.started_at
+        warm = next((e for e in app.events() if e["event"] == "warm_up"), {})
+        time.sleep(1.0)  # let the voice finish its own warm-up and "Lumen is ready."
+        for i in range(options.presses):
+            t0 = app.xdotool("key", "--clearmodifiers", KEY_SHORTCUT)
+            shortcut = stages_of(t0, app.wait_for(t0, _complete, options.timeout_s))
+            runs["shortcut"].append(shortcut)
+            time.sleep(0.5)
+            for key in ("2", "1"):  # detailed, then brief again: each describes the same picture
+                app.focus_window()
+                t0 = app.xdotool("key", key)
+                again = stages_of(t0, app.wait_for(t0, _complete, options.timeout_s))
+                runs["redescribe"].append(again)
+                time.sleep(0.5)
+            log(f"  press {i + 1}/{options.presses}: shortcut -> speech {shortcut['to_speech_s']:.2f} s, "
+                f"describe again -> speech {runs['redescribe'][-1]['to_speech_s']:.2f} s")
+        for i in range(options.capture_commands):
+            t0, proc = app.capture_command()
+            runs["capture_command"].append(stages_of(t0, app.wait_for(t0, _complete, options.timeout_s)))
+            proc.wait(options.timeout_s)
+            time.sleep(0.5)
+            log(f"  lumen capture {i + 1}: -> speech {runs['capture_command'][-1]['to_speech_s']:.2f} s")
+        rss = _peak_rss_mb(app.proc.pid)
+    finally:
+        app.close()
+    stages = {kind: _medians(r) for kind, r in runs.items() if r}
+    data: dict[str, Any] = {
+        "shortcut_to_speech_s": stages["shortcut"]["to_speech_s"],
+        "shortcut_to_screen_reader_s": stages["shortcut"]["to_screen_reader_s"],
+        "redescribe_to_speech_s": stages["redescribe"]["to_speech_s"],
+        "redescribe_to_screen_reader_s": stages["redescribe"]["to_screen_reader_s"],
+        "capture_command_to_speech_s": stages.get("capture_command", {}).get("to_speech_s"),
+        "stages": stages,
+        "runs": runs,
+        "model": str(options.model), "dtype": dtype, "tokens": options.tokens, "presses": options.presses,
+        "app_ready_s": ready_s, "warm_up_s": warm.get("seconds"), "app_peak_rss_mb": rss,
+        "hotkeys": status.get("hotkeys"), "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
+    return LatencyResult(data, latency_table(data))
+
+
+def latency_table(data: dict[str, Any]) -> str:
+    kinds = [k for k in ("shortcut", "redescribe", "capture_command") if k in data["stages"]]
+    names = {"shortcut": "Ctrl+Alt+D", "redescribe": "describe again (other detail)",
+             "capture_command": "`lumen capture`"}
+    lines = [f"Latency, {data['dtype']}, {data['tokens']} tokens, medians of {data['presses']} presses "
+             f"(seconds; app ready in {data['app_ready_s']:.1f} s, peak RSS {data['app_peak_rss_mb'] or 0:.0f} MB)",
+             "", "| stage | " + " | ".join(names[k] for k in kinds) + " |",
+             "|---|" + "---:|" * len(kinds)]
+    for stage in ("to_speech_s", "to_screen_reader_s", *STAGES):
+        cells = [data["stages"][k].get(stage) for k in kinds]
+        if all(c is None for c in cells):
+            continue
+        label = {"to_speech_s": "**→ first word (Lumen's voice)**",
+                 "to_screen_reader_s": "**→ handed to the screen reader**"}.get(stage, stage.replace("_", " "))
+        lines.append(f"| {label} | " + " | ".join("" if c is None else f"{c:.3f}" for c in cells) + " |")
+    return "\n".join(lines)
+

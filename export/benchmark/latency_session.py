@@ -1,0 +1,172 @@
+"""The real app on a private X server, driven as a user would: for `lumen bench --latency`.
+
+`XServer` starts Xvfb on a free display; `AppSession` starts `lumen --model DIR` there with its
+own settings, data, instance socket and trace file, presses keys with xdotool and reads the
+trace (services/latency_trace.py). Nothing here touches the user's own session or settings.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from models.errors import LumenError
+from services import latency_trace
+
+ROOT = Path(__file__).resolve().parents[2]
+# Lumen's voice is played by a real player process; ALSA's null device needs no sound card.
+NULL_PLAYER = "aplay -q -D null {path}"
+
+
+class LatencyError(LumenError):
+    """The app could not be started or driven on the virtual display."""
+
+    exit_code = 1
+
+
+def missing_tools() -> list[str]:
+    return [t for t in ("Xvfb", "xdotool", "xdpyinfo", "aplay") if shutil.which(t) is None]
+
+
+class XServer:
+    """Xvfb on the first free display number from 70 (the RECORD extension is on: pynput's
+    global shortcuts listen through it)."""
+
+    def __init__(self, size: str = "1280x900x24") -> None:
+        for _ in range(5):
+            number = next(n for n in range(70, 400) if not Path(f"/tmp/.X{n}-lock").exists()
+                          and not Path(f"/tmp/.X11-unix/X{n}").exists())
+            self.proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", size, "-nolisten", "tcp",
+                                          "+extension", "RECORD"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.display = f":{number}"
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if subprocess.run(["xdpyinfo", "-display", self.display], capture_output=True).returncode == 0:
+                    return
+                time.sleep(0.1)
+            self.close()
+        raise LatencyError("Xvfb would not start; check that the xvfb package is installed")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+class AppSession:
+    """One `lumen --model DIR` window on `display`, with private folders under `work`."""
+
+    def __init__(self, model: Path, display: str, work: Path, settings: dict[str, str],
+                 log: Callable[[str], Any] = print) -> None:
+        self.work, self.log = work, log
+        config = work / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "lumen.ini").write_text("[General]\n" + "".join(f"{k}={v}\n" for k, v in settings.items()))
+        self.trace = work / "trace.jsonl"
+        self.trace.unlink(missing_ok=True)
+        env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE")}
+        env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb", LUMEN_CONFIG_DIR=str(config),
+                   LUMEN_DATA_DIR=str(work / "data"), LUMEN_INSTANCE=str(work / "lumen.sock"),
+                   LUMEN_MODELS_DIR=str(work / "models"), XDG_CONFIG_HOME=str(work / "xdg"),
+                   LUMEN_SCREEN_READER="none", LUMEN_AUDIO_PLAYER=NULL_PLAYER,
+                   **{latency_trace.ENV: str(self.trace)})
+        env.setdefault("XDG_CACHE_HOME", str(work / "cache"))  # keep the user's optimised graphs
+        self.env = env
+        self._out = (work / "lumen.log").open("w")
+        self.started_at = time.monotonic()
+        self.proc = subprocess.Popen([sys.executable, "-m", "desktop", "--model", str(model)], env=env,
+                                     stdout=self._out, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    # ----- talking to it -----
+    def request(self, request: dict[str, Any], timeout: float = 60.0) -> dict[str, Any] | None:
+        code = ("import json, sys; from desktop.single_instance import send; "
+                "print(json.dumps(send(json.loads(sys.argv[1]))))")
+        out = subprocess.run([sys.executable, "-c", code, json.dumps(request)], env=self.env, cwd=ROOT,
+                             capture_output=True, text=True, timeout=timeout)
+        try:
+            return json.loads(out.stdout) if out.returncode == 0 else None
+        except ValueError:
+            return None
+
+    def wait_ready(self, timeout: float) -> dict[str, Any]:
+        """Until the window shows, the model is loaded and warmed and the shortcuts listen."""
+        deadline = time.monotonic() + timeout
+        status = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise LatencyError(f"the app exited ({self.proc.returncode}): {self.output()[-400:]}")
+            status = self.request({"cmd": "status"}, timeout=30)
+            if status and status.get("model") == "ready" and status.get("visible"):
+                if not status["hotkeys"]["active"]:
+                    raise LatencyError(f"global shortcuts did not start: {status['hotkeys']['reason']}")
+                return status
+            if status and status.get("model") == "failed":
+                raise LatencyError(f"the model did not load: {status.get('error') or self.output()[-400:]}")
+            time.sleep(0.3)
+        raise LatencyError(f"the app was not ready after {timeout:.0f} s; last status: {status}")
+
+    def xdotool(self, *args: str) -> float:
+        """Run xdotool; returns the monotonic time just before it started (the press is later)."""
+        t = time.monotonic()
+        subprocess.run(["xdotool", *args], env=self.env, check=True, capture_output=True, timeout=30)
+        return t
+
+    def focus_window(self) -> None:
+        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Lumen$"], env=self.env,
+                               capture_output=True, text=True, timeout=30)
+        ids = found.stdout.split()
+        if not ids:
+            raise LatencyError("the Lumen window is not on the virtual display")
+        subprocess.run(["xdotool", "windowfocus", "--sync", ids[0]], env=self.env, capture_output=True,
+                       timeout=30)
+
+    def capture_command(self) -> tuple[float, subprocess.Popen]:
+        """`lumen capture --screen` from a fresh process, as a desktop's own shortcut runs it."""
+        t = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "desktop", "capture", "--screen"], env=self.env,
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return t, proc
+
+    def events(self) -> list[dict[str, Any]]:
+        return latency_trace.read(self.trace)
+
+    def wait_for(self, since: float, done: Callable[[list[dict[str, Any]]], bool],
+                 timeout: float) -> list[dict[str, Any]]:
+        """The trace events after `since`, once `done` says they are complete."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise LatencyError(f"the app exited ({self.proc.returncode}): {self.output()[-400:]}")
+            after = [e for e in self.events() if e["t"] >= since]
+            if done(after):
+                return after
+            time.sleep(0.05)
+        raise LatencyError(f"no spoken result within {timeout:.0f} s; events: "
+                           f"{[e['event'] for e in self.events() if e['t'] >= since]}")
+
+    def output(self) -> str:
+        self._out.flush()
+        return (self.work / "lumen.log").read_text(errors="replace")
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                self.request({"cmd": "quit"}, timeout=30)
+                self.proc.wait(30)
+        except (subprocess.TimeoutExpired, OSError):
+            pass
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            self._out.close()

@@ -1,0 +1,53 @@
+"""`lumen bench --latency` machinery on the tiny model: the real window on Xvfb, the global
+shortcut pressed with xdotool, describe-again keys, `lumen capture`, the trace read back into
+stages and the JSON contract. Figures are not judged here (speed targets live in the bench).
+"""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from export.benchmark.latency import STAGES, bench_folder
+from models.folder import ModelFolder
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+
+
+def test_bench_folder_is_one_dtype_with_forced_length(tiny_florence2_onnx: Path, tmp_path: Path) -> None:
+    dtype = bench_folder(tiny_florence2_onnx, "int8", 7, tmp_path / "view")
+    view = ModelFolder.open(tmp_path / "view")
+    assert dtype == view.dtype == "int8"
+    assert all("_int8" in f.name or f.name.endswith("_data") for f in (tmp_path / "view" / "onnx").iterdir())
+    gen = json.loads((tmp_path / "view" / "generation_config.json").read_text())
+    assert gen["min_new_tokens"] == gen["max_new_tokens"] == 7
+    assert (tiny_florence2_onnx / "generation_config.json").read_text() != json.dumps(gen, indent=2)
+
+
+def test_latency_bench_on_the_tiny_model(tiny_florence2_onnx: Path, tmp_path: Path) -> None:
+    out = tmp_path / "latency.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "desktop", "bench", "--latency", "--model", str(tiny_florence2_onnx),
+         "--dtype", "int8", "--presses", "2", "--tokens", "6", "--json", str(out)],
+        capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads(out.read_text())
+    for key in ("shortcut_to_speech_s", "redescribe_to_speech_s", "shortcut_to_screen_reader_s",
+                "capture_command_to_speech_s"):
+        assert isinstance(data[key], float) and 0 < data[key] < 120, (key, data[key])
+    assert len(data["runs"]["shortcut"]) == 2 and len(data["runs"]["redescribe"]) == 4
+    shortcut = data["stages"]["shortcut"]
+    assert set(STAGES) <= set(shortcut), shortcut
+    assert "shortcut" not in data["stages"]["redescribe"] and "capture" not in data["stages"]["redescribe"]
+    for kind, stages in data["stages"].items():
+        assert all(math.isfinite(v) and v >= 0 for v in stages.values()), (kind, stages)
+        # the voice is handed the text only after the screen reader route got it
+        assert stages["to_speech_s"] >= stages["to_screen_reader_s"]
+    assert shortcut["to_speech_s"] >= shortcut["shortcut"] + shortcut["capture"] + shortcut["vision"]
+    assert data["hotkeys"]["active"] and data["app_peak_rss_mb"] > 50
+    assert "| **→ first word (Lumen's voice)** |" in done.stdout
