@@ -11,12 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 from PIL import Image
 
 from models.errors import ModelFolderError
 from models.image_io import load_image
 from models.ocr import OcrResult, TextReader
-from models.picture_kind import PictureKind, decide, needs_detection, pixel_statistics, text_coverage
+from models.picture_kind import FLAT_SHARE, PictureKind, decide, needs_detection, pixel_statistics, text_coverage
 from models.results import Caption, DescribeOptions
 from models.session import SessionConfig
 
@@ -53,7 +54,8 @@ class TextFirst:
         return self._reader
 
     def classify(self, image: ImageInput) -> tuple[PictureKind, Image.Image, tuple | None]:
-        """(kind, the decoded picture, the detection to reuse for reading or None)."""
+        """(kind, the decoded picture, what to reuse for reading: the detection, (detection,
+        reading) when the text had to be read to decide, or None)."""
         rgb = load_image(image)
         far, flat, mean = pixel_statistics(rgb)
         if not needs_detection(far):
@@ -61,7 +63,16 @@ class TextFirst:
         detection = self.reader.detect(rgb)
         _, found, scale = detection
         coverage = text_coverage(found.boxes / scale, rgb.size)
-        return decide(far, flat, coverage, mean), rgb, detection
+        kind = decide(far, flat, coverage, mean)
+        if kind.kind == "text" and flat < FLAT_SHARE:
+            # Not a screenshot: on photos the detector also boxes stripes and edges. Count only
+            # what the recogniser reads with confidence (the reading is kept for later).
+            result = self.reader.read(rgb, detection)
+            confirmed = text_coverage(np.array([[[t.box[0], t.box[1]], [t.box[2], t.box[3]]]
+                                                for t in result.lines if len(t.text) > 1]), rgb.size)
+            kind = decide(far, flat, confirmed, mean)
+            return kind, rgb, (detection, result)
+        return kind, rgb, detection
 
     def read(self, image: ImageInput) -> Caption:
         """`--task ocr`: the text in reading order (empty when there is none)."""
@@ -85,7 +96,7 @@ class TextFirst:
                            task="none", model="", kind="blank",
                            timings_ms={"classify": classify_ms})
         if kind.kind == "text":
-            result = self.reader.read(rgb, detection)
+            result = detection[1] if isinstance(detection[1], OcrResult) else self.reader.read(rgb, detection)
             caption = ocr_caption(result, self.reader, kind="text")
             spoken = f"{TEXT_INTRO}\n{result.text}" if result.text else NO_TEXT
             if captioner is not None and not (should_stop and should_stop()):
