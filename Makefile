@@ -6,7 +6,20 @@ HASH := $(shell cksum pyproject.toml | cut -d' ' -f1)
 RUN_STAMP := $(VENV)/.run-$(HASH)
 DEV_STAMP := $(VENV)/.dev-$(HASH)
 
-.PHONY: run test install install-dev bundle clean
+.PHONY: run test install install-dev bundle clean system-run system-test
+
+# System packages (speech, Qt's X11 libraries, the test display...): one list,
+# packaging/system-packages.txt. Installed (as root, or with sudo after saying what and why)
+# before anything else; without either, make stops here with the command to type.
+system-run:
+	@packaging/system_packages.sh run
+system-test:
+	@packaging/system_packages.sh test
+
+# PP-OCR's models come inside this wheel (models/ocr/files.py). --no-deps: its opencv-python
+# would bring Qt plugins that clash with PySide6's (we use opencv-python-headless, a runtime
+# dependency) and a plain onnxruntime; the repair below runs after it.
+OCR_MODELS := rapidocr-onnxruntime==1.4.4
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,16 +34,18 @@ RUN_EXTRAS := $(if $(TRANSLATE),[translate],)
 ORT_REPAIR := $(PY) -m services.onnxruntime_dist --ensure auto
 
 # The app alone: no torch, no transformers.
-$(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
+$(RUN_STAMP): pyproject.toml | system-run $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.$(RUN_EXTRAS)'
+	$(PY) -m pip install --quiet --no-deps '$(OCR_MODELS)'
 	$(ORT_REPAIR)
 	@$(PY) -m services.system_check || true
 	rm -f $(VENV)/.run-*
 	touch $@
 
 # The app plus the export stack and the test tools.
-$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+$(DEV_STAMP): pyproject.toml | system-test $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps '$(OCR_MODELS)'
 	$(ORT_REPAIR)
 	rm -f $(VENV)/.dev-* $(VENV)/.run-*
 	touch $@ $(RUN_STAMP)
@@ -38,10 +53,10 @@ $(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
 install: $(RUN_STAMP)
 install-dev: $(DEV_STAMP)
 
-run: $(RUN_STAMP)
+run: system-run $(RUN_STAMP)
 	$(VENV)/bin/lumen
 
-test: $(DEV_STAMP)
+test: system-test $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The one-folder app for people without Python: dist/lumen/ (see build.spec).

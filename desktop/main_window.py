@@ -47,8 +47,9 @@ from desktop.settings import Settings, save_settings
 from desktop.speech_controller import SpeechController
 from desktop.speech_router import ReaderLink, SpeechRouter
 from desktop.tasks import Coalescer, TaskManager
-from desktop.voice import Translator, Voice
+from desktop.voice import Voice
 from services import latency_trace
+from services.translation import translator
 
 log = logging.getLogger(__name__)
 DETAIL_NAMES = {"brief": "Brief (1)", "detailed": "Detailed (2)", "more": "More detailed (3)"}
@@ -73,7 +74,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.hotkeys = GlobalHotkeys(self)
         self._make_voice = voice is None  # start() brings up the real voice in the background
         self.voice = voice or Voice(None, "Lumen's speech is starting.")
-        self.translator = Translator()
+        self.translator = translator()  # services.translation: raises TranslationError, says what to do
         self.earcons = Earcons(settings.earcons)
         self.store = HistoryStore(history_root or data_dir() / "history")
         self.announcer = Announcer(self)

@@ -19,7 +19,8 @@ from desktop.hotkeys import fallback_commands
 from desktop.models_panel import ModelsPanel
 from desktop.settings import HOTKEY_ACTIONS, TEXT_SCALE_MAX, TEXT_SCALE_MIN, TEXT_SCALE_STEP, Settings
 from desktop.speech_router import MODE_NAMES
-from desktop.voice import Translator, Voice
+from desktop.voice import Voice
+from services.translation import Translator
 
 THEME_NAMES = {
     "system": "Follow the system",
@@ -107,8 +108,8 @@ class SettingsDialog(QDialog):
         form.addRow("&Voice:", self.voice)
         self.translate = _named(QComboBox(), "Translate results to")
         self.translate.addItem("Do not translate", "")
-        for code, name in translator.languages():
-            self.translate.addItem(name, code)
+        for language in translator.languages():
+            self.translate.addItem(language.name, language.code)
         self.translate.setCurrentIndex(max(0, self.translate.findData(s.translate_to)))
         form.addRow("&Translate results to:", self.translate)
         self.earcons = _named(QCheckBox("Play s&ounds when a capture starts, a result is ready or "

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gui_support import RecordingSpeaker, isolate, picture
+from tests.support.gui_support import RecordingSpeaker, isolate, picture
 
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QKeySequence
@@ -333,11 +333,14 @@ def test_earcons_are_short_sounds_played_only_when_wanted():
 
 
 def test_voice_seam_without_the_speech_service_is_silent_and_says_why(monkeypatch):
-    import sys
-
+    from desktop import voice as voice_module
     from desktop.voice import Voice, create_voice
+    from services.errors import SpeechError
 
-    monkeypatch.setitem(sys.modules, "services.speech", None)  # as if not installed
+    def no_engine(**_kwargs):
+        raise SpeechError("No speech engine is installed: install espeak-ng.")
+
+    monkeypatch.setattr(voice_module, "Speaker", no_engine)  # as on a machine without espeak-ng
     voice = create_voice()
     assert not voice.available and "screen reader" in voice.unavailable_reason
     voice.say("nothing happens")

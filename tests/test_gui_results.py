@@ -77,8 +77,10 @@ class _Translator:
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
 
-    def languages(self) -> list[tuple[str, str]]:
-        return [("fr", "French")]
+    def languages(self) -> list:
+        from services.translation import Language
+
+        return [Language("fr", "French")]
 
     def translate(self, text: str, to_code: str) -> str:
         if self.fail:

@@ -56,6 +56,9 @@ class RecordingSpeaker:
     def say(self, text: str, language: str | None = None) -> None:
         self.said.append((text, language))
 
+    def say_more(self, text: str, language: str | None = None) -> None:
+        self.said.append((text, language))
+
     def stop(self) -> None:
         self.stops += 1
 
