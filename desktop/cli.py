@@ -14,6 +14,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("models_cmd", "list, install, import and remove models"),
     "export": ("export_cmd", "export a Hugging Face checkpoint to Lumen's ONNX layout"),
     "bench": ("bench", "measure speed and memory against transformers"),
+    "train": ("train_cmd", "fine-tune a model on your own pictures and install it"),
+    "distill": ("distill_cmd", "make a smaller, faster model that learns from a larger one"),
+    "evaluate": ("evaluate_cmd", "score models on captioned pictures (BLEU, METEOR, ROUGE-L, CIDEr, WER)"),
     "serve": ("serve", "serve a local JSON API for captioning and tagging clients"),
 }
 
