@@ -108,6 +108,12 @@ class Asker:
     def model_id(self) -> str:
         return f"{self.folder.path}|{self.folder.dtype}|{'one tile' if self.one_tile else 'tiles'}"
 
+    def features_key(self, picture: str) -> tuple:
+        """The picture's encoding in the shared cache: the key Captioner uses for the same
+        folder, so describing with SmolVLM and then asking encodes the picture once."""
+        what = "image_features one tile" if self.one_tile else "image_features"
+        return (picture, str(self.folder.path), self.folder.dtype, what)
+
     def conversation(self, image: str | Path | bytes | Image.Image) -> Conversation:
         timings: dict[str, float] = {}
         t = time.perf_counter()
@@ -116,8 +122,8 @@ class Asker:
         picture = self.model.picture(rgb, self.one_tile)
         timings["preprocess"] = _ms(t)
         t = time.perf_counter()
-        encoded, cached = self.cache.get_or_compute((key, self.model_id, "image_features"),
-                                                    lambda: self.model.encode(picture), lambda e: e.nbytes)
+        encoded, cached = self.cache.get_or_compute(self.features_key(key), lambda: self.model.encode(picture),
+                                                    lambda e: e.nbytes)
         timings["vision"] = 0.0 if cached else _ms(t)
         return Conversation(self, key, encoded, timings)
 

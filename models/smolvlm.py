@@ -75,9 +75,13 @@ class SmolVLM:
     def picture(self, rgb: Image.Image, one_tile: bool = False) -> PictureInput:
         return self.settings.picture(rgb, one_tile)
 
-    def encode(self, picture: PictureInput) -> EncodedPicture:
+    def encode(self, picture: PictureInput, timings: dict[str, float] | None = None) -> EncodedPicture:
+        """The vision encoder on every tile: what every question and description reuses."""
+        t = time.perf_counter()
         features = run(self.vision, {"pixel_values": picture.pixel_values,
                                      "pixel_attention_mask": picture.pixel_attention_mask})[0]
+        if timings is not None:
+            timings["vision"] = _ms(t)
         return EncodedPicture(np.ascontiguousarray(features.reshape(-1, features.shape[-1])), picture)
 
     # --- the prompt and the decoder ---------------------------------------------------------
@@ -114,23 +118,22 @@ class SmolVLM:
 
     # --- describing (models.adapter.Adapter), so one model can do everything ----------------
 
-    def pixels(self, image: Image.Image) -> np.ndarray:
-        # The tiling (rows, cols) travels beside the pixels: prepare() gets them back.
-        self._last = self.picture(image)
-        return self._last.pixel_values
+    def pixels(self, image: Image.Image) -> PictureInput:
+        """The tiles with their layout (rows, cols): `encode` and the prompt need both."""
+        return self.picture(image)
 
-    def prepare(self, pixel_values: np.ndarray, image_size: tuple[int, int], options: DescribeOptions,
-                timings: dict[str, float]) -> Prepared:
-        picture = getattr(self, "_last", None)
-        if picture is None or picture.pixel_values is not pixel_values:
-            raise ValueError("prepare() takes the pixels that pixels() just returned")
-        t = time.perf_counter()
-        encoded = self.encode(picture)
-        timings["vision"] = _ms(t)
-        timings["encoder"] = 0.0
+    def prepare(self, pixel_values: PictureInput | None, image_size: tuple[int, int], options: DescribeOptions,
+                timings: dict[str, float], features: EncodedPicture | None = None) -> Prepared:
+        """`features` from `encode` (kept from an earlier action on this picture) skip the
+        vision encoder; the picture's tiles are then not needed."""
+        if features is None:
+            if pixel_values is None:
+                raise ValueError("prepare() needs the picture or its encoding")
+            features = self.encode(pixel_values, timings)
+        timings["encoder"] = 0.0  # no text encoder: the prompt goes through the decoder
         request = DESCRIBE_PROMPTS[options.detail if options.task == "caption" else options.task]
-        prefix = self.prompt_ids(encoded, [(request, None)])
+        prefix = self.prompt_ids(features, [(request, None)])
         start = len(prefix)
-        return Prepared(self.decoder(encoded), prefix,
+        return Prepared(self.decoder(features), prefix,
                         lambda ids: self.answer_text(ids[start:]).rstrip("\ufffd"),
                         lambda ids: (self.answer_text(ids[start:]), []))

@@ -72,3 +72,26 @@ def test_questions_on_a_cached_picture_never_rerun_the_vision_encoder(tiny_smolv
     asker.conversation(other).ask("What is it?", max_tokens=4)
     assert counting.runs == 2
     assert cache.stats.hits >= 1 and cache.stats.bytes > 0
+
+
+def test_describing_with_smolvlm_then_asking_encodes_the_picture_once(tiny_smolvlm_onnx: Path, tmp_path: Path):
+    from models.captioner import Captioner
+    from models.folder import ModelFolder
+    from models.results import DescribeOptions
+    from models.session import SessionConfig
+    from models.smolvlm import SmolVLM
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (60, 100, 3), dtype=np.uint8)).save(path)
+    cache = PictureCache()
+    folder = ModelFolder.open(tiny_smolvlm_onnx)
+    model = SmolVLM(folder, SessionConfig("cpu", 1))
+    counting = model.vision = CountingSession(model.vision)
+    captioner = Captioner(folder, model, 0.0, cache=cache)
+    brief = captioner.describe(path, DescribeOptions(detail="brief", max_tokens=4))
+    detailed = captioner.describe(path, DescribeOptions(detail="detailed", max_tokens=4))
+    asker = Asker(folder, model, 0.0, False, cache)
+    answer = asker.conversation(path).ask("What is it?", max_tokens=4)
+    assert counting.runs == 1
+    assert brief.timings_ms["vision"] > 0 and detailed.timings_ms["vision"] == answer.timings_ms["vision"] == 0.0
+    assert brief.token_ids != detailed.token_ids  # a prompt per detail level
