@@ -14,11 +14,14 @@ from export.merge import merge_decoders
 from export.onnx_utils import export_module, save_model
 from export.quantize import DTYPES, SUFFIX, quantize_file
 from export.validate import check, compare_part
-from models.errors import ExportError
+from models.errors import ExportError, ModelFolderError
+from models.families import FAMILIES, Family, family_for_model_type
+from models.folder import image_processor_config
 from models.manifest import package_versions, write_manifest
 
 COPIED_FILES = (
-    "config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
+    "config.json", "generation_config.json", "preprocessor_config.json", "processor_config.json",
+    "tokenizer.json",
     "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
     "added_tokens.json", "vocab.txt",
 )
@@ -42,29 +45,38 @@ def resolve_source(src: str | Path) -> Path:
         raise ExportError(f"cannot find {src}: not a local folder, and the hub download failed ({e})") from e
 
 
-def _family(folder: Path) -> str:
+def _family(folder: Path) -> Family:
     try:
         config = json.loads((folder / "config.json").read_text())
     except (OSError, ValueError) as e:
         raise ExportError(f"{folder / 'config.json'} is missing or not valid JSON") from e
-    family = config.get("model_type", "")
-    if family == "florence2" and "model_type" in config.get("vision_config", {}) \
-            and config["vision_config"]["model_type"] == "davit":
+    model_type = str(config.get("model_type", ""))
+    family = family_for_model_type(model_type)
+    if family is not None and family.name == "florence2" \
+            and (config.get("vision_config") or {}).get("model_type") == "davit":
         raise ExportError(
             f"{folder} is in the original custom-code Florence-2 format; use a transformers-native "
             "checkpoint such as florence-community/Florence-2-base-ft"
         )
-    if family not in ("florence2", "blip"):
-        raise ExportError(f"{folder} holds a '{family}' model; Lumen exports florence2 and blip")
+    exportable = [f for f in FAMILIES.values() if f.exporter]
+    if family is None or family.exporter is None:
+        names = [f.name for f in exportable]
+        names = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+        raise ExportError(f"{folder} holds a '{model_type}' model; Lumen exports {names}")
     return family
 
 
-def _family_module(family: str) -> Any:
-    if family == "florence2":
-        from export import florence2 as module
-    else:
-        from export import blip as module
-    return module
+def _image_processor_config(folder: Path, out: Path) -> None:
+    """The exported folder follows the published layout: preprocessor_config.json at the top,
+    written from processor_config.json's nested settings when the checkpoint was saved by
+    transformers 5 (`processor.save_pretrained`)."""
+    if (out / "preprocessor_config.json").exists():
+        return
+    try:
+        settings = image_processor_config(folder)
+    except ModelFolderError as e:
+        raise ExportError(str(e)) from e
+    (out / "preprocessor_config.json").write_text(json.dumps(settings, indent=2) + "\n")
 
 
 def export_model(
@@ -81,8 +93,9 @@ def export_model(
             raise ExportError(f"unknown dtype {dtype!r}; choose from {', '.join(DTYPES)}")
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     folder = resolve_source(src)
-    family = _family(folder)
-    module = _family_module(family)
+    spec = _family(folder)
+    family = spec.name
+    module = spec.load_exporter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "onnx").mkdir(exist_ok=True)
@@ -109,6 +122,7 @@ def export_model(
     for name in COPIED_FILES:
         if (folder / name).exists():
             shutil.copyfile(folder / name, out / name)
+    _image_processor_config(folder, out)
     module.write_missing_configs(model, out)
     write_manifest(out, name=out.name, family=family, dtype=dtypes[0], source=str(src),
                    versions=package_versions(EXPORT_VERSIONS))

@@ -2,7 +2,6 @@
 merged decoder (decoder_model_merged with `use_cache_branch`), tensor names as published."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -14,7 +13,7 @@ from torch import nn
 from export.decoder_parts import Case, DecoderWithCache, decoder_cases, decoder_io_names, dims
 from export.fusions import fuse_gelu
 from export.onnx_utils import export_module, save_model
-from models.errors import ExportError
+from models.errors import ExportError, ModelFolderError
 
 
 @dataclass(frozen=True)
@@ -145,17 +144,22 @@ def load_model(folder: Path) -> Any:
 
 
 def image_size(folder: Path) -> tuple[int, int]:
+    """The vision encoder's input size, from the checkpoint's image processor settings."""
+    from models.folder import image_processor_config
+
     try:
-        cfg = json.loads((folder / "preprocessor_config.json").read_text())
-    except (OSError, ValueError) as e:
-        raise ExportError(f"{folder / 'preprocessor_config.json'} is missing or unreadable") from e
+        cfg = image_processor_config(folder)
+    except ModelFolderError as e:
+        raise ExportError(str(e)) from e
     size = cfg.get("size", {})
     if isinstance(size, int):
         return size, size
     if "height" in size:
         return int(size["height"]), int(size["width"])
-    edge = int(size.get("shortest_edge", 768))
-    return edge, edge
+    if "shortest_edge" in size:
+        edge = int(size["shortest_edge"])
+        return edge, edge
+    raise ExportError(f"the image processor settings in {folder} give no image size ({size!r})")
 
 
 def export_parts(model: Any, folder: Path, out: Path, log: Callable[[str], Any] = print) -> tuple[str, ...]:

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models.errors import LumenError
-from models.folder import DTYPE_SUFFIX, REQUIRED_FILES
-from models.folder import PARTS as ONNX_PARTS
+from models.families import DTYPE_SUFFIX, FAMILIES as FAMILY_TABLE
 
-# The engine's own tables (models/folder.py) say which files a folder needs to load.
-CONFIG_FILES: dict[str, tuple[str, ...]] = {family: REQUIRED_FILES for family in ONNX_PARTS}
-FAMILIES = tuple(ONNX_PARTS)
+# The family table (models/families.py) says which files a folder needs to load. An entry
+# may list alternatives ("a|b"): see models.families.present_files.
+CONFIG_FILES: dict[str, tuple[str, ...]] = {f.name: f.required_files for f in FAMILY_TABLE.values()}
+FAMILIES = tuple(FAMILY_TABLE)
 
 # Our exporter writes only these.
 EXPORT_DTYPES = ("fp32", "fp16", "int8", "q4")
@@ -35,7 +35,7 @@ class UnknownModelError(LumenError):
 def onnx_files(family: str, dtype: str) -> tuple[str, ...]:
     """Relative paths of the ONNX graphs a `family` model needs in `dtype`."""
     check_dtype(dtype)
-    return tuple(f"onnx/{part}{DTYPE_SUFFIX[dtype]}.onnx" for part in ONNX_PARTS[family])
+    return FAMILY_TABLE[family].onnx_files(dtype)
 
 
 def required_files(family: str, dtype: str) -> tuple[str, ...]:
@@ -140,6 +140,37 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         params_millions=270,
         dtypes=(),
         description="A smaller alternative, exported on this computer with --export.",
+    ),
+    CatalogueEntry(
+        name="clip-vit-base-patch32",
+        title="CLIP ViT-B/32 (keywords)",
+        family="clip",
+        repo_id="Xenova/clip-vit-base-patch32",
+        export_source="openai/clip-vit-base-patch32",
+        params_millions=151,
+        dtypes=("fp32", "fp16", "q8"),
+        description="Keywords for pictures (lumen describe --tags, lumen serve); does not describe.",
+    ),
+    # Questions about a picture (lumen ask, the window's Ask); every transformers.js dtype published.
+    CatalogueEntry(
+        name="smolvlm-256m-instruct",
+        title="SmolVLM 256M Instruct (questions)",
+        family="smolvlm",
+        repo_id="onnx-community/SmolVLM-256M-Instruct",
+        export_source="HuggingFaceTB/SmolVLM-256M-Instruct",
+        params_millions=260,
+        dtypes=tuple(DTYPE_SUFFIX),
+        description="Answers questions about a picture in a second or two; also describes.",
+    ),
+    CatalogueEntry(
+        name="smolvlm-500m-instruct",
+        title="SmolVLM 500M Instruct (questions)",
+        family="smolvlm",
+        repo_id="onnx-community/SmolVLM-500M-Instruct",
+        export_source="HuggingFaceTB/SmolVLM-500M-Instruct",
+        params_millions=510,
+        dtypes=tuple(DTYPE_SUFFIX),
+        description="Better answers about a picture than 256M, about twice as slow.",
     ),
 )
 

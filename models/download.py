@@ -20,6 +20,7 @@ from pathlib import Path
 
 from models.catalogue import CONFIG_FILES, DTYPE_SUFFIX, CatalogueEntry, UnknownModelError
 from models.catalogue import onnx_files
+from models.families import present_files
 from models.errors import CancelledError, ModelFolderError
 from models.folder_check import check_folder
 from models.fsutil import ensure_space, exclusive
@@ -121,7 +122,7 @@ def plan_install(
         if ("/" not in p and p.endswith(_SUPPORT_SUFFIXES))
         or any(p == g or p.startswith(g + "_data") or p.startswith(g + ".data") for g in graphs)
     ]
-    missing = [f for f in CONFIG_FILES[entry.family] if f not in siblings]
+    _, missing = present_files(CONFIG_FILES[entry.family], siblings.__contains__)
     if missing:
         raise ModelFolderError(f"{entry.repo_id} lacks {missing[0]}, so it cannot be installed.")
     return DownloadPlan(

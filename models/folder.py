@@ -1,4 +1,9 @@
-"""A model folder on disk: which family, which ONNX files, and its settings files."""
+"""A model folder on disk: which family, which ONNX files, and its settings files.
+
+`ModelFolder.open` is the one place that decides whether a folder can run: `check_folder`
+(models/folder_check.py) builds on it, and the catalogue, the downloader and the exporter read
+the family table (models/families.py) it reads.
+"""
 from __future__ import annotations
 
 import json
@@ -7,46 +12,100 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import ModelFolderError
+from models.families import DTYPE_SUFFIX, FAMILIES, Family, family_for_model_type, family_titles
+from models.families import first_present, present_files, resolve
+from models.manifest import MANIFEST, Manifest, read_manifest
 
-# ONNX files per family, in the order they run.
-PARTS: dict[str, tuple[str, ...]] = {
-    "florence2": ("vision_encoder", "embed_tokens", "encoder_model", "decoder_model_merged"),
-    "blip": ("vision_model", "decoder_model_merged"),
-}
-# File suffix per dtype, as onnx-community publishes them (transformers.js naming).
-DTYPE_SUFFIX: dict[str, str] = {
-    "fp32": "", "fp16": "_fp16", "int8": "_int8", "uint8": "_uint8", "q8": "_quantized",
-    "q4": "_q4", "q4f16": "_q4f16", "bnb4": "_bnb4",
-}
-REQUIRED_FILES = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json")
+__all__ = ["DTYPE_SUFFIX", "INSTALL_HINT", "ModelFolder", "dtypes_present", "image_processor_config"]
+
 INSTALL_HINT = "install one with `lumen models install` or export one with `lumen export`"
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path, hint: str = "reinstall the model") -> dict[str, Any]:
+    """A JSON object from `path`, or ModelFolderError naming the file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
-        raise ModelFolderError(f"{path.name} is missing from {path.parent}; {INSTALL_HINT}") from e
+        raise ModelFolderError(f"{path.parent} is missing {path.name}; {hint}") from e
     except (OSError, ValueError) as e:
-        raise ModelFolderError(f"{path.name} in {path.parent} is unreadable or not JSON; reinstall the model") from e
+        raise ModelFolderError(f"{path} cannot be read (it is not valid JSON); {hint}") from e
     if not isinstance(data, dict):
-        raise ModelFolderError(f"{path.name} in {path.parent} is not a JSON object; reinstall the model")
+        raise ModelFolderError(f"{path} cannot be read (it is not a JSON object); {hint}")
     return data
 
 
-def family_of(config: dict[str, Any], folder: Path) -> str:
-    family = str(config.get("model_type", ""))
-    if family not in PARTS:
-        raise ModelFolderError(
-            f"{folder} holds a '{family or 'unknown'}' model; Lumen runs Florence-2 and BLIP models"
-        )
-    return family
+def image_processor_config(folder: Path) -> dict[str, Any]:
+    """The image processor's settings in either saved form: preprocessor_config.json (published
+    and older checkpoints) or processor_config.json's "image_processor" (transformers 5)."""
+    if (folder / "preprocessor_config.json").is_file():
+        return read_json(folder / "preprocessor_config.json")
+    if (folder / "processor_config.json").is_file():
+        nested = read_json(folder / "processor_config.json").get("image_processor")
+        if not isinstance(nested, dict):
+            raise ModelFolderError(
+                f"{folder / 'processor_config.json'} has no image_processor settings; reinstall the model"
+            )
+        return nested
+    raise ModelFolderError(f"{folder} is missing preprocessor_config.json or processor_config.json; "
+                           "reinstall the model")
 
 
 def dtypes_present(onnx_dir: Path, family: str) -> list[str]:
-    """Every dtype whose complete set of ONNX files is in the folder."""
-    return [d for d, suffix in DTYPE_SUFFIX.items()
-            if all((onnx_dir / f"{part}{suffix}.onnx").is_file() for part in PARTS[family])]
+    """Every dtype whose complete set of ONNX files is in the folder (`onnx_dir` is the
+    folder's onnx/ subfolder, or the folder itself for families stored at the top)."""
+    fam = FAMILIES[family]
+    root = onnx_dir.parent if fam.onnx_dir and onnx_dir.name == fam.onnx_dir else onnx_dir
+    return complete_dtypes(root, fam)
+
+
+def complete_dtypes(folder: Path, family: Family) -> list[str]:
+    return [d for d in family.dtypes if all((folder / f).is_file() for f in family.onnx_files(d))]
+
+
+def find_family(folder: Path, manifest: Manifest | None = None, wanted: str | None = None,
+                hint: str = INSTALL_HINT) -> Family:
+    """The folder's family: from lumen.json, else config.json's model_type, else (for families
+    without config.json) the family whose graphs are all there."""
+    if manifest is not None:
+        found: str | None = manifest.family
+    elif (folder / "config.json").is_file():
+        model_type = str(read_json(folder / "config.json", hint).get("model_type", "")) or "unknown"
+        fam = family_for_model_type(model_type)
+        found = fam.name if fam else model_type
+    else:
+        found = next((f.name for f in FAMILIES.values()
+                      if not f.needs_config and complete_dtypes(folder, f)), None)
+        if found is None:
+            raise ModelFolderError(f"{folder} is missing config.json; {hint}")
+    if found not in FAMILIES:
+        raise ModelFolderError(
+            f"{folder} holds a {found!r} model, which Lumen cannot use; choose a "
+            f"{family_titles().replace(' and ', ' or ')} model"
+        )
+    if wanted is not None and wanted != found:
+        raise ModelFolderError(f"{folder} holds a {found} model, not {wanted}; {hint}")
+    return FAMILIES[found]
+
+
+def choose_dtype(folder: Path, family: Family, manifest: Manifest | None, wanted: str | None,
+                 complete: list[str], hint: str = INSTALL_HINT) -> str:
+    """The asked-for dtype if its files are all there; else lumen.json's, else the first complete."""
+    if wanted is not None and wanted not in DTYPE_SUFFIX:
+        raise ModelFolderError(f"{wanted!r} is not a dtype; choose one of {', '.join(DTYPE_SUFFIX)}")
+    if manifest is not None and manifest.dtype not in DTYPE_SUFFIX:
+        raise ModelFolderError(f"{folder} lists an unknown dtype {manifest.dtype!r}; {hint}")
+    if wanted is not None and wanted in complete:
+        return wanted
+    preferred = manifest.dtype if manifest is not None else None
+    if wanted is not None and preferred is not None and wanted != preferred:
+        raise ModelFolderError(f"{folder} holds the {preferred} variant, not {wanted}; {hint}")
+    dtype = wanted or preferred or (complete[0] if complete else None)
+    if dtype is None:  # name a file of the variant that is closest to complete
+        dtype = max(family.dtypes, key=lambda d: sum((folder / f).is_file() for f in family.onnx_files(d)))
+    if dtype not in complete:
+        missing = next(f for f in family.onnx_files(dtype) if not (folder / f).is_file())
+        raise ModelFolderError(f"{folder} is missing {missing}; {hint}")
+    return dtype
 
 
 @dataclass(frozen=True)
@@ -65,32 +124,77 @@ class ModelFolder:
             return str(self.manifest["name"])
         return self.path.name
 
+    @property
+    def spec(self) -> Family:
+        return FAMILIES[self.family]
+
     def onnx_file(self, part: str) -> Path:
-        return self.path / "onnx" / f"{part}{DTYPE_SUFFIX[self.dtype]}.onnx"
+        spec = self.spec
+        if part not in spec.parts:
+            raise KeyError(f"{self.family} has no part {part!r}")
+        return self.path / spec.onnx_files(self.dtype)[spec.parts.index(part)]
+
+    def text_config(self) -> dict[str, Any]:
+        """config.json's text_config (or the top level, for configs without one)."""
+        text = self.config.get("text_config")
+        return text if isinstance(text, dict) else self.config
+
+    def text_setting(self, *names: str) -> Any:
+        """The first of `names` that config.json's text settings hold; ModelFolderError naming
+        the file when none is there (never a guessed default)."""
+        text = self.text_config()
+        for name in names:
+            if text.get(name) is not None:
+                return text[name]
+        raise ModelFolderError(
+            f"config.json in {self.path} has no {' or '.join(names)} for the text model; "
+            "re-export or reinstall the model"
+        )
+
+    def token_id(self, name: str) -> int | None:
+        """A special token id (`decoder_start_token_id`, `eos_token_id`, ...) as transformers'
+        generate finds it: generation_config.json, then config.json's text settings and top level."""
+        for source in (self.generation_config, self.text_config(), self.config):
+            value = source.get(name)
+            if value is not None:
+                return value
+        return None
+
+    def decoder_start_id(self) -> int:
+        start = self.token_id("decoder_start_token_id")
+        if start is None:
+            start = self.token_id("bos_token_id")
+        if start is None or isinstance(start, list):
+            raise ModelFolderError(
+                f"neither generation_config.json nor config.json in {self.path} names the "
+                "decoder_start_token_id; re-export or reinstall the model"
+            )
+        return int(start)
 
     @classmethod
-    def open(cls, path: Path | str, dtype: str | None = None) -> ModelFolder:
+    def open(cls, path: Path | str, dtype: str | None = None, *, family: str | None = None,
+             hint: str = INSTALL_HINT) -> ModelFolder:
         """Check the folder is complete before anything is loaded; pick the dtype to run."""
         path = Path(path).expanduser()
         if not path.is_dir():
-            raise ModelFolderError(f"model folder {path} does not exist; {INSTALL_HINT}")
-        config = _read_json(path / "config.json")
-        family = family_of(config, path)
-        for name in REQUIRED_FILES[1:]:
-            if not (path / name).is_file():
-                raise ModelFolderError(f"{name} is missing from {path}; reinstall the model")
-        manifest = _read_json(path / "lumen.json") if (path / "lumen.json").is_file() else None
-        present = dtypes_present(path / "onnx", family)
-        if dtype is None:
-            preferred = (manifest or {}).get("dtype")
-            dtype = preferred if preferred in present else (present[0] if present else None)
-        if dtype is None or dtype not in present:
-            missing = [f"onnx/{p}{DTYPE_SUFFIX.get(dtype or 'fp32', '')}.onnx" for p in PARTS[family]
-                       if not (path / "onnx" / f"{p}{DTYPE_SUFFIX.get(dtype or 'fp32', '')}.onnx").is_file()]
-            what = f"{missing[0]} is missing" if missing else f"no complete set of {dtype} files"
-            raise ModelFolderError(f"{what} in {path}; {INSTALL_HINT}")
-        return cls(
-            path=path, family=family, dtype=dtype, config=config,
-            generation_config=_read_json(path / "generation_config.json"),
-            preprocessor_config=_read_json(path / "preprocessor_config.json"), manifest=manifest,
+            raise ModelFolderError(f"model folder {path} does not exist; {hint}")
+        manifest = read_manifest(path)
+        spec = find_family(path, manifest, family, hint)
+        _, missing = present_files(spec.required_files, lambda name: (path / name).is_file())
+        if missing:
+            raise ModelFolderError(f"{path} is missing {missing[0]}; {hint}")
+        chosen = choose_dtype(path, spec, manifest, dtype, complete_dtypes(path, spec), hint)
+        has = (lambda name: (path / name).is_file())
+        opened = cls(
+            path=path, family=spec.name, dtype=chosen,
+            config=read_json(path / "config.json", hint) if has("config.json") else {},
+            generation_config=(read_json(path / "generation_config.json", hint)
+                               if has("generation_config.json") else {}),
+            preprocessor_config=(image_processor_config(path)
+                                 if first_present("preprocessor_config.json|processor_config.json", has)
+                                 else {}),
+            manifest=read_json(path / MANIFEST, hint) if has(MANIFEST) else None,
         )
+        if spec.validator:
+            resolve(spec.validator)(opened)
+        return opened

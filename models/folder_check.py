@@ -6,17 +6,16 @@ in the manifest, which installs and imports always do.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.catalogue import DTYPE_SUFFIX, FAMILIES, onnx_files, required_files
 from models.errors import ModelFolderError
+from models.folder import ModelFolder, complete_dtypes
+from models.families import present_files
 from models.manifest import Manifest, read_manifest, sha256_file
 
 _FIX = "reinstall the model, or import it again from its .zip"
-_MODEL_TYPES = {"florence2": "florence2", "florence-2": "florence2", "blip": "blip"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,11 @@ def check_folder(
     require_manifest: bool = False,
     on_bytes: Callable[[int], None] | None = None,
 ) -> FolderReport:
-    """Validate `folder`; raise ModelFolderError naming the first missing or damaged file."""
+    """Validate `folder`; raise ModelFolderError naming the first missing or damaged file.
+
+    Whatever passes here, `ModelFolder.open(folder, dtype)` opens: the family, dtype and
+    required files are its decisions; this adds sizes, an ONNX walk and checksums.
+    """
     folder = Path(folder)
     _check_is_folder(folder)
     manifest = read_manifest(folder)
@@ -49,17 +52,12 @@ def check_folder(
             f"{folder} has no lumen.json manifest to verify it against; make the archive "
             "with `lumen models pack` or export the model with `lumen export`."
         )
-    family = _family(folder, manifest, family)
-    complete = tuple(
-        d for d in DTYPE_SUFFIX if all((folder / f).is_file() for f in onnx_files(family, d))
-    )
-    dtype = _dtype(folder, family, manifest, dtype, complete)
-    for rel in required_files(family, dtype):
-        if not (folder / rel).is_file():
-            raise ModelFolderError(f"{folder} is missing {rel}; {_FIX}.")
+    opened = ModelFolder.open(folder, dtype, family=family, hint=_FIX)
     if manifest is not None:
         _check_listed_sizes(folder, manifest)
-    for rel in onnx_files(family, dtype):
+    spec = opened.spec
+    graphs = spec.onnx_files(opened.dtype)
+    for rel in graphs:
         problem = onnx_problem(folder / rel)
         if problem:
             raise ModelFolderError(f"{folder / rel} {problem}; {_FIX}.")
@@ -70,12 +68,13 @@ def check_folder(
                     f"{folder / rel} does not match its checksum in lumen.json (the file is "
                     f"damaged or was changed); {_FIX}."
                 )
-    total = (
-        manifest.total_bytes
-        if manifest is not None
-        else sum((folder / f).stat().st_size for f in required_files(family, dtype))
-    )
-    return FolderReport(folder, family, dtype, manifest, total, complete)
+    if manifest is not None:
+        total = manifest.total_bytes
+    else:
+        found, _ = present_files(spec.required_files, lambda name: (folder / name).is_file())
+        total = sum((folder / f).stat().st_size for f in (*found, *graphs))
+    return FolderReport(folder, opened.family, opened.dtype, manifest, total,
+                        tuple(complete_dtypes(folder, spec)))
 
 
 def _check_is_folder(folder: Path) -> None:
@@ -89,50 +88,6 @@ def _check_is_folder(folder: Path) -> None:
         )
     if not any(folder.iterdir()):
         raise ModelFolderError(f"{folder} is empty; choose the folder that holds the model.")
-
-
-def _family(folder: Path, manifest: Manifest | None, wanted: str | None) -> str:
-    if manifest is not None:
-        found = manifest.family
-    else:
-        config = folder / "config.json"
-        if not config.is_file():
-            raise ModelFolderError(f"{folder} is missing config.json; {_FIX}.")
-        try:
-            model_type = str(json.loads(config.read_text(encoding="utf-8")).get("model_type", ""))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as e:
-            raise ModelFolderError(f"{config} cannot be read; {_FIX}.") from e
-        found = _MODEL_TYPES.get(model_type.lower(), model_type or "unknown")
-    if found not in FAMILIES:
-        raise ModelFolderError(
-            f"{folder} holds a {found!r} model, which Lumen cannot use; choose a Florence-2 "
-            "or BLIP model."
-        )
-    if wanted is not None and wanted != found:
-        raise ModelFolderError(f"{folder} holds a {found} model, not {wanted}; {_FIX}.")
-    return found
-
-
-def _dtype(
-    folder: Path, family: str, manifest: Manifest | None, wanted: str | None,
-    complete: tuple[str, ...],
-) -> str:
-    if manifest is not None:
-        if manifest.dtype not in DTYPE_SUFFIX:
-            raise ModelFolderError(f"{folder} lists an unknown dtype {manifest.dtype!r}; {_FIX}.")
-        if wanted is not None and wanted != manifest.dtype:
-            raise ModelFolderError(
-                f"{folder} holds the {manifest.dtype} variant, not {wanted}; {_FIX}."
-            )
-        return manifest.dtype
-    if wanted is not None:
-        return wanted
-    if complete:
-        return complete[0]
-    # Report against the variant that is closest to complete.
-    return max(
-        DTYPE_SUFFIX, key=lambda d: sum((folder / f).is_file() for f in onnx_files(family, d))
-    )
 
 
 def _check_listed_sizes(folder: Path, manifest: Manifest) -> None:

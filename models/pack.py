@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from models.catalogue import CONFIG_FILES, onnx_files
+from models.families import present_files
 from models.errors import LumenError, ModelFolderError
 from models.folder_check import check_folder
 from models.fsutil import ensure_space
@@ -203,7 +204,7 @@ def _copy_folder(source: Path, dest: Path, dtype: str | None, on_bytes: OnBytes 
         graphs = onnx_files(report.family, report.dtype)
         files = sorted(
             {p.name for p in source.iterdir() if p.is_file() and p.suffix in (".json", ".txt")}
-            | set(CONFIG_FILES[report.family])
+            | set(present_files(CONFIG_FILES[report.family], lambda f: (source / f).is_file())[0])
             | {
                 f"onnx/{p.name}" for p in (source / "onnx").iterdir()
                 if any(f"onnx/{p.name}".startswith(g) for g in graphs)

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 TESTS = Path(__file__).resolve().parent
+SUPPORT = TESTS / "support"
 ROOT = TESTS.parent
-sys.path.insert(0, str(TESTS))
 
+# The builders of the cached tiny checkpoints: a change to any of them rebuilds the fixture.
+FLORENCE_SOURCES = (SUPPORT / "tiny_models.py", SUPPORT / "tiny_tokenizers.py")
 CACHE = Path(os.environ.get("LUMEN_TEST_CACHE", ROOT / ".cache" / "tests"))
 SHARED = ROOT.parent / "shared"
 
@@ -41,11 +42,9 @@ def cached_dir(name: str, build, *sources: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_florence2_hf() -> Path:
     """A tiny random Florence-2 checkpoint in transformers' format."""
-    from tiny_models import build_tiny_florence2
+    from tests.support.tiny_models import build_tiny_florence2
 
-    return cached_dir(
-        "florence2-hf", build_tiny_florence2, TESTS / "tiny_models.py", TESTS / "tiny_tokenizers.py"
-    )
+    return cached_dir("florence2-hf", build_tiny_florence2, *FLORENCE_SOURCES)
 
 
 @pytest.fixture(scope="session")
@@ -57,24 +56,26 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_argos() -> Path:
-    """Folder of tiny random .argosmodel packages (en-de, fr-en); see tests/tiny_argos.py."""
+    """Folder of tiny random .argosmodel packages (en-de, fr-en); see tests/support/tiny_argos.py."""
     import ctranslate2
-    from tiny_argos import build_tiny_argos
+    from tests.support.tiny_argos import build_tiny_argos
 
-    return cached_dir(f"argos-ct2-{ctranslate2.__version__}", build_tiny_argos, TESTS / "tiny_argos.py")
+    return cached_dir(f"argos-ct2-{ctranslate2.__version__}", build_tiny_argos, SUPPORT / "tiny_argos.py")
 
 
 @pytest.fixture
 def no_network(monkeypatch):
     """Refuses connections beyond 127.0.0.1 and fails the test if any was attempted."""
-    from net_guard import guard_sockets
+    from tests.support.net_guard import guard_sockets
 
     attempts = guard_sockets(monkeypatch)
     yield attempts
     assert not attempts, f"network access attempted: {attempts}"
 
 
-EXPORT_SOURCES = sorted((ROOT / "export").glob("*.py"))
+# What an exported fixture depends on: the exporter and the folder tables it reads.
+EXPORT_SOURCES = (*sorted((ROOT / "export").glob("*.py")), ROOT / "models" / "families.py",
+                  ROOT / "models" / "folder.py")
 
 
 @pytest.fixture(scope="session")
@@ -85,17 +86,16 @@ def tiny_florence2_onnx(tiny_florence2_hf: Path) -> Path:
     def build(out: Path) -> None:
         export_model(tiny_florence2_hf, out, ("fp32", "int8", "q4", "fp16"), log=lambda _: None)
 
-    return cached_dir("florence2-onnx", build, TESTS / "tiny_models.py", TESTS / "tiny_tokenizers.py",
-                      *EXPORT_SOURCES)
+    return cached_dir("florence2-onnx", build, *FLORENCE_SOURCES, *EXPORT_SOURCES)
 
 
-BLIP_SOURCES = (TESTS / "tiny_models.py", TESTS / "tiny_wordpiece.py", TESTS / "tiny_tokenizers.py")
+BLIP_SOURCES = (SUPPORT / "tiny_models.py", SUPPORT / "tiny_wordpiece.py", SUPPORT / "tiny_tokenizers.py")
 
 
 @pytest.fixture(scope="session")
 def tiny_blip_hf() -> Path:
     """A tiny random BLIP captioning checkpoint in transformers' format."""
-    from tiny_models import build_tiny_blip
+    from tests.support.tiny_models import build_tiny_blip
 
     return cached_dir("blip-hf", build_tiny_blip, *BLIP_SOURCES)
 

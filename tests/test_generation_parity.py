@@ -1,7 +1,7 @@
 """The numpy decoding loop against transformers' `model.generate` on the same tiny Florence-2.
 
 Both run the same torch weights: transformers through `generate`, ours through
-`tests/torch_decoder.py`. Sequences must be equal token for token, beam scores equal to float
+`tests/support/torch_decoder.py`. Sequences must be equal token for token, beam scores equal to float
 precision, and token probabilities equal to the model's raw softmax at each step.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from models.generation import GenerationSettings, generate  # noqa: E402
-from torch_decoder import TorchFlorence2Decoder, encoder_input_ids, load_florence2, random_pixels  # noqa: E402
+from tests.support.torch_decoder import TorchFlorence2Decoder, encoder_input_ids, load_florence2, random_pixels  # noqa: E402
 
 IMAGES = (0, 1, 2)
 

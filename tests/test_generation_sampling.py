@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from models.generation import GenerationSettings, generate  # noqa: E402
-from torch_decoder import TorchFlorence2Decoder, encoder_input_ids, load_florence2, random_pixels  # noqa: E402
+from tests.support.torch_decoder import TorchFlorence2Decoder, encoder_input_ids, load_florence2, random_pixels  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The first-run setup dialog, offscreen, installing from the local hub stand-in."""
 from __future__ import annotations
 
-import gui_support  # noqa: F401  (sets QT_QPA_PLATFORM before Qt starts)
+import tests.support.gui_support as gui_support  # noqa: F401  (sets QT_QPA_PLATFORM before Qt starts)
 
 from pathlib import Path
 
@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QDialog, QLabel, QProgressBar, QWidget
 
 from desktop.model_setup import ModelSetupDialog
-from hub_server import FakeHub
-from model_fakes import make_model_folder, model_files
+from tests.support.hub_server import FakeHub
+from tests.support.model_fakes import make_model_folder, model_files
 from models.folder_check import check_folder
 from models.pack import pack
 from models.registry import Registry

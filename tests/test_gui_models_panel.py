@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from gui_support import TIMEOUT_MS, isolate, make_window  # noqa: F401 - fixture
+from tests.support.gui_support import TIMEOUT_MS, isolate, make_window  # noqa: F401 - fixture
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAccessible
 from PySide6.QtTest import QTest

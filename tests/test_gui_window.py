@@ -11,7 +11,7 @@ import types
 from pathlib import Path
 
 import pytest
-from gui_support import (  # noqa: F401 - fixtures
+from tests.support.gui_support import (  # noqa: F401 - fixtures
     TIMEOUT_MS, ctrl, drop, expected, file_mime, make_window, picture, reference, wait_result,
 )
 

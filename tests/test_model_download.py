@@ -1,4 +1,4 @@
-"""Installing from a hub, for real, against a local stand-in on 127.0.0.1 (tests/hub_server.py).
+"""Installing from a hub, for real, against a local stand-in on 127.0.0.1 (tests/support/hub_server.py).
 
 huggingface_hub is pointed at the server through its endpoint setting; it plans from the
 model-info API, fetches through /resolve (with the LFS redirect), and resumes with Range.
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hub_server import FakeHub
-from model_fakes import model_files
+from tests.support.hub_server import FakeHub
+from tests.support.model_fakes import model_files
 from models import catalogue
 from models.catalogue import UnknownModelError
 from models.download import DownloadError, bytes_present, install, plan_install

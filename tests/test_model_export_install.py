@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hub_server import FakeHub
-from model_fakes import config_files, make_model_folder
+from tests.support.hub_server import FakeHub
+from tests.support.model_fakes import config_files, make_model_folder
 from models import catalogue, export_install
 from models.errors import ExportError, ModelFolderError
 from models.export_install import install_exported

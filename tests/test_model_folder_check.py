@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from model_fakes import make_model_folder, onnx_bytes
+from tests.support.model_fakes import make_model_folder, onnx_bytes
 from models.errors import ModelFolderError
 from models.folder_check import check_folder, onnx_problem
 from models.manifest import read_manifest, write_manifest

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from model_fakes import make_model_folder
+from tests.support.model_fakes import make_model_folder
 from models.errors import ModelFolderError
 from models.folder_check import check_folder
 from models.pack import PackTargetExistsError, import_model, pack

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from model_fakes import make_model_folder
+from tests.support.model_fakes import make_model_folder
 from models.catalogue import UnknownModelError
 from models.registry import (
     AlreadyInstalledError, Registry, default_model_dir, models_dir,

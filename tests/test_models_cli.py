@@ -13,9 +13,9 @@ import pytest
 
 from desktop.cli import main
 from desktop.commands import models_cmd
-from hub_server import FakeHub
-from model_fakes import make_model_folder, model_files, onnx_bytes
-from net_guard import guard_site_dir
+from tests.support.hub_server import FakeHub
+from tests.support.model_fakes import make_model_folder, model_files, onnx_bytes
+from tests.support.net_guard import guard_site_dir
 
 REPO = "onnx-community/Florence-2-base-ft"
 BIG = "onnx/vision_encoder_int8.onnx"

@@ -19,9 +19,9 @@ from models.results import Caption
 from services.argos_install import install_translation_package
 from services.audio_player import CommandPlayer
 from services.errors import TranslationError
-from net_guard import NETWORK_EXIT_CODE, guard_site_dir
+from tests.support.net_guard import NETWORK_EXIT_CODE, guard_site_dir
 from services.translation import Translator
-from tiny_argos import argosmodel_name
+from tests.support.tiny_argos import argosmodel_name
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY_MODULES = ("argostranslate", "stanza", "spacy", "torch", "ctranslate2", "transformers",

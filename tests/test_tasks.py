@@ -16,7 +16,7 @@ from models.tasks import (
 )
 from models.tokenizer import TextTokenizer
 from test_tokenizer import bart_folder, bert_folder, florence_folder  # noqa: F401 (fixtures)
-from tiny_wordpiece import build_bert_tokenizer
+from tests.support.tiny_wordpiece import build_bert_tokenizer
 
 IMAGE_SIZES = [(640, 480), (1, 1), (4032, 3024), (333, 777), (7, 5)]
 PARSE_TYPES = ("ocr", "phrase_grounding", "pure_text", "description_with_bboxes",

@@ -1,7 +1,7 @@
 """TextTokenizer against transformers' tokenizers on the same folders.
 
 Three folders: the real Florence-2 tokenizer (../shared, skipped when absent), the tiny
-byte-level BPE of tiny_tokenizers.py and a tiny BLIP-like BERT WordPiece (tiny_wordpiece.py).
+byte-level BPE of tests/support/tiny_tokenizers.py and a tiny BLIP-like BERT WordPiece (tests/support/tiny_wordpiece.py).
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import pytest
 
 from models.errors import ModelFolderError
 from models.tokenizer import TextTokenizer
-from tiny_tokenizers import build_bart_tokenizer
-from tiny_wordpiece import build_bert_tokenizer
+from tests.support.tiny_tokenizers import build_bart_tokenizer
+from tests.support.tiny_wordpiece import build_bert_tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 

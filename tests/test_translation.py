@@ -1,4 +1,4 @@
-"""Offline translation with tiny Argos packages built in the test run (tests/tiny_argos.py)."""
+"""Offline translation with tiny Argos packages built in the test run (tests/support/tiny_argos.py)."""
 from __future__ import annotations
 
 import http.server
@@ -17,7 +17,7 @@ from services import translation
 from services.argos_install import install_translation_package, main as install_main
 from services.errors import TranslationError
 from services.translation import Language, Translator, installed_languages, installed_packages
-from tiny_argos import argosmodel_name, build_minisbd_model, without_splitter
+from tests.support.tiny_argos import argosmodel_name, build_minisbd_model, without_splitter
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("argostranslate", "stanza", "spacy", "torch", "ctranslate2", "transformers")
@@ -284,7 +284,7 @@ def test_command_line_installer(tiny_argos: Path, tmp_path: Path, capsys) -> Non
 
 def test_lumen_models_install_translation(tiny_argos: Path, tmp_path: Path) -> None:
     """Through the real `lumen` command, offline (the guard ends the process on any attempt)."""
-    from net_guard import NETWORK_EXIT_CODE, guard_site_dir
+    from tests.support.net_guard import NETWORK_EXIT_CODE, guard_site_dir
 
     env = {**os.environ, "ARGOS_PACKAGES_DIR": str(tmp_path / "pk"),
            "PYTHONPATH": os.pathsep.join([str(guard_site_dir(tmp_path)), str(ROOT)])}

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from models.catalogue import CONFIG_FILES, onnx_files
+from models.families import alternatives
 from models.manifest import write_manifest
 
 
@@ -33,7 +34,9 @@ def onnx_bytes(size: int = 2048, seed: int = 0) -> bytes:
 
 def config_files(family: str = "florence2") -> dict[str, bytes]:
     model_type = {"florence2": "florence2", "blip": "blip"}[family]
-    files = {name: json.dumps({"name": name}).encode() for name in CONFIG_FILES[family]}
+    # The published form of each required file (the first of its alternatives).
+    names = [alternatives(entry)[0] for entry in CONFIG_FILES[family]]
+    files = {name: json.dumps({"name": name}).encode() for name in names}
     files["config.json"] = json.dumps({"model_type": model_type, "vocab_size": 10}).encode()
     files["special_tokens_map.json"] = b'{"bos_token": "<s>"}'
     files["tokenizer_config.json"] = b'{"model_max_length": 1024}'

@@ -7,7 +7,7 @@ from pathlib import Path
 from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers
 from tokenizers import processors
 
-from tiny_tokenizers import CORPUS
+from tests.support.tiny_tokenizers import CORPUS
 
 BERT_CORPUS = [
     *CORPUS,

@@ -1,0 +1,1 @@
+"""Lumen's test suite (a package, so helpers import as tests.support.*)."""
