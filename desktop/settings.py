@@ -18,12 +18,16 @@ THEMES = ("system", "light", "dark", "high-contrast", "high-contrast-light")
 TEXT_SCALE_MIN, TEXT_SCALE_MAX, TEXT_SCALE_STEP = 100, 300, 25
 
 # Global shortcut actions, in menu order, with their defaults (Qt's portable key text).
+# Ctrl+Alt+Shift: Ctrl+Alt+letter is taken on desktops (GNOME, Xfce and KDE: Ctrl+Alt+T opens a
+# terminal; Xfce: Ctrl+Alt+D shows the desktop; NVDA: Ctrl+Alt+N starts it; JAWS and NVDA:
+# Ctrl+Alt+arrows in tables), and Shift+Ctrl+Alt+R records a screencast in GNOME, hence A for
+# the region (area). The checks behind these choices are listed in README.md (Keyboard).
 HOTKEY_ACTIONS: dict[str, tuple[str, str]] = {
-    "screen": ("Ctrl+Alt+D", "Describe the whole screen"),
-    "window": ("Ctrl+Alt+W", "Describe the active window"),
-    "region": ("Ctrl+Alt+R", "Describe a region of the screen"),
-    "text": ("Ctrl+Alt+T", "Read the text on screen"),
-    "stop": ("Ctrl+Alt+X", "Stop speaking"),
+    "screen": ("Ctrl+Alt+Shift+D", "Describe the whole screen"),
+    "window": ("Ctrl+Alt+Shift+W", "Describe the active window"),
+    "region": ("Ctrl+Alt+Shift+A", "Describe a region of the screen"),
+    "text": ("Ctrl+Alt+Shift+T", "Read the text on screen"),
+    "stop": ("Ctrl+Alt+Shift+X", "Stop speaking"),
 }
 
 

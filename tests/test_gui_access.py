@@ -101,8 +101,8 @@ def test_every_menu_action_has_a_mnemonic_and_the_main_ones_a_shortcut(window):
     bar = [a.text()[a.text().index("&") + 1].lower() for a in window.menuBar().actions()]
     assert len(bar) == len(set(bar))
     for key, keys in {"open": "Ctrl+O", "paste": "Ctrl+V", "copy": "Ctrl+C", "save": "Ctrl+S",
-                      "history": "Ctrl+H", "screen": "Ctrl+Alt+D", "window": "Ctrl+Alt+W",
-                      "region": "Ctrl+Alt+R", "text": "Ctrl+Alt+T", "stop_speaking": "Ctrl+Alt+X",
+                      "history": "Ctrl+H", "screen": "Ctrl+Alt+Shift+D", "window": "Ctrl+Alt+Shift+W",
+                      "region": "Ctrl+Alt+Shift+A", "text": "Ctrl+Alt+Shift+T", "stop_speaking": "Ctrl+Alt+Shift+X",
                       "brief": "1", "detailed": "2", "more": "3", "repeat": "Ctrl+R", "stop": "Esc",
                       "again": "F5", "keys": "F1"}.items():
         assert seen[f"action_{key}"].shortcut() == QKeySequence(keys), key
@@ -110,7 +110,7 @@ def test_every_menu_action_has_a_mnemonic_and_the_main_ones_a_shortcut(window):
     from desktop.actions import shortcut_list
 
     listing = shortcut_list(window.actions)
-    assert "Describe the whole screen: Ctrl+Alt+D" in listing and "Brief: 1" in listing
+    assert "Describe the whole screen: Ctrl+Alt+Shift+D" in listing and "Brief: 1" in listing
 
 
 def test_tab_order_follows_the_layout(window, qtbot):

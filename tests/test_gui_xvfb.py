@@ -154,8 +154,8 @@ def test_the_app_on_a_real_x_display(xvfb, tmp_path, tiny_florence2_onnx):
         last.pop("text")
         assert last == printed  # the running instance described it, and printed its result
 
-        subprocess.run(["xdotool", "key", "--clearmodifiers", "ctrl+alt+d"], env=env, check=True)
-        status = _wait_for(env, lambda s: s["results"] == 2, "a description from Ctrl+Alt+D", timeout=60)
+        subprocess.run(["xdotool", "key", "--clearmodifiers", "ctrl+alt+shift+d"], env=env, check=True)
+        status = _wait_for(env, lambda s: s["results"] == 2, "a description from Ctrl+Alt+Shift+D", timeout=60)
         assert status["last"]["image"] == "screen" and status["visible"]
 
         _capture_window_and_region(env, tiny_florence2_onnx)
