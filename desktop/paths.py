@@ -23,6 +23,6 @@ def data_dir() -> Path:
     override = os.environ.get("LUMEN_DATA_DIR")
     if override:
         return Path(override)
-    from platformdirs import user_data_dir
+    from models.data_home import user_data_root
 
-    return Path(user_data_dir("Lumen", appauthor=False))
+    return user_data_root()

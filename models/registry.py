@@ -33,13 +33,13 @@ NOT_DESCRIBING = frozenset({"clip"})
 
 
 def models_dir() -> Path:
-    """Where models live: `LUMEN_MODELS_DIR`, else e.g. ~/.local/share/lumen/models."""
+    """Where models live: `LUMEN_MODELS_DIR`, else e.g. ~/.local/share/Lumen/models."""
     env = os.environ.get(ENV_MODELS_DIR)
     if env:
         return Path(env).expanduser().absolute()
-    import platformdirs
+    from models.data_home import user_data_root
 
-    return platformdirs.user_data_path("lumen", appauthor=False) / "models"
+    return user_data_root() / "models"
 
 
 def check_name(name: str) -> str:
