@@ -12,13 +12,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRect, Qt, QTimer
+from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QCursor, QGuiApplication, QImage, QScreen
 from PySide6.QtWidgets import QApplication, QWidget
 
+from desktop.capture_delay import hide_delay_ms as platform_hide_delay_ms
 from desktop.imaging import ImageSource, qimage_to_pil
 from models.errors import LumenError
 
@@ -159,11 +161,17 @@ Failed = Callable[[str], None]
 
 
 class Capturer(QObject):
-    """Runs one capture at a time on the GUI thread; `capture()` returns False while busy."""
+    """Runs one capture at a time; `capture()` returns False while busy. Qt's own grab runs on
+    the GUI thread (it must); a Wayland screenshot tool, which can take seconds, runs on a
+    thread of its own and the window stays responsive meanwhile."""
 
-    def __init__(self, parent: QObject | None = None, hide_delay_ms: int = HIDE_DELAY_MS) -> None:
+    _tool_done = Signal(object, object)  # (QImage or exception, continuation) to the GUI thread
+
+    def __init__(self, parent: QObject | None = None, hide_delay_ms: int | None = None) -> None:
         super().__init__(parent)
-        self.hide_delay_ms = hide_delay_ms
+        self._tool_done.connect(lambda outcome, then: then(outcome))
+        # None: as short as this desktop allows (desktop/capture_delay.py)
+        self.hide_delay_ms = platform_hide_delay_ms() if hide_delay_ms is None else hide_delay_ms
         self.busy = False
         self._hidden: list[QWidget] = []
         self._was_active = False
@@ -180,19 +188,41 @@ class Capturer(QObject):
         return True
 
     def _grab(self, kind: str, on_done: Done, on_failed: Failed) -> None:
+        if kind != "window" and _is_wayland():
+            screen = screen_at_pointer()
+
+            def work() -> None:  # on its own thread: only QImage, which is safe off the GUI thread
+                try:
+                    outcome: QImage | Exception = _grab_with_tool()
+                except Exception as exc:  # noqa: BLE001 - reported to the user below
+                    outcome = exc
+                self._tool_done.emit(outcome, lambda got: self._grabbed(kind, got, screen, on_done, on_failed))
+
+            threading.Thread(target=work, name="lumen-screenshot-tool", daemon=True).start()
+            return
         try:
             if kind == "window":
                 app = QApplication.instance()
                 own = {int(w.internalWinId()) for w in (app.topLevelWidgets() if app else [])} - {0}
-                image = grab_active_window(own)
+                image, screen = grab_active_window(own), None
             else:
                 image, screen = grab_screen()
-                if kind == "region":
-                    self._choose_region(image, screen, on_done, on_failed)
-                    return
+        except Exception as exc:  # noqa: BLE001 - reported to the user below
+            self._grabbed(kind, exc, None, on_done, on_failed)
+            return
+        self._grabbed(kind, image, screen, on_done, on_failed)
+
+    def _grabbed(self, kind: str, got: QImage | Exception, screen: QScreen | None,
+                 on_done: Done, on_failed: Failed) -> None:
+        try:
+            if isinstance(got, Exception):
+                raise got
+            if kind == "region" and screen is not None:
+                self._choose_region(got, screen, on_done, on_failed)
+                return
             where = "screen" if kind == "text" else kind
-            source = ImageSource(where, qimage_to_pil(image), where)
-        except Exception as exc:
+            source = ImageSource(where, qimage_to_pil(got), where)
+        except Exception as exc:  # noqa: BLE001 - one sentence for the user
             self._finish()
             on_failed(str(exc) if isinstance(exc, LumenError)
                       else f"The capture failed ({exc}); please try again.")

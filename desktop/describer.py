@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.engine import Engine, error_sentence, object_counts
+from desktop.engine import Engine, error_sentence
 from desktop.imaging import ImageSource
 from models.results import Caption, DescribeOptions
 
@@ -53,9 +53,9 @@ def clean_text(text: str) -> str:
 
 
 def result_text(caption: Caption) -> str:
-    if caption.task == "objects":
-        return object_counts(caption.objects)
     text = clean_text(caption.caption)
+    if caption.task == "objects":  # the adapter's spoken summary ("3 people and a dog."), made once
+        return text or "No objects found."
     if caption.task == "ocr":
         return text or "No text found."
     return text or "The model gave no description."

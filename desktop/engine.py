@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from desktop.imaging import ImageSource
 from desktop.tasks import Failed, JobContext, TaskManager
 from models.errors import LumenError, ModelFolderError
-from models.results import Caption, DescribeOptions, DetectedObject
+from models.results import Caption, DescribeOptions
 from services import latency_trace
 
 log = logging.getLogger(__name__)
@@ -49,20 +48,6 @@ def resolve_model_dir(model: str | None) -> Path | None:
         log.warning("could not read the installed models: %s", exc)
         return None
     return Path(folder) if folder else None
-
-
-def object_counts(objects: list[DetectedObject]) -> str:
-    """"3 people and a dog."; uses the engine's wording when it provides one."""
-    try:
-        from models.tasks import object_summary
-    except ImportError:
-        object_summary = None
-    if object_summary is not None:
-        return object_summary(objects)
-    counts = Counter(o.label for o in objects)
-    if not counts:
-        return "No objects found."
-    return ", ".join(f"{n} × {label}" for label, n in counts.most_common()) + "."
 
 
 def error_sentence(exc: BaseException) -> str:

@@ -330,6 +330,8 @@ def test_earcons_are_short_sounds_played_only_when_wanted():
             assert w.getnchannels() == 1 and 0.05 < w.getnframes() / w.getframerate() < 0.6
     assert Earcons(enabled=False).play("done") is False
     assert Earcons(enabled=True).play("no-such-event") is False
+    on = Earcons(enabled=True)  # the speech player's search: aplay here (alsa-utils is in .ci/run)
+    assert on.play("done") is (on.unavailable_reason is None)
 
 
 def test_voice_seam_without_the_speech_service_is_silent_and_says_why(monkeypatch):
