@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QCursor, QGuiApplication, QImage, QScreen
 from PySide6.QtWidgets import QApplication, QWidget
 
+from desktop.capture_delay import hide_delay_ms as platform_hide_delay_ms
 from desktop.imaging import ImageSource, qimage_to_pil
 from models.errors import LumenError
 
@@ -166,10 +167,11 @@ class Capturer(QObject):
 
     _tool_done = Signal(object, object)  # (QImage or exception, continuation) to the GUI thread
 
-    def __init__(self, parent: QObject | None = None, hide_delay_ms: int = HIDE_DELAY_MS) -> None:
+    def __init__(self, parent: QObject | None = None, hide_delay_ms: int | None = None) -> None:
         super().__init__(parent)
         self._tool_done.connect(lambda outcome, then: then(outcome))
-        self.hide_delay_ms = hide_delay_ms
+        # None: as short as this desktop allows (desktop/capture_delay.py)
+        self.hide_delay_ms = platform_hide_delay_ms() if hide_delay_ms is None else hide_delay_ms
         self.busy = False
         self._hidden: list[QWidget] = []
         self._was_active = False

@@ -29,7 +29,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 from services import latency_trace
 from services.audio_player import AudioPlayer, Playback, find_player
@@ -306,6 +306,7 @@ class Speaker:
             settings = dataclasses.replace(self._settings, voice=self.voice_for(job.language))
             latency_trace.mark("speech_synth_start", chars=len(job.text))
             self._engine.synthesize(job.text, path, settings)
+            trim_leading_silence(path)  # eSpeak NG starts most utterances with ~0.1 s of silence
             silence = leading_silence_s(path) if latency_trace.enabled() else 0.0
             with self._lock:  # start under the lock so stop() cannot slip in between
                 if not self._current(job):
@@ -343,9 +344,12 @@ class Speaker:
                 log.exception("speech event handler failed")
 
 
-def leading_silence_s(path: Path, threshold: float = 0.01) -> float:
-    """Seconds before the first sample louder than `threshold` of full scale (16-bit WAV);
-    0.0 for anything else."""
+SILENCE = 0.01  # of full scale: quieter samples are silence
+KEEP_SILENCE_S = 0.02  # left before the first sound, so its onset is not clipped
+
+
+def _read_wav(path: Path) -> tuple[Any, int, int] | None:
+    """(16-bit samples, frame rate, channels), or None for anything but a 16-bit WAV."""
     import wave
 
     import numpy as np
@@ -353,13 +357,50 @@ def leading_silence_s(path: Path, threshold: float = 0.01) -> float:
     try:
         with wave.open(str(path), "rb") as w:
             if w.getsampwidth() != 2:
-                return 0.0
-            rate, channels = w.getframerate(), w.getnchannels()
-            samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+                return None
+            return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2"), w.getframerate(), w.getnchannels()
     except (OSError, EOFError, wave.Error):
+        return None
+
+
+def _first_sound(samples: Any, channels: int) -> int | None:
+    """The frame of the first sample louder than SILENCE, or None when all are silent."""
+    import numpy as np
+
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > SILENCE * 32767)
+    return int(loud[0]) // max(1, channels) if loud.size else None
+
+
+def leading_silence_s(path: Path) -> float:
+    """Seconds before the first sound in a 16-bit WAV; 0.0 for anything else."""
+    read = _read_wav(path)
+    if read is None:
         return 0.0
-    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold * 32767)
-    return float(loud[0] // max(1, channels)) / rate if loud.size else 0.0
+    samples, rate, channels = read
+    first = _first_sound(samples, channels)
+    return first / rate if first is not None else 0.0
+
+
+def trim_leading_silence(path: Path) -> None:
+    """Cut a 16-bit WAV's leading silence down to KEEP_SILENCE_S: speech starts sooner."""
+    import wave
+
+    read = _read_wav(path)
+    if read is None:
+        return
+    samples, rate, channels = read
+    first = _first_sound(samples, channels)
+    cut = (first or 0) - int(KEEP_SILENCE_S * rate)
+    if first is None or cut <= 0:
+        return
+    try:
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(channels)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes(samples[cut * channels:].tobytes())
+    except OSError as exc:
+        log.info("could not trim the silence of %s: %s", path, exc)
 
 
 if __name__ == "__main__":  # pragma: no cover - manual check: python -m services.speech TEXT

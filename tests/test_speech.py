@@ -294,3 +294,25 @@ def test_say_more_waits_for_every_sentence(speaker: Speaker, recorder: Recorder)
     speaker.say_more("Three.")  # nothing playing: it simply starts
     assert speaker.wait(timeout=20)
     assert recorder.kinds()[-1] == ("finished", "Three.")
+
+
+def test_leading_silence_is_cut_before_playing(tmp_path: Path) -> None:
+    """Leading silence (eSpeak NG makes 0.1 s of it for some texts) is cut to 20 ms before
+    playing; the speech itself is untouched, and audio that starts at once is left alone."""
+    from services.speech import leading_silence_s, trim_leading_silence
+
+    with Speaker(player=None) as speaker:
+        wav = speaker.save_wav("Hello.", tmp_path / "hello.wav")
+    speech, rate, params = read_wav(wav)
+    assert leading_silence_s(wav) < 0.02
+    trim_leading_silence(wav)
+    assert np.array_equal(read_wav(wav)[0], speech)  # nothing to cut
+    padded = tmp_path / "padded.wav"
+    with wave.open(str(padded), "wb") as w:
+        w.setparams(params)
+        w.writeframes(np.zeros(int(0.3 * rate), dtype="<i2").tobytes() + speech.astype("<i2").tobytes())
+    assert abs(leading_silence_s(padded) - 0.3 - leading_silence_s(wav)) < 0.002
+    trim_leading_silence(padded)
+    after, rate_after, _ = read_wav(padded)
+    assert rate_after == rate and abs(leading_silence_s(padded) - 0.02) < 0.002
+    assert np.array_equal(after[-len(speech):], speech)

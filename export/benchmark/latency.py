@@ -4,7 +4,8 @@ The window runs on a private X server (latency_session.py) with the model folder
 dtype; decoding is held to exactly N new tokens (as the speed bench does: random weights would
 stop anywhere), which stands for a first sentence of N tokens. Each round:
 
-1. Ctrl+Alt+D pressed with xdotool (the global shortcut, heard by pynput like any key);
+1. a new picture put on the screen under the window (desktop/bench_backdrop.py), then Ctrl+Alt+D
+   pressed with xdotool (the global shortcut, heard by pynput like any key);
 2. "2", then "1" pressed in the window: the same picture described again at another detail
    level (the redescribe case);
 and after the rounds, `lumen capture --screen` from a fresh process (the second trigger).
@@ -166,6 +167,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
         warm = next((e for e in app.events() if e["event"] == "warm_up"), {})
         time.sleep(1.0)  # let the voice finish its own warm-up and "Lumen is ready."
         for i in range(options.presses):
+            app.next_picture()
             t0 = app.xdotool("key", "--clearmodifiers", KEY_SHORTCUT)
             shortcut = stages_of(t0, app.wait_for(t0, _complete, options.timeout_s))
             runs["shortcut"].append(shortcut)
@@ -179,6 +181,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
             log(f"  press {i + 1}/{options.presses}: shortcut -> speech {shortcut['to_speech_s']:.2f} s, "
                 f"describe again -> speech {runs['redescribe'][-1]['to_speech_s']:.2f} s")
         for i in range(options.capture_commands):
+            app.next_picture()
             t0, proc = app.capture_command()
             runs["capture_command"].append(stages_of(t0, app.wait_for(t0, _complete, options.timeout_s)))
             proc.wait(options.timeout_s)

@@ -83,9 +83,26 @@ class AppSession:
         env.setdefault("XDG_CACHE_HOME", str(work / "cache"))  # keep the user's optimised graphs
         self.env = env
         self._out = (work / "lumen.log").open("w")
+        # Under the window: a picture that changes before every capture (desktop/bench_backdrop.py).
+        self.backdrop = subprocess.Popen([sys.executable, "-m", "desktop.bench_backdrop"], env=env, cwd=ROOT,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._out,
+                                         text=True)
+        self._backdrop_ready()
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen([sys.executable, "-m", "desktop", "--model", str(model)], env=env,
                                      stdout=self._out, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    def _backdrop_ready(self) -> None:
+        line = self.backdrop.stdout.readline() if self.backdrop.stdout else ""
+        if line.strip() != "ok":
+            raise LatencyError(f"the backdrop picture did not show: {self.output()[-400:]}")
+
+    def next_picture(self) -> None:
+        """A new picture on the screen, painted before this returns."""
+        assert self.backdrop.stdin is not None
+        self.backdrop.stdin.write("next\n")
+        self.backdrop.stdin.flush()
+        self._backdrop_ready()
 
     # ----- talking to it -----
     def request(self, request: dict[str, Any], timeout: float = 60.0) -> dict[str, Any] | None:
@@ -169,4 +186,7 @@ class AppSession:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait(10)
+            if self.backdrop.poll() is None:
+                self.backdrop.kill()
+                self.backdrop.wait(10)
             self._out.close()

@@ -1,0 +1,62 @@
+"""A full-screen picture under Lumen's window, for `lumen bench --latency`.
+
+    python -m desktop.bench_backdrop        # then "next\n" on stdin: a new picture, "ok\n" back
+
+Each press of the bench must capture a new picture (the same pixels would come from the
+encoded-picture cache), so this window shows a different photo-like picture
+(export.benchmark.inputs.bench_image) each time it is told, and answers once it is painted.
+It never takes the keyboard focus.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap
+from PySide6.QtWidgets import QApplication, QLabel
+
+
+class _Commands(QObject):
+    next = Signal()
+    done = Signal()
+
+
+def main() -> int:
+    from export.benchmark.inputs import bench_image
+
+    app = QApplication(sys.argv[:1])
+    size = QGuiApplication.primaryScreen().geometry().size()
+    label = QLabel()
+    label.setWindowFlags(Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowDoesNotAcceptFocus)
+    label.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+    label.setGeometry(0, 0, size.width(), size.height())
+    seed = [0]
+
+    def show_next() -> None:
+        seed[0] += 1
+        rgb = bench_image((size.width(), size.height()), seed=seed[0]).tobytes()
+        image = QImage(rgb, size.width(), size.height(), 3 * size.width(), QImage.Format.Format_RGB888)
+        label.setPixmap(QPixmap.fromImage(image.copy()))
+        label.repaint()
+        QApplication.sync()
+        print("ok", flush=True)
+
+    commands = _Commands()
+    commands.next.connect(show_next, Qt.ConnectionType.QueuedConnection)
+    commands.done.connect(app.quit, Qt.ConnectionType.QueuedConnection)
+
+    def read() -> None:
+        for line in sys.stdin:
+            if line.strip() == "next":
+                commands.next.emit()
+        commands.done.emit()
+
+    label.show()
+    show_next()
+    threading.Thread(target=read, daemon=True).start()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
