@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 TOOLS = {"Xvfb": "xvfb", "orca": "orca", "speech-dispatcher": "speech-dispatcher",
-         "dbus-daemon": "dbus", "script": "bsdutils", "xdpyinfo": "x11-utils"}
+         "dbus-daemon": "dbus-daemon", "script": "bsdutils", "xdpyinfo": "x11-utils"}
 BUS_LAUNCHER = Path("/usr/libexec/at-spi-bus-launcher")
 SD_DUMMY = Path("/usr/lib/speech-dispatcher-modules/sd_dummy")
 # Orca's debug lines for speech: `SPEECH OUTPUT: 'text'` (one per utterance it sends).
