@@ -34,6 +34,7 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from models.errors import ImageError
+from models.tiff_quiet import silence_libtiff
 
 __all__ = ["MAX_PIXELS", "MAX_SIDE", "ImageSource", "load_image", "to_rgb"]
 
@@ -162,6 +163,7 @@ def _quiet_pillow() -> Iterator[None]:
 
     Our own checks decide what is refused. catch_warnings swaps process-wide state, hence the lock.
     """
+    silence_libtiff()  # broken TIFFs: libtiff writes to stderr itself (models/tiff_quiet.py)
     with _QUIET_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
