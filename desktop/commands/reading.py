@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 
 from desktop.commands.common import open_captioner, report_error
-from models.errors import LumenError, ModelFolderError
+from desktop.commands.speech_options import SpeechOutput
+from models.errors import ImageError, LumenError, ModelFolderError
 from models.results import DescribeOptions
 from models.text_first import OCR_ENGINES
 
@@ -33,21 +34,16 @@ def caption_options(args: argparse.Namespace) -> DescribeOptions:
                            alternatives=args.alternatives, seed=args.seed)
 
 
-def run(args: argparse.Namespace, hooks) -> int:  # noqa: ANN001 - speech_options or None
+def run(args: argparse.Namespace, speech: SpeechOutput) -> int:
     from models.captioner import default_cache_dir
     from models.session import SessionConfig
     from models.text_first import TextFirst
 
     first = TextFirst(SessionConfig(args.device, args.threads, default_cache_dir()))
-    try:
-        first.reader  # noqa: B018 - opened now: a missing model fails before any image
-    except LumenError as e:
-        return _done(args, hooks, report_error(str(e), e.exit_code))
+    first.reader  # noqa: B018 - opened now: a missing model fails before any image
     captioner = None
     if args.task == "auto":  # photos need the description model; text and blank ones do not
         captioner = open_captioner(args, quiet_if_none=True)
-        if isinstance(captioner, int):
-            return _done(args, hooks, captioner)
     options = caption_options(args)
     failed = no_model = 0
     for image in args.images:
@@ -62,11 +58,10 @@ def run(args: argparse.Namespace, hooks) -> int:  # noqa: ANN001 - speech_option
             report_error(f"{image}: {e}")
             continue
         data = caption.to_json(image)
-        if hooks is not None:
-            try:
-                data = hooks.apply(args, caption, data)
-            except LumenError as e:
-                report_error(str(e))
+        try:
+            data = speech.apply(caption, data)
+        except LumenError as e:
+            report_error(str(e))
         if args.json:
             print(json.dumps(data, ensure_ascii=False), flush=True)
         else:
@@ -75,11 +70,5 @@ def run(args: argparse.Namespace, hooks) -> int:  # noqa: ANN001 - speech_option
             for alternative in data["alternatives"]:
                 print(f"  alternative: {alternative}", flush=True)
     if failed and no_model == failed == len(args.images):
-        return _done(args, hooks, ModelFolderError.exit_code)  # nothing described: no model
-    return _done(args, hooks, 2 if failed else 0)
-
-
-def _done(args: argparse.Namespace, hooks, status: int) -> int:  # noqa: ANN001
-    if hooks is not None and hasattr(hooks, "finish"):
-        hooks.finish(args)
-    return status
+        return ModelFolderError.exit_code  # nothing described: no model
+    return ImageError.exit_code if failed else 0
