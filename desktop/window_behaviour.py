@@ -142,7 +142,7 @@ class Behaviour:
         text = fallback_text(reason).replace("\n\n", "\n") if reason else ""
         if reason and text != self.hotkey_notice.text():
             # The notice is a label that Tab never reaches: say it once, as the README promises.
-            self.announce(f"{reason} Settings lists the lumen capture commands to bind instead.")
+            self.speech.say(f"{reason} Settings lists the lumen capture commands to bind instead.")
         self.hotkey_notice.setText(text)
         self.hotkey_notice.setVisible(bool(reason))
 

@@ -125,3 +125,25 @@ def test_announcement_event_for_voiceover_and_uia(qtbot):
     event = announcement_event(widget, "Copied.", assertive=False)
     assert event.message() == "Copied." and event.politeness() == QAccessible.AnnouncementPoliteness.Polite
     assert announcement_event(widget, "Failed.", True).politeness() == QAccessible.AnnouncementPoliteness.Assertive
+
+
+def test_a_screen_reader_started_later_is_found(qtbot):
+    """Checked at start and then every few seconds: Orca started after Lumen takes over results."""
+    tasks = TaskManager()
+    running = {"reader": ""}
+    out = FakeOutput()
+    link = ReaderLink(tasks, find=lambda: running["reader"], opener=lambda name: out, poll_ms=100)
+    seen: list[str] = []
+    link.changed.connect(seen.append)
+    try:
+        link.start()
+        qtbot.wait(300)
+        assert link.reader == "" and not link.has_channel and seen == []
+        running["reader"] = "Orca"
+        qtbot.waitUntil(lambda: link.reader == "Orca" and link.has_channel, timeout=5000)
+        running["reader"] = ""
+        qtbot.waitUntil(lambda: link.reader == "" and not link.has_channel, timeout=5000)
+        assert seen == ["Orca", ""]
+    finally:
+        link.close()
+        tasks.shutdown(2.0)
