@@ -127,6 +127,14 @@ FAMILIES: dict[str, Family] = {
         required_files=(*HF_FOLDER_FILES, "chat_template.jinja|chat_template.json|tokenizer_config.json"),
         adapter="models.smolvlm:SmolVLM", exporter="export.smolvlm",
     ),
+    # Text reading: PP-OCRv4 detection and recognition and the direction classifier, as the
+    # rapidocr-onnxruntime 1.4.4 wheel ships them (plain files, no config.json; models/ocr/).
+    "ppocr": Family(
+        name="ppocr", title="PP-OCR", model_types=("ppocr",),
+        parts=("ch_PP-OCRv4_det_infer", "ch_PP-OCRv4_rec_infer", "ch_ppocr_mobile_v2.0_cls_infer"),
+        required_files=(), adapter="models.ocr:open_reader", exporter=None,
+        dtypes=("fp32",), onnx_dir="",
+    ),
 }
 
 

@@ -29,7 +29,7 @@ PARTIAL = ".partial"
 STAGING = ".staging"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # Families that do not describe pictures (CLIP gives keywords): never made the default by chance.
-NOT_DESCRIBING = frozenset({"clip"})
+NOT_DESCRIBING = frozenset({"clip", "ppocr"})
 
 
 def models_dir() -> Path:

@@ -107,3 +107,15 @@ def test_reading_order_columns_heading_and_hyphens() -> None:
     ordered, paragraphs = reading_order(lines)
     assert paragraphs == ["Title", "left line one that is full and example ends here.", "Right one", "right two."]
     assert [t.text for t in ordered][:2] == ["Title", "left line one that is full and exam-"]
+
+
+def test_ppocr_is_a_family_its_wheel_folder_opens_as() -> None:
+    from models.families import FAMILIES
+    from models.folder import ModelFolder
+    from models.ocr.files import wheel_models_dir
+    from models.session import SessionConfig
+
+    folder = ModelFolder.open(wheel_models_dir())  # no config.json: found by its graphs
+    assert (folder.family, folder.dtype) == ("ppocr", "fp32")
+    reader = FAMILIES["ppocr"].load_adapter()(folder, SessionConfig("cpu"))
+    assert isinstance(reader, TextReader) and reader.files.folder == folder.path

@@ -68,11 +68,17 @@ def candidate_dirs() -> list[Path]:
 
 
 def find_ocr_files() -> OcrFiles:
-    """The first folder with all three files; ModelFolderError naming what to install if none."""
+    """The first folder ModelFolder opens as a complete PP-OCR family folder (models/families.py);
+    ModelFolderError naming what to install if none."""
+    from models.folder import ModelFolder
+
     dirs = candidate_dirs()
     for folder in dirs:
-        if all((folder / name).is_file() for name in FILES):
-            return OcrFiles(folder)
+        try:
+            ModelFolder.open(folder, family="ppocr")
+        except ModelFolderError:
+            continue
+        return OcrFiles(folder)
     where = f" (looked in {', '.join(str(d) for d in dirs)})" if dirs else ""
     raise ModelFolderError(f"the text reader's models are missing{where}; {INSTALL_HINT}")
 
