@@ -31,7 +31,7 @@ KEY_FILE = ROOT / "build" / "lumen-bundle.key"
 INPUT_DIRS = ("desktop", "models", "services", "resources", "packaging")
 FROZEN_DISTS = ("pyinstaller", "pyinstaller-hooks-contrib", "PySide6-Essentials", "onnxruntime",
                 "onnxruntime-gpu", "tokenizers", "numpy", "pillow", "pyttsx3", "pynput",
-                "platformdirs")
+                "platformdirs", "opencv-python-headless", "pyclipper", "rapidocr-onnxruntime")
 # What build.spec leaves out on purpose: the export and translation stacks.
 LEFT_OUT = ("torch", "transformers", "onnx", "onnxscript", "export", "stanza", "spacy",
             "argostranslate", "ctranslate2")
@@ -278,3 +278,20 @@ def test_no_argument_opens_the_window_on_xcb(bundle: Path, user_env, xvfb: str,
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_frozen_app_reads_a_page_of_text_without_a_description_model(bundle: Path, user_env,
+                                                                     tmp_path: Path) -> None:
+    """PP-OCR's models travel in the bundle: `--task ocr` and `--task auto` work on a first start."""
+    from tests.support.text_pages import text_pages
+
+    page = text_pages()[5]  # two columns under a heading
+    path = tmp_path / "page.png"
+    page.image.save(path)
+    done = run_bundle("describe", "--task", "ocr", str(path), env=user_env)
+    assert done.returncode == 0, done.stderr
+    assert " ".join(done.stdout.split()) == " ".join(page.text.split())
+    auto = run_bundle("describe", "--task", "auto", "--json", str(path), env=user_env)
+    assert auto.returncode == 0, auto.stderr
+    data = json.loads(auto.stdout)
+    assert (data["kind"], data["task"], data["model"]) == ("text", "ocr", "PP-OCRv4")
