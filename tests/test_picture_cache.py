@@ -45,7 +45,7 @@ def test_picture_key_follows_the_pixels():
 
 
 class CountingSession:
-    """Wraps the vision session and counts its runs."""
+    """Wraps the vision encoder's onnxruntime session and counts its runs."""
 
     def __init__(self, session) -> None:
         self.session, self.runs = session, 0
@@ -63,7 +63,7 @@ def test_questions_on_a_cached_picture_never_rerun_the_vision_encoder(tiny_smolv
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (70, 90, 3), dtype=np.uint8)).save(path)
     cache = PictureCache()
     asker = Asker.load(tiny_smolvlm_onnx, "cpu", cache=cache)
-    counting = asker.model.vision = CountingSession(asker.model.vision)
+    counting = asker.model.vision = CountingSession(getattr(asker.model.vision, "session", asker.model.vision))
     first = asker.conversation(path).ask("What is it?", max_tokens=4)
     again = asker.conversation(Image.open(path)).ask("What is it?", max_tokens=4)  # same pixels, new conversation
     assert counting.runs == 1 and again.token_ids == first.token_ids
@@ -86,7 +86,7 @@ def test_describing_with_smolvlm_then_asking_encodes_the_picture_once(tiny_smolv
     cache = PictureCache()
     folder = ModelFolder.open(tiny_smolvlm_onnx)
     model = SmolVLM(folder, SessionConfig("cpu", 1))
-    counting = model.vision = CountingSession(model.vision)
+    counting = model.vision = CountingSession(getattr(model.vision, "session", model.vision))
     captioner = Captioner(folder, model, 0.0, cache=cache)
     brief = captioner.describe(path, DescribeOptions(detail="brief", max_tokens=4))
     detailed = captioner.describe(path, DescribeOptions(detail="detailed", max_tokens=4))
