@@ -107,7 +107,7 @@ def test_twenty_corrections_are_given_back(shapes_blip: Path, tmp_path: Path) ->
         corrections.add(picture(rng, *spec), f"{words} {spec[2]} {spec[3]} at the {spec[4]}")
     models = tmp_path / "models"
     done = lumen("train", str(shapes_blip), "--data", str(corrections.root), "--out", "mine",
-                 "--val-split", "0", "--epochs", "60", "--lr", "3e-3", "--batch", "5",
+                 "--val-split", "0", "--epochs", "150", "--lr", "1e-3", "--batch", "4",
                  "--threads", "1", models=models)
     out, err = done.communicate(timeout=600)
     assert done.returncode == 0, err[-2000:]

@@ -142,6 +142,7 @@ class Trainer:
             while state.epoch < s.epochs and not state.stopped:
                 epoch = state.epoch + 1
                 bar.set_description(f"epoch {epoch}/{s.epochs}")
+                torch.manual_seed(s.seed * 100_003 + epoch)  # dropout: resumed = unbroken run
                 self.family.model.train()
                 t0, losses, out_of_time = time.monotonic(), [], False
                 for chunk in self._chunks(self.train, s.seed * 100_003 + epoch):
