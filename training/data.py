@@ -104,11 +104,11 @@ def load_dataset(folder: Path, val_split: float = 0.1, seed: int = SEED) -> Spli
     pairs, layout = read_pairs(folder)
     if not 0 <= val_split <= 1:
         raise DatasetError("--val-split must be between 0 and 1 (0.1 holds out a tenth, 1 all).")
-    order = list(range(len(pairs)))
-    random.Random(seed).shuffle(order)
-    n_val = round(len(pairs) * val_split)
-    if val_split > 0 and len(pairs) >= 2:
+    # Split by picture, not by row: a picture with several captions stays on one side.
+    pictures = sorted({p.image for p in pairs})
+    random.Random(seed).shuffle(pictures)
+    n_val = round(len(pictures) * val_split)
+    if val_split > 0 and len(pictures) >= 2:
         n_val = max(1, n_val)
-    held = set(order[:n_val])
-    return Split([p for i, p in enumerate(pairs) if i not in held],
-                 [p for i, p in enumerate(pairs) if i in held], layout)
+    held = set(pictures[:n_val])
+    return Split([p for p in pairs if p.image not in held], [p for p in pairs if p.image in held], layout)
