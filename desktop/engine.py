@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from desktop.imaging import ImageSource
+from desktop.reading_job import TEXT_FIRST_TASKS, ReadingJob
 from desktop.tasks import Failed, JobContext, TaskManager
 from models.errors import LumenError, ModelFolderError
 from models.results import Caption, DescribeOptions
@@ -82,6 +83,7 @@ class Engine(QObject):
         self._worker = tasks.worker("captioner")
         self._device = device
         self._captioner: Any = None  # read and written on the worker thread only
+        self._reading = ReadingJob(device)  # PP-OCR and the picture's kind, on the worker too
         self.info: ModelInfo | None = None
         self.state = "none"
         self.error = ""
@@ -141,7 +143,8 @@ class Engine(QObject):
 
         def job(ctx: JobContext) -> Caption:
             captioner = self._captioner
-            if captioner is None:
+            reading = options.task in TEXT_FIRST_TASKS  # PP-OCR needs no description model
+            if captioner is None and not reading:
                 raise ModelFolderError(
                     "No model is loaded; install one with model setup, or open Lumen with --model."
                 )
@@ -152,12 +155,19 @@ class Engine(QObject):
                 if on_settled is not None:
                     ctx.post(on_settled, text)
 
-            caption = captioner.describe(
-                source.data, options,
-                on_text=lambda text: ctx.post(on_text, text),
-                should_stop=ctx.should_stop,
-                on_settled=settled if on_settled is not None or latency_trace.enabled() else None,
-            )
+            streaming = settled if on_settled is not None or latency_trace.enabled() else None
+            if reading:
+                caption = self._reading.run(
+                    source.data, options, captioner, screen=source.kind == "screen",
+                    on_text=lambda text: ctx.post(on_text, text), should_stop=ctx.should_stop,
+                    on_settled=streaming)
+            else:
+                caption = captioner.describe(
+                    source.data, options,
+                    on_text=lambda text: ctx.post(on_text, text),
+                    should_stop=ctx.should_stop,
+                    on_settled=streaming,
+                )
             latency_trace.mark("describe_done", timings_ms=caption.timings_ms)
             return caption
 

@@ -291,7 +291,8 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         """Capture (hiding Lumen first), then describe; `reply` hears how it ended."""
         def captured(source: ImageSource) -> None:
             latency_trace.mark("captured", kind=kind)
-            self.describer.describe(source, "ocr" if kind == "text" else "caption", reply, detail)
+            # The capture shortcuts first decide the kind: text is read, a blank screen named.
+            self.describer.describe(source, "ocr" if kind == "text" else "auto", reply, detail)
 
         def failed(message: str) -> None:
             self.show_error(message)

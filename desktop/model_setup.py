@@ -23,6 +23,7 @@ from desktop.widgets import named_button
 from models import catalogue
 from models.errors import CancelledError, LumenError
 from models.fsutil import human_size
+from models.ocr.files import ocr_available
 from models.registry import InstalledModel, Registry
 
 _CANCELLED = object()  # what a cancelled job returns, so the dialog hears that it stopped
@@ -68,10 +69,12 @@ class ModelSetupDialog(QDialog):
         heading = QLabel(words)
         heading.setAccessibleName(words)
         heading.setStyleSheet("font-size: 130%; font-weight: bold;")
-        intro = QLabel(
-            "Lumen describes pictures with a model that runs on this computer. You set it up "
-            "once; after that Lumen works without the internet."
-        )
+        about = ("Lumen describes pictures with a model that runs on this computer. You set it up "
+                 "once; after that Lumen works without the internet.")
+        if self.first_run and ocr_available():
+            about += (" Reading text already works: the text reader comes with Lumen, so the "
+                      "shortcut that reads the screen, and pages of text, need no model.")
+        intro = QLabel(about)
         intro.setWordWrap(True)
         intro.setAccessibleName("About the model")
         layout.addWidget(heading)

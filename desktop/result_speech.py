@@ -35,7 +35,7 @@ class ResultSpeech:
         self._muted = True
 
     def _streams(self, request: Request) -> bool:
-        return (request is self._request and not self._muted and request.options.task == "caption"
+        return (request is self._request and not self._muted and request.options.task in ("caption", "auto")
                 and not self._window.settings.translate_to)
 
     def settled(self, request: Request, text: str) -> None:

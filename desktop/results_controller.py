@@ -111,7 +111,7 @@ class ResultsController(QObject):
         w.earcons.play("done")
         if w.settings.history:
             w.history.remember(result)
-        if w.settings.translate_to:
+        if w.settings.translate_to and result.caption.task != "ocr":  # text read stays as read
             self.translate(result)  # says the translation instead, when it is ready
         else:
             w.result_speech.finished(result)  # what was not said while decoding

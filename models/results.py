@@ -5,6 +5,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 TASKS = ("caption", "ocr", "objects")
+# Not a model task: decide the picture's kind first, then read, name it blank, or caption it
+# (models/text_first.py). Only Lumen's own callers (window, CLI) ask for it.
+AUTO = "auto"
 DETAILS = ("brief", "detailed", "more")
 
 # A description whose mean token probability is under this is flagged as uncertain.
@@ -27,8 +30,8 @@ class DescribeOptions:
     temperature: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
+        if self.task not in (*TASKS, AUTO):
+            raise ValueError(f"task must be one of {', '.join(TASKS)} or {AUTO}, not {self.task!r}")
         if self.detail not in DETAILS:
             raise ValueError(f"detail must be one of {', '.join(DETAILS)}, not {self.detail!r}")
         if self.max_tokens is not None and self.max_tokens < 1:

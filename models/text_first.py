@@ -84,7 +84,8 @@ class TextFirst:
 
     def describe(self, image: ImageInput, options: DescribeOptions, captioner=None, *,  # noqa: ANN001
                  screen: bool = False, on_text: Callable[[str], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> Caption:
+                 should_stop: Callable[[], bool] | None = None,
+                 on_settled: Callable[[str], None] | None = None) -> Caption:
         """`--task auto`: blank -> a sentence; text -> read (plus one brief caption line when a
         description model is given); photo -> the caption. A photo without a captioner raises
         NoDescriptionModel."""
@@ -112,8 +113,9 @@ class TextFirst:
         if captioner is None:
             raise NoDescriptionModel("this picture is a photo and no description model is installed; "
                                      "install one with `lumen models install florence-2-base-ft`")
+        streaming = {"on_settled": on_settled} if on_settled is not None else {}
         caption = captioner.describe(rgb, replace(options, task="caption"), on_text=on_text,
-                                     should_stop=should_stop)
+                                     should_stop=should_stop, **streaming)
         caption.kind = "photo"
         caption.timings_ms["classify"] = classify_ms
         return caption
