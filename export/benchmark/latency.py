@@ -4,8 +4,8 @@ The window runs on a private X server (latency_session.py) with the model folder
 dtype; decoding is held to exactly N new tokens (as the speed bench does: random weights would
 stop anywhere), which stands for a first sentence of N tokens. Each round:
 
-1. a new picture put on the screen under the window (desktop/bench_backdrop.py), then Ctrl+Alt+D
-   pressed with xdotool (the global shortcut, heard by pynput like any key);
+1. a new picture put on the screen under the window (desktop/bench_backdrop.py), then the
+   describe-the-screen shortcut (Ctrl+Alt+Shift+D) pressed with xdotool (the global shortcut, heard by pynput like any key);
 2. "2", then "1" pressed in the window: the same picture described again at another detail
    level (the redescribe case);
 and after the rounds, `lumen capture --screen` from a fresh process (the second trigger).
@@ -28,9 +28,11 @@ from typing import Any, Callable
 from export.benchmark.latency_session import AppSession, LatencyError, XServer, missing_tools
 from models.folder import DTYPE_SUFFIX, ModelFolder
 
-KEY_SHORTCUT = "ctrl+alt+d"
-STAGES = ("shortcut", "capture", "dispatch", "preprocess", "vision", "encoder", "first_sentence_decoded",
-          "speech_synthesis", "playback_start")
+# Lumen's default "describe the screen" shortcut, set explicitly (Qt's text, then xdotool's).
+SHORTCUT = ("Ctrl+Alt+Shift+D", "ctrl+alt+shift+d")
+# "classify": the capture shortcuts' check of the picture's kind (blank, text, photo) first.
+STAGES = ("shortcut", "capture", "dispatch", "classify", "preprocess", "vision", "encoder",
+          "first_sentence_decoded", "speech_synthesis", "playback_start")
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,12 @@ def stages_of(t0: float, events: list[dict[str, Any]]) -> dict[str, float]:
         raise LatencyError(f"incomplete trace: {[e['event'] for e in events]}")
     play = _first(events, "speech_play", said["t"])
     timings = {k: v / 1000.0 for k, v in done.get("timings_ms", {}).items()}
-    encoded = sum(timings.get(k, 0.0) for k in ("preprocess", "vision", "encoder"))
+    encoded = sum(timings.get(k, 0.0) for k in ("classify", "preprocess", "vision", "encoder"))
     out = {
         "to_screen_reader_s": said["t"] - t0,
         "to_speech_s": play["t"] + play.get("leading_silence_s", 0.0) - t0 if play else float("nan"),
         "dispatch": start["t"] - (captured or hotkey or {"t": t0})["t"],
+        "classify": timings.get("classify", 0.0),
         "preprocess": timings.get("preprocess", 0.0),
         "vision": timings.get("vision", 0.0),
         "encoder": timings.get("encoder", 0.0),
@@ -159,7 +162,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
     settings = {"speak": "true", "speak_with": "both", "detail": "brief", "history": "false",
                 "earcons": "false", "global_hotkeys": "true"}
     log(f"starting the window on {display} ({dtype}, {options.tokens} tokens per description)")
-    app = AppSession(work / "model", display, work / "app", settings, log)
+    app = AppSession(work / "model", display, work / "app", settings, {"screen": SHORTCUT[0]}, log)
     runs: dict[str, list[dict[str, float]]] = {"shortcut": [], "redescribe": [], "capture_command": []}
     try:
         status = app.wait_ready(options.ready_timeout_s)
@@ -168,7 +171,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
         time.sleep(1.0)  # let the voice finish its own warm-up and "Lumen is ready."
         for i in range(options.presses):
             app.next_picture()
-            t0 = app.xdotool("key", "--clearmodifiers", KEY_SHORTCUT)
+            t0 = app.xdotool("key", "--clearmodifiers", SHORTCUT[1])
             shortcut = stages_of(t0, app.wait_for(t0, _complete, options.timeout_s))
             runs["shortcut"].append(shortcut)
             time.sleep(0.5)
@@ -209,7 +212,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
 
 def latency_table(data: dict[str, Any]) -> str:
     kinds = [k for k in ("shortcut", "redescribe", "capture_command") if k in data["stages"]]
-    names = {"shortcut": "Ctrl+Alt+D", "redescribe": "describe again (other detail)",
+    names = {"shortcut": SHORTCUT[0], "redescribe": "describe again (other detail)",
              "capture_command": "`lumen capture`"}
     lines = [f"Latency, {data['dtype']}, {data['tokens']} tokens, medians of {data['presses']} presses "
              f"(seconds; app ready in {data['app_ready_s']:.1f} s, peak RSS {data['app_peak_rss_mb'] or 0:.0f} MB)",

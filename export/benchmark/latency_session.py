@@ -67,11 +67,14 @@ class AppSession:
     """One `lumen --model DIR` window on `display`, with private folders under `work`."""
 
     def __init__(self, model: Path, display: str, work: Path, settings: dict[str, str],
-                 log: Callable[[str], Any] = print) -> None:
+                 hotkeys: dict[str, str] | None = None, log: Callable[[str], Any] = print) -> None:
+        hotkeys = hotkeys or {}
         self.work, self.log = work, log
         config = work / "config"
         config.mkdir(parents=True, exist_ok=True)
-        (config / "lumen.ini").write_text("[General]\n" + "".join(f"{k}={v}\n" for k, v in settings.items()))
+        ini = "[General]\n" + "".join(f"{k}={v}\n" for k, v in settings.items())
+        ini += "[hotkeys]\n" + "".join(f"{k}={v}\n" for k, v in hotkeys.items())
+        (config / "lumen.ini").write_text(ini)
         self.trace = work / "trace.jsonl"
         self.trace.unlink(missing_ok=True)
         env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE")}
