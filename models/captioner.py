@@ -24,13 +24,8 @@ def _load_adapter(folder: ModelFolder, config: SessionConfig) -> Adapter:
     if folder.family == "clip":
         raise ModelFolderError(f"{folder.path} is a CLIP model: it gives keywords (lumen describe --tags), "
                                "not descriptions; choose a Florence-2 or BLIP model")
-    if folder.family == "florence2":
-        from models.florence2 import Florence2
-
-        return Florence2(folder, config)
-    from models.blip import Blip
-
-    return Blip(folder, config)
+    # Florence-2, BLIP and SmolVLM (which describes by prompt): the family table names the class.
+    return folder.spec.load_adapter()(folder, config)
 
 
 class Captioner:
