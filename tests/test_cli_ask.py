@@ -88,3 +88,12 @@ def test_errors_and_exit_statuses_match_describe(tiny_smolvlm_onnx, tiny_florenc
     assert done.returncode == 7 and "lumen models install-translation" in done.stderr
     done = lumen("ask", str(photo), "Why?", "--model", str(tiny_smolvlm_onnx), "--max-tokens", "0")
     assert done.returncode == 2 and "--max-tokens" in done.stderr
+
+
+def test_smolvlm_also_describes(tiny_smolvlm_onnx, photo):
+    """One model for everything: `lumen describe` with a SmolVLM folder asks it for a description."""
+    brief = lumen("describe", str(photo), "--model", str(tiny_smolvlm_onnx), "--max-tokens", "6", "--json")
+    detailed = lumen("describe", str(photo), "--model", str(tiny_smolvlm_onnx), "--max-tokens", "6", "--json",
+                     "--detail", "detailed")
+    assert brief.returncode == detailed.returncode == 0, brief.stderr + detailed.stderr
+    assert json.loads(brief.stdout)["token_ids"] != json.loads(detailed.stdout)["token_ids"]  # a prompt per level
