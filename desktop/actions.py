@@ -43,6 +43,9 @@ MENUS: dict[str, list[Spec | None]] = {  # None is a separator
         S("copy", "&Copy description", ("Ctrl+C",), "copy_description",
           "Copy the description (or the selected part)"),
         S("paste", ""),  # the File menu's action, listed here too
+        # F2: "edit this item" elsewhere too; no screen reader or desktop binds it alone (desktop/correction.py).
+        S("correct", "Co&rrect this description…", ("F2",), "correction.open",
+          "Edit the description; your correction and the picture go to your training set"),
     ],
     "&Describe": [
         S("screen", "Describe the whole &screen", (), "capture_screen", "Capture the screen under the pointer"),

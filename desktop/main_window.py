@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from desktop import window_behaviour
 from desktop.actions import build_actions
+from desktop.correction import CorrectionController
 from desktop.announce import Announcer
 from desktop.appearance import Appearance
 from desktop.ask_panel import AskController
@@ -185,6 +186,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
 
         self.result_view = ResultView()
         self.ask_flow = AskController(self)  # desktop/ask_panel.py: questions about the picture
+        self.correction = CorrectionController(self)  # desktop/correction.py: F2, the training set
         self.result_view.copy_all.connect(self.copy_description)
         self.keywords_view = KeywordsView()  # desktop/keywords_view.py: CLIP keywords, when installed
         self.keywords = KeywordsController(self, self.keywords_view)

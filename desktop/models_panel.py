@@ -28,6 +28,7 @@ from models.errors import LumenError, ModelFolderError
 from models.folder_check import FolderReport, check_folder
 from models.fsutil import human_size
 from models.registry import InstalledModel, Registry
+from services.model_notes import model_history
 
 FAMILY_NAMES = {"florence2": "Florence-2", "blip": "BLIP"}
 NAME_ROLE = Qt.ItemDataRole.UserRole
@@ -176,7 +177,7 @@ class ModelsPanel(QWidget):
             self._say(f"The installed models could not be read: {error_sentence(e)}", True)
             models = []
         for model in models:
-            text = describe_model(model, self._damaged.get(model.name))
+            text = f"{describe_model(model, self._damaged.get(model.name))}; {model_history(model.path)}"
             item = QListWidgetItem(text)
             item.setData(NAME_ROLE, model.name)
             item.setData(Qt.ItemDataRole.AccessibleTextRole, text)

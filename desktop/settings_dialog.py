@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from desktop.hotkeys import fallback_commands
 from desktop.models_panel import ModelsPanel
+from desktop.training_page import TrainingSetPage
 from desktop.settings import HOTKEY_ACTIONS, TEXT_SCALE_MAX, TEXT_SCALE_MIN, TEXT_SCALE_STEP, Settings
 from desktop.speech_router import MODE_NAMES
 from desktop.voice import Voice
@@ -69,6 +70,8 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._appearance_page(settings), "&Appearance")
         tabs.addTab(self._shortcuts_page(settings, hotkeys_reason), "S&hortcuts")
         tabs.addTab(self._startup_page(settings), "Startup and &privacy")
+        self.training_page = TrainingSetPage()  # desktop/training_page.py: corrections kept for training
+        tabs.addTab(self.training_page, "&Training set")
         self.models_panel = ModelsPanel(window=parent)  # acts at once; the window follows its default
         tabs.addTab(self.models_panel, "&Models")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)

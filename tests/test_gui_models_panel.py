@@ -107,8 +107,8 @@ def unnamed(root: QWidget) -> list[str]:
 def test_the_list_reads_each_model_in_full(panel: ModelsPanel, registry: Registry, model_copy: Path) -> None:
     size = human_size(read_manifest(model_copy).total_bytes)
     assert rows(panel) == [
-        f"tiny-linked (default): Florence-2, fp32, {size}, linked folder",
-        f"tiny-own: Florence-2, fp32, {size}",
+        f"tiny-linked (default): Florence-2, fp32, {size}, linked folder; installed, last evaluation: not evaluated",
+        f"tiny-own: Florence-2, fp32, {size}; installed, last evaluation: not evaluated",
     ]
     for i, path in enumerate([model_copy, registry.root / "tiny-own"]):
         item = panel.list.item(i)

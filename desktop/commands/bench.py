@@ -50,6 +50,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--ask", action="store_true",
                         help="SmolVLM-256M with random weights (built, exported and cached): picture encoding, "
                              "first and follow-up answers, fp32 and int8, beside transformers")
+    source.add_argument("--ocr", action="store_true",
+                        help="PP-OCR reading a full 1280x800 screen of text (needs no description model)")
     parser.add_argument("--torch-checkpoint", metavar="DIR", type=Path,
                         help="with --model: the transformers checkpoint it was exported from")
     parser.add_argument("--tokens", type=_positive, default=20, metavar="N", help="new tokens per caption (default 20)")
@@ -130,7 +132,31 @@ def run_ask_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_ocr_bench(args: argparse.Namespace) -> int:
+    """--ocr: export/benchmark/ocr.py."""
+    import os
+
+    from export.benchmark.ocr import as_json, markdown
+    from export.benchmark.ocr import run_ocr_bench as measure
+
+    try:
+        result = measure(args.runs, args.threads)
+    except LumenError as e:
+        return report_error(str(e), e.exit_code)
+    print(markdown(result), flush=True)
+    # Other work on the machine slows the figure: say how busy it was.
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    if args.json is not None:
+        try:
+            args.json.write_text(json.dumps(as_json(result), indent=2) + "\n", encoding="utf-8")
+        except OSError as e:
+            return report_error(f"cannot write {args.json} ({e.strerror}); choose another path", 1)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.ocr:
+        return run_ocr_bench(args)
     if args.ask:
         return run_ask_bench(args)
     if args.latency:

@@ -1,0 +1,95 @@
+"""`lumen bench --ocr`: how long PP-OCR takes to read a full 1280x800 screen of text.
+
+The picture is drawn with Pillow (15 px DejaVu Sans prose filling the screen, as
+tests/support/text_pages.py draws it, without importing the tests). Reported: wall time per read
+(after one warm-up), CPU time of this process (threads spinning count there too), the detector's
+and recogniser's shares, lines and characters read.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass
+
+from PIL import Image, ImageDraw, ImageFont
+
+PROSE = ("Lumen describes pictures aloud for people who cannot see them. When the picture is a "
+         "page of text, it reads the words instead of guessing what they show, from the top of "
+         "the page to the bottom and one column after the other.")
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+@dataclass(frozen=True)
+class OcrBench:
+    size: tuple[int, int]
+    threads: int | None
+    runs: int
+    wall_s: float  # median
+    cpu_s: float  # median
+    detect_ms: float
+    recognize_ms: float
+    lines: int
+    characters: int
+
+
+def screen_of_text(size: tuple[int, int] = (1280, 800)) -> Image.Image:
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    face = ImageFont.truetype(FONT, 15)
+    words, line, y = PROSE.split() * 200, "", 10
+    for word in words:
+        if draw.textlength(f"{line} {word}", font=face) > size[0] - 40:
+            draw.text((20, y), line.strip(), font=face, fill="black")
+            line, y = "", y + 21
+            if y > size[1] - 30:
+                break
+        line = f"{line} {word}"
+    return image
+
+
+def run_ocr_bench(runs: int = 3, threads: int | None = None) -> OcrBench:
+    from models.ocr import TextReader
+    from models.session import SessionConfig
+
+    image = screen_of_text()
+    reader = TextReader(config=SessionConfig("cpu", threads))
+    reader.read(image)  # warm-up
+    walls, cpus, results = [], [], []
+    for _ in range(runs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        results.append(reader.read(image))
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    last = results[-1]
+    return OcrBench(image.size, threads, runs, statistics.median(walls), statistics.median(cpus),
+                    statistics.median(r.timings_ms["detect"] for r in results),
+                    statistics.median(r.timings_ms["recognize"] for r in results),
+                    len(last.lines), len(last.text))
+
+
+def markdown(result: OcrBench) -> str:
+    w, h = result.size
+    return "\n".join((
+        "| Reading a full screen of text (PP-OCRv4) | |", "|---|---|",
+        f"| picture | {w}x{h}, {result.lines} lines, {result.characters} characters |",
+        f"| wall time (median of {result.runs}) | {result.wall_s:.2f} s |",
+        f"| CPU time of the process | {result.cpu_s:.2f} s |",
+        f"| detection / recognition | {result.detect_ms / 1000:.2f} s / {result.recognize_ms / 1000:.2f} s |",
+        f"| threads | {result.threads or 'one per core'} |",
+    ))
+
+
+def as_json(result: OcrBench) -> dict:
+    return asdict(result)
+
+
+if __name__ == "__main__":
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int)
+    args = parser.parse_args()
+    print(markdown(run_ocr_bench(args.runs, args.threads)))
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
