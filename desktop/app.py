@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from desktop.errors import NoDisplayError
 from desktop.single_instance import Reply, send
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,6 @@ def result_json(result: Any) -> dict[str, Any]:
     return data
 
 
-NO_DISPLAY_EXIT = 6  # as `lumen capture` with no display
-
-
 def display_available() -> bool:
     """False on Linux with no X11 or Wayland display, where Qt would abort with a core dump."""
     if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
@@ -89,9 +87,8 @@ def run_app(model: str | None) -> int:
     except (TimeoutError, ConnectionError, ValueError):
         pass  # a stuck instance: start anyway, InstanceServer takes over its name if it can
     if not display_available():
-        print("error: there is no display to open the window on; start Lumen inside a desktop "
-              "session, or describe files with `lumen describe IMAGE`", file=sys.stderr)
-        return NO_DISPLAY_EXIT
+        raise NoDisplayError("there is no display to open the window on; start Lumen inside a "
+                             "desktop session, or describe files with `lumen describe IMAGE`")
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

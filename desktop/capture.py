@@ -21,18 +21,13 @@ from PySide6.QtGui import QCursor, QGuiApplication, QImage, QScreen
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop.capture_delay import hide_delay_ms as platform_hide_delay_ms
+from desktop.errors import CaptureError
 from desktop.imaging import ImageSource, qimage_to_pil
 from models.errors import LumenError
 
 log = logging.getLogger(__name__)
 KINDS = ("screen", "window", "region", "text")  # "text" is the screen, read with OCR
 HIDE_DELAY_MS = 300  # long enough for compositors to finish fading our window out
-
-
-class CaptureError(LumenError):
-    """The screen could not be captured (no display, Wayland, no permission)."""
-
-    exit_code = 6
 
 
 def screen_at_pointer() -> QScreen:

@@ -6,6 +6,10 @@ import importlib
 import os
 import sys
 
+from desktop.commands.common import report_error
+from models.errors import LumenError
+from models.version import lumen_version
+
 # name -> (module under desktop.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "describe": ("describe", "describe images and print the result"),
@@ -19,15 +23,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluate_cmd", "score models on captioned pictures (BLEU, METEOR, ROUGE-L, CIDEr, WER)"),
     "serve": ("serve", "serve a local JSON API for captioning and tagging clients"),
 }
-
-
-def lumen_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("lumen")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
@@ -62,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=os.environ.get("LUMEN_LOG", "ERROR"), format="lumen: %(message)s")
         module = importlib.import_module(f"desktop.commands.{COMMANDS[args.command][0]}")
         return int(module.run(args) or 0)
+    except LumenError as e:
+        # The one place where our exceptions become exit statuses: each LumenError subclass
+        # carries its own (README "Exit statuses" lists them; tests/test_exit_statuses.py).
+        report_error(str(e))
+        return e.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -39,10 +39,8 @@ def resolve_model_dir(model: str | None) -> Path | None:
     """`--model DIR` when given, else the installed default model, else None."""
     if model:
         return Path(model).expanduser()
-    try:
-        from models.registry import default_model_dir
-    except ImportError:
-        return None
+    from models.registry import default_model_dir
+
     try:
         folder = default_model_dir()
     except Exception as exc:  # a damaged registry must not stop the window opening

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage
 
 IMAGE_SUFFIXES = (
     ".png", ".jpg", ".jpeg", ".jpe", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ico",
@@ -40,16 +40,6 @@ def qimage_to_pil(image: QImage) -> Image.Image:
     width, height, stride = rgb.width(), rgb.height(), rgb.bytesPerLine()
     data = bytes(rgb.constBits())  # copied: the QImage may go away
     return Image.frombuffer("RGB", (width, height), data, "raw", "RGB", stride, 1).copy()
-
-
-def pil_to_qpixmap(image: Image.Image, max_side: int = 0) -> QPixmap:
-    """A pixmap for showing `image` (optionally shrunk so its longer side is `max_side`)."""
-    img = image.convert("RGBA")
-    if max_side:
-        img.thumbnail((max_side, max_side))
-    data = img.tobytes("raw", "RGBA")
-    qimg = QImage(data, img.width, img.height, img.width * 4, QImage.Format.Format_RGBA8888)
-    return QPixmap.fromImage(qimg.copy())
 
 
 def looks_like_image_file(path: Path) -> bool:

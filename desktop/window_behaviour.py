@@ -65,12 +65,8 @@ class Behaviour:
             self.speech.say(text, error=True)  # a model that fails at start is heard, not only shown
 
     def run_model_setup(self: MainWindow) -> None:
-        try:
-            from desktop.model_setup import run_model_setup
-        except ImportError:
-            self.show_error("Model setup is not part of this Lumen; install a model with "
-                            "`lumen models install`, then restart Lumen.")
-            return
+        from desktop.model_setup import run_model_setup
+
         try:
             folder = run_model_setup(self)
         except Exception as exc:
@@ -173,7 +169,7 @@ class Behaviour:
         self._text_dialog("Keyboard shortcuts", shortcut_list(self.actions))
 
     def show_about(self: MainWindow) -> None:
-        from desktop.cli import lumen_version
+        from models.version import lumen_version
 
         info = self.engine.info
         model = f"Model: {info.name} ({info.provider})." if info else "No model loaded."

@@ -10,8 +10,6 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from export.merge import merge_decoders
-from export.onnx_utils import export_module, save_model
 from export.quantize import DTYPES, SUFFIX, quantize_file
 from export.validate import check, compare_part
 from models.errors import ExportError, ModelFolderError
@@ -128,10 +126,3 @@ def export_model(
                    versions=package_versions(EXPORT_VERSIONS))
     log(f"wrote {out}")
     return out
-
-
-def export_decoder_pair(no_past: Any, with_past: Any, out: Path) -> None:
-    """Export both decoder variants and save them merged as one file."""
-    protos = [export_module(s["module"], s["args"], s["inputs"], s["outputs"], s["dynamic"])
-              for s in (no_past, with_past)]
-    save_model(merge_decoders(*protos), out)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from export.decoder_parts import Case, DecoderWithCache, decoder_cases, decoder_io_names, dims
+from export.merge import export_decoder_pair
 from export.onnx_utils import export_module, save_model
 
 
@@ -103,8 +104,6 @@ def load_model(folder: Path) -> Any:
 
 
 def export_parts(model: Any, folder: Path, out: Path, log: Callable[[str], Any] = print) -> tuple[str, ...]:
-    from export.api import export_decoder_pair
-
     specs = part_specs(model, blip_shapes(model))
     with torch.no_grad():
         s = specs["vision_model"]

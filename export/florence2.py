@@ -12,6 +12,7 @@ from torch import nn
 
 from export.decoder_parts import Case, DecoderWithCache, decoder_cases, decoder_io_names, dims
 from export.fusions import fuse_gelu
+from export.merge import export_decoder_pair
 from export.onnx_utils import export_module, save_model
 from models.errors import ExportError, ModelFolderError
 
@@ -163,8 +164,6 @@ def image_size(folder: Path) -> tuple[int, int]:
 
 
 def export_parts(model: Any, folder: Path, out: Path, log: Callable[[str], Any] = print) -> tuple[str, ...]:
-    from export.api import export_decoder_pair
-
     specs = part_specs(model, florence_shapes(model, image_size(folder)))
     with torch.no_grad():
         for name in PARTS[:3]:

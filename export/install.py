@@ -1,16 +1,14 @@
 """`lumen models install NAME --export`: fetch the original checkpoint and export it here.
 
-Needs the `[export]` extra (torch, transformers) and the exporter `export.api.export_model`;
-both are looked up only when asked for, so a plain install never imports them. The original
+Needs the `[export]` extra (torch, transformers) for `export.api.export_model`, which is
+imported only when asked for, so a plain install never imports torch. The original
 weights go to `<models>/.partial/<name>.source/` (resumable file by file) and are verified
 against the hub's checksums; they are deleted once the export has been verified and
 registered, since only the ONNX folder is ever used.
 """
 from __future__ import annotations
 
-import importlib
 import importlib.util
-import inspect
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -30,18 +28,13 @@ _TEXT_FILES = ("*.json", "*.txt", "*.model")
 
 
 def exporter() -> Callable[..., Path]:
-    """The lead's `export.api.export_model`, or ExportError saying how to get it."""
+    """`export.api.export_model`, or ExportError saying how to get torch and transformers."""
     for package in ("torch", "transformers"):
         if importlib.util.find_spec(package) is None:
             raise ExportError(_NEEDS)
-    try:
-        module = importlib.import_module("export.api")
-    except ImportError as e:
-        raise ExportError(_NEEDS) from e
-    fn = getattr(module, "export_model", None)
-    if not callable(fn):
-        raise ExportError("This Lumen build has no exporter (export.api.export_model); " + _NEEDS)
-    return fn
+    from export.api import export_model
+
+    return export_model
 
 
 def install_exported(
@@ -73,7 +66,7 @@ def install_exported(
     try:
         say(f"Exporting to ONNX ({dtype}); this takes a few minutes")
         try:
-            folder = Path(_call_exporter(export_model, source, staging / name, dtype, say))
+            folder = Path(export_model(source, staging / name, (dtype,), log=say))
         except LumenError:
             raise
         except Exception as e:  # the exporter runs torch: any failure ends this install
@@ -93,15 +86,6 @@ def install_exported(
         shutil.rmtree(staging, ignore_errors=True)
     shutil.rmtree(source, ignore_errors=True)
     return model
-
-
-def _call_exporter(export_model: Callable, src: Path, out: Path, dtype: str, say) -> Path:
-    """`export_model(src, out, dtypes=(dtype,), log=...)`, or the single-`dtype` form."""
-    params = inspect.signature(export_model).parameters
-    kwargs = {"log": say} if "log" in params else {}
-    if "dtypes" in params:
-        return export_model(src, out, (dtype,), **kwargs)
-    return export_model(src, out, dtype, **kwargs)
 
 
 def _download_source(repo_id: str, dest: Path, revision: str, endpoint: str | None) -> str:

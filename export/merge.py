@@ -8,6 +8,8 @@ tensors for `present.*.encoder.*`, which callers keep from the first step.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
+from typing import Any
 
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -125,3 +127,13 @@ def merge_decoders(no_past: onnx.ModelProto, with_past: onnx.ModelProto) -> onnx
                                producer_name="lumen-export")
     merged.ir_version = with_past.ir_version
     return merged
+
+
+def export_decoder_pair(no_past: Any, with_past: Any, out: Path) -> None:
+    """Export both decoder variants (specs: module, args, inputs, outputs, dynamic) and save
+    them merged as one file with `use_cache_branch`."""
+    from export.onnx_utils import export_module, save_model
+
+    protos = [export_module(s["module"], s["args"], s["inputs"], s["outputs"], s["dynamic"])
+              for s in (no_past, with_past)]
+    save_model(merge_decoders(*protos), out)

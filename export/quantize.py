@@ -8,10 +8,11 @@ import numpy as np
 import onnx
 
 from export.onnx_utils import save_model
+from models.families import DTYPE_SUFFIX
 
 DTYPES = ("fp32", "fp16", "int8", "q4")
 # File suffixes as published by onnx-community (transformers.js naming).
-SUFFIX = {"fp32": "", "fp16": "_fp16", "int8": "_int8", "q4": "_q4"}
+SUFFIX = {d: DTYPE_SUFFIX[d] for d in DTYPES}  # the published names (models/families.py)
 # The q4 variant is 4-bit where a part reads its weights once per token (the decoder, the
 # embedding): there smaller weights are faster. Parts that run hundreds of tokens at once are
 # bound by arithmetic, where int8 products are fastest and 4 bits lose the most: they get

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 from PIL import Image
@@ -33,4 +33,9 @@ class Adapter(Protocol):
     def prepare(self, pixel_values: np.ndarray, image_size: tuple[int, int], options: DescribeOptions,
                 timings: dict[str, float]) -> Prepared:
         """Run the encoders; fill timings_ms keys `vision` and `encoder`."""
+        ...
+
+    def generation_overrides(self) -> dict[str, Any]:
+        """Settings this family's `generate` always uses, whatever generation_config.json says
+        (GenerationSettings field -> value); {} for none."""
         ...

@@ -7,6 +7,7 @@ caption (detail can only change the default token budget); OCR and object lists 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -17,7 +18,7 @@ from models.folder import ModelFolder
 from models.onnx_decoder import MergedDecoder, cache_layout
 from models.preprocess import ImagePreprocessor
 from models.results import DescribeOptions
-from models.session import SessionConfig, create_session, run
+from models.session import SessionConfig, open_parts, run
 from models.tasks import blip_caption
 from models.tokenizer import TextTokenizer, stable_prefix
 
@@ -44,12 +45,12 @@ class Blip:
         self.folder = folder
         self.tokenizer = TextTokenizer.from_folder(folder.path)
         self.preprocess = ImagePreprocessor.from_config(folder.preprocessor_config)
-        self.vision, self.provider, warning = create_session(folder.onnx_file("vision_model"), config)
-        self.decoder, _, decoder_warning = create_session(folder.onnx_file("decoder_model_merged"), config)
-        self.warning = warning or decoder_warning
-        text = folder.config.get("text_config") or {}
-        heads = int(text.get("num_attention_heads", 12))
-        self.layout = cache_layout(self.decoder, heads, int(text.get("hidden_size", 768)) // heads)
+        sessions = open_parts({part: folder.onnx_file(part) for part in folder.spec.parts}, config)
+        self.provider, self.warning = sessions.provider, sessions.warning
+        self.vision, self.decoder = sessions["vision_model"], sessions["decoder_model_merged"]
+        text = folder.text_config()
+        heads = int(folder.text_setting("num_attention_heads"))
+        self.layout = cache_layout(self.decoder, heads, int(folder.text_setting("hidden_size")) // heads)
         self._vision_out = self.vision.get_outputs()[0].name
         self._wants_mask = any(i.name == "attention_mask" for i in self.decoder.get_inputs())
         # generate() starts every caption with text_config.bos_token_id ([DEC]).
@@ -58,6 +59,12 @@ class Blip:
             raise ModelFolderError(f"config.json in {folder.path} names no bos_token_id for BLIP's decoder; "
                                    "re-export the model")
         self.bos = int(bos)
+
+    def generation_overrides(self) -> dict[str, Any]:
+        """BlipForConditionalGeneration.generate always ends captions at [SEP] and pads with
+        [PAD], whatever eos the folder's generation_config.json names."""
+        return {"eos_token_id": int(self.folder.text_setting("sep_token_id")),
+                "pad_token_id": int(self.folder.text_setting("pad_token_id"))}
 
     def pixels(self, image: Image.Image) -> np.ndarray:
         return self.preprocess(image)

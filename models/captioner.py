@@ -75,13 +75,13 @@ class Captioner:
         elif gen.get("max_length") is None and gen.get("max_new_tokens") is None:
             key = options.detail if options.task == "caption" else options.task
             overrides["max_new_tokens"] = DEFAULT_NEW_TOKENS[key]
-        if self.folder.family == "blip":
-            # BlipForConditionalGeneration.generate always ends captions at [SEP] and pads with
-            # [PAD], whatever eos the folder's generation_config.json names.
-            text_config = self.folder.config.get("text_config") or {}
-            overrides["eos_token_id"] = text_config.get("sep_token_id")
-            overrides["pad_token_id"] = text_config.get("pad_token_id")
-        settings = GenerationSettings.from_config(gen, self.folder.config, **overrides)
+        overrides.update(self.adapter.generation_overrides())
+        try:
+            settings = GenerationSettings.from_config(gen, self.folder.config, **overrides)
+        except (TypeError, ValueError) as e:
+            raise ModelFolderError(
+                f"The generation settings in {self.folder.path} are invalid ({e}); re-export the model."
+            ) from e
         # Never ask for more positions than the decoder has (learned position tables end).
         text = self.folder.config.get("text_config") or self.folder.config
         positions = text.get("max_position_embeddings") or self.folder.config.get("max_position_embeddings")

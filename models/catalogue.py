@@ -199,17 +199,12 @@ class Recommendation:
         return self.entry.installed_name(self.dtype)
 
 
-def available_providers() -> list[str]:
-    try:
-        import onnxruntime
-    except ImportError:
-        return []
-    return list(onnxruntime.get_available_providers())
-
-
 def recommend(providers: Sequence[str] | None = None) -> Recommendation:
     """The model and dtype that suit this computer: large fp16 with CUDA, base int8 on a CPU."""
-    providers = available_providers() if providers is None else providers
+    if providers is None:
+        from models.session import available_providers
+
+        providers = available_providers()
     if "CUDAExecutionProvider" in providers:
         return Recommendation(
             find("florence-2-large-ft"), "fp16", "this computer has a CUDA graphics card"

@@ -18,7 +18,7 @@ from PIL import Image
 from models.errors import ModelFolderError
 from models.folder import ModelFolder
 from models.preprocess import ImagePreprocessor
-from models.session import SessionConfig, create_session, run
+from models.session import SessionConfig, open_parts, run
 from models.tokenizer import TextTokenizer
 
 # Every OpenAI CLIP checkpoint was trained to a scale of 100 (log 4.6052), the clamp CLIP's
@@ -63,9 +63,9 @@ class Clip:
         self.folder = folder
         self.tokenizer = TextTokenizer.from_folder(folder.path)
         self.preprocess = ImagePreprocessor.from_config(folder.preprocessor_config)
-        self.text, self.provider, warning = create_session(folder.onnx_file("text_model"), config)
-        self.vision, _, vision_warning = create_session(folder.onnx_file("vision_model"), config)
-        self.warning = warning or vision_warning
+        sessions = open_parts({part: folder.onnx_file(part) for part in folder.spec.parts}, config)
+        self.provider, self.warning = sessions.provider, sessions.warning
+        self.text, self.vision = sessions["text_model"], sessions["vision_model"]
         self._text_out = self._output(self.text, "text_embeds", "text_model")
         self._image_out = self._output(self.vision, "image_embeds", "vision_model")
         self._takes_mask = any(i.name == "attention_mask" for i in self.text.get_inputs())

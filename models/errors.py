@@ -45,3 +45,12 @@ def extra_hint(extra: str) -> str:
     if getattr(sys, "frozen", False):
         return "this packaged build of Lumen does not include it; use Lumen from a source checkout"
     return f"install it with `pip install 'lumen[{extra}]'`"
+
+
+def missing_packages(*names: str) -> list[str]:
+    """The optional third-party packages of `names` that are not installed, found without
+    importing them. Check these, then import our own modules unguarded: an ImportError from
+    Lumen's own code is a bug to report, never "not installed"."""
+    import importlib.util
+
+    return [name for name in names if importlib.util.find_spec(name) is None]

@@ -3,6 +3,7 @@ merged decoder, as transformers.js runs the onnx-community files."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -12,7 +13,7 @@ from models.folder import ModelFolder
 from models.onnx_decoder import MergedDecoder, cache_layout
 from models.preprocess import ImagePreprocessor
 from models.results import DescribeOptions
-from models.session import SessionConfig, create_session, run
+from models.session import SessionConfig, open_parts, run
 from models.tasks import florence_answer, florence_task, florence_text
 from models.tokenizer import TextTokenizer
 
@@ -28,19 +29,17 @@ class Florence2:
         self.folder = folder
         self.tokenizer = TextTokenizer.from_folder(folder.path)
         self.preprocess = ImagePreprocessor.from_config(folder.preprocessor_config)
-        sessions = {}
-        warnings = []
-        for part in ("vision_encoder", "embed_tokens", "encoder_model", "decoder_model_merged"):
-            sessions[part], self.provider, warning = create_session(folder.onnx_file(part), config)
-            if warning:
-                warnings.append(warning)
-        self.warning = warnings[0] if warnings else None
+        sessions = open_parts({part: folder.onnx_file(part) for part in folder.spec.parts}, config)
+        self.provider, self.warning = sessions.provider, sessions.warning
         self.vision, self.embed = sessions["vision_encoder"], sessions["embed_tokens"]
         self.encoder, self.decoder = sessions["encoder_model"], sessions["decoder_model_merged"]
-        text = folder.config.get("text_config", folder.config)
-        heads = int(text.get("decoder_attention_heads", 12))
-        self.layout = cache_layout(self.decoder, heads, int(text.get("d_model", 768)) // heads)
+        heads = int(folder.text_setting("decoder_attention_heads"))
+        self.layout = cache_layout(self.decoder, heads, int(folder.text_setting("d_model")) // heads)
         self._vision_out = self.vision.get_outputs()[0].name
+        self.start_id = folder.decoder_start_id()  # generate's first decoder token
+
+    def generation_overrides(self) -> dict[str, Any]:
+        return {}
 
     def pixels(self, image: Image.Image) -> np.ndarray:
         return self.preprocess(image)
@@ -71,7 +70,6 @@ class Florence2:
         timings["encoder"] = _ms(t)
         decoder = MergedDecoder(self.decoder, self.layout, hidden, mask,
                                 lambda ids: {"inputs_embeds": self._embed(ids)})
-        start = self.folder.generation_config.get("decoder_start_token_id", 2)
 
         def partial_text(ids: list[int]) -> str:
             if task.finds_objects:
@@ -84,4 +82,4 @@ class Florence2:
             result = florence_answer(self.tokenizer, ids, task, image_size)
             return result.text, result.objects
 
-        return Prepared(decoder, [int(start)], partial_text, answer)
+        return Prepared(decoder, [self.start_id], partial_text, answer)

@@ -205,9 +205,9 @@ def _copy_folder(source: Path, dest: Path, dtype: str | None, on_bytes: OnBytes 
         files = sorted(
             {p.name for p in source.iterdir() if p.is_file() and p.suffix in (".json", ".txt")}
             | set(present_files(CONFIG_FILES[report.family], lambda f: (source / f).is_file())[0])
-            | {
-                f"onnx/{p.name}" for p in (source / "onnx").iterdir()
-                if any(f"onnx/{p.name}".startswith(g) for g in graphs)
+            | {  # each graph with its external data files, wherever the family keeps them
+                rel for folder in {(source / g).parent for g in graphs} for p in folder.iterdir()
+                if any((rel := p.relative_to(source).as_posix()).startswith(g) for g in graphs)
             }
         )
         files = [f for f in files if f != MANIFEST]

@@ -5,8 +5,10 @@ import hashlib
 import logging
 import os
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +39,62 @@ class ProviderChoice:
 
 
 def available_providers() -> list[str]:
-    import onnxruntime as ort
-
+    """Execution providers this onnxruntime offers ([] when onnxruntime is not installed)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return []
     return list(ort.get_available_providers())
+
+
+_FLOATS = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+
+
+def float_input_types(session: Any) -> dict[str, type]:
+    """Each float input's element type as the file declares it (fp16 files take fp16)."""
+    return {i.name: _FLOATS[i.type] for i in session.get_inputs() if i.type in _FLOATS}
+
+
+@dataclass(frozen=True, eq=False)
+class OnnxSession:
+    """One opened ONNX file: the onnxruntime session, the provider it really runs on, a warning
+    for the user (or None), and its float inputs' element types, read once when it opened.
+
+    The types travel with the session: nothing is cached by id(), which a later session can
+    reuse once this one is freed.
+    """
+
+    session: Any
+    provider: str
+    warning: str | None
+    input_types: dict[str, type]
+    path: Path
+
+    def get_inputs(self) -> list:
+        return self.session.get_inputs()
+
+    def get_outputs(self) -> list:
+        return self.session.get_outputs()
+
+    def get_modelmeta(self) -> Any:
+        return self.session.get_modelmeta()
+
+    def run(self, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None) -> list:
+        """session.run with float feeds cast to what the file declares and ONNX Runtime's
+        errors turned into ModelRuntimeError."""
+        return _run(self.session, self.input_types, feeds, outputs)
+
+
+@dataclass(frozen=True)
+class PartSessions:
+    """A model's ONNX parts, opened together: one provider and the first warning for the user."""
+
+    sessions: dict[str, OnnxSession]
+    provider: str
+    warning: str | None
+
+    def __getitem__(self, part: str) -> OnnxSession:
+        return self.sessions[part]
 
 
 def choose_providers(device: str, available: list[str]) -> ProviderChoice:
@@ -96,8 +151,8 @@ def _shared_cpu_arena(ort: object) -> bool:
 
 
 def create_session(model: Path, config: SessionConfig = SessionConfig(), *,
-                   reopen: bool = True) -> tuple[object, str, str | None]:
-    """Open `model`; return (session, provider actually used, warning or None)."""
+                   reopen: bool = True) -> OnnxSession:
+    """Open `model` on the configured device (raises ModelFolderError when it cannot load)."""
     import onnxruntime as ort
 
     if not model.is_file():
@@ -150,31 +205,34 @@ def create_session(model: Path, config: SessionConfig = SessionConfig(), *,
         warning = "the CUDA provider failed to start (check the CUDA and cuDNN libraries); using the CPU"
     if warning:
         log.warning(warning)
-    return session, used, warning
+    return OnnxSession(session, used, warning, float_input_types(session), model)
 
 
-_FLOATS = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
-_input_types: dict[int, dict[str, type]] = {}
+def open_parts(files: Mapping[str, Path], config: SessionConfig = SessionConfig()) -> PartSessions:
+    """Open each part's file (in order); the provider is the first part's."""
+    sessions = {part: create_session(path, config) for part, path in files.items()}
+    first = next(iter(sessions.values()))
+    warning = next((s.warning for s in sessions.values() if s.warning), None)
+    return PartSessions(sessions, first.provider, warning)
 
 
-def float_inputs(session: object) -> dict[str, type]:
-    """Each float input's element type, read once per session (fp16 files take fp16)."""
-    key = id(session)
-    if key not in _input_types:
-        _input_types[key] = {i.name: _FLOATS[i.type] for i in session.get_inputs()  # type: ignore[attr-defined]
-                             if i.type in _FLOATS}
-    return _input_types[key]
+def run(session: OnnxSession | Any, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None) -> list:
+    """`session.run(feeds, outputs)` for an OnnxSession; any other object with onnxruntime's
+    get_inputs/run (a test double) has its input types read on every call."""
+    if isinstance(session, OnnxSession):
+        return session.run(feeds, outputs)
+    return _run(session, float_input_types(session), feeds, outputs)
 
 
-def run(session: object, feeds: dict, outputs: list[str] | None = None) -> list:
-    """session.run with float feeds cast to what the file declares and ONNX Runtime's errors
-    turned into ours."""
-    types = float_inputs(session)
+def _run(session: Any, types: dict[str, type], feeds: Mapping[str, np.ndarray],
+         outputs: list[str] | None) -> list:
     feeds = {k: v.astype(types[k]) if k in types and v.dtype != types[k] else v for k, v in feeds.items()}
     try:
-        return session.run(outputs, feeds)  # type: ignore[attr-defined]
+        return session.run(outputs, feeds)
     except Exception as e:
         raise ModelRuntimeError(
             f"the model failed while running ({str(e).splitlines()[0][:160]}); "
             "try another model or `--device cpu`"
         ) from e
+
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -14,7 +15,7 @@ from models.causal_decoder import CausalDecoder, KVLayout, KVState
 from models.errors import ModelFolderError
 from models.folder import ModelFolder
 from models.results import DescribeOptions
-from models.session import SessionConfig, create_session, run
+from models.session import SessionConfig, open_parts, run
 from models.smolvlm_inputs import PictureInput, SmolVLMSettings, conversation
 from models.tokenizer import TextTokenizer
 
@@ -51,12 +52,8 @@ class SmolVLM:
         self.folder = folder
         self.tokenizer = TextTokenizer.from_folder(folder.path)
         self.settings = SmolVLMSettings.from_folder(folder.path, folder.config, folder.preprocessor_config)
-        sessions, warnings = {}, []
-        for part in ("vision_encoder", "embed_tokens", "decoder_model_merged"):
-            sessions[part], self.provider, warning = create_session(folder.onnx_file(part), config)
-            if warning:
-                warnings.append(warning)
-        self.warning = warnings[0] if warnings else None
+        sessions = open_parts({part: folder.onnx_file(part) for part in folder.spec.parts}, config)
+        self.provider, self.warning = sessions.provider, sessions.warning
         self.vision, self.embed_session = sessions["vision_encoder"], sessions["embed_tokens"]
         self.decoder_session = sessions["decoder_model_merged"]
         heads = int(folder.text_setting("num_attention_heads"))
@@ -117,6 +114,9 @@ class SmolVLM:
         return self.tokenizer.decode(ids, skip_special_tokens=True).strip()
 
     # --- describing (models.adapter.Adapter), so one model can do everything ----------------
+
+    def generation_overrides(self) -> dict[str, Any]:
+        return {}
 
     def pixels(self, image: Image.Image) -> PictureInput:
         """The tiles with their layout (rows, cols): `encode` and the prompt need both."""

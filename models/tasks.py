@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.errors import ModelFolderError
 from models.results import DETAILS, TASKS, DetectedObject
 from models.tokenizer import TextTokenizer
 
 __all__ = [
-    "FLORENCE_PROMPTS", "FlorenceAnswer", "FlorenceTask", "blip_caption", "blip_prompt_ids",
+    "FLORENCE_PROMPTS", "FlorenceAnswer", "FlorenceTask", "blip_caption",
     "dequantize_box", "florence_answer", "florence_objects", "florence_post_process",
     "florence_task", "florence_text", "object_summary", "plural", "count_phrase", "article",
 ]
@@ -136,22 +135,6 @@ def florence_answer(
 ) -> FlorenceAnswer:
     """Decode generated ids as Florence's examples do (special tokens kept), then post-process."""
     return florence_post_process(tokenizer.decode(ids, skip_special_tokens=False), task, image_size)
-
-
-def blip_prompt_ids(tokenizer: TextTokenizer, prompt: str | None = None) -> list[int]:
-    """The ids BLIP's text decoder starts from, as BlipForConditionalGeneration.generate makes
-    them: the encoded prompt with its first token ([CLS]) replaced by bos ([DEC]) and its
-    last ([SEP]) dropped; without a prompt, bos alone. Raises ModelFolderError without bos."""
-    if tokenizer.bos_id is None:
-        where = tokenizer.folder or "the model folder"
-        raise ModelFolderError(
-            f"The tokenizer files in {where} name no start token for BLIP; reinstall the model."
-        )
-    if not prompt:
-        return [tokenizer.bos_id]
-    ids = tokenizer.encode(prompt)
-    ids[0] = tokenizer.bos_id
-    return ids[:-1]
 
 
 def blip_caption(tokenizer: TextTokenizer, ids: Iterable[int]) -> str:

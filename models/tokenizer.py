@@ -21,7 +21,6 @@ CONFIG_FILES = ("tokenizer_config.json", "special_tokens_map.json", "config.json
 _NAMED = (
     "bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token",
 )
-_REPLACEMENT = "\ufffd"  # what a UTF-8 decode gives for a character cut in the middle
 
 
 def _reinstall(folder: Path, name: str, problem: str) -> ModelFolderError:
@@ -210,11 +209,6 @@ class TextTokenizer:
             clean_up = self.clean_up_spaces
         return clean_up_tokenization(text) if clean_up else text
 
-    def incremental_decoder(
-        self, prefix_ids: Iterable[int] = (), skip_special_tokens: bool = True
-    ) -> IncrementalDecoder:
-        return IncrementalDecoder(self, prefix_ids, skip_special_tokens)
-
 
 def _mark_special(tokenizer: Tokenizer, tokens: Iterable[str | None]) -> None:
     """Register the named special tokens as special, as transformers does on load, so that
@@ -232,94 +226,3 @@ def _mark_special(tokenizer: Tokenizer, tokens: Iterable[str | None]) -> None:
             ))
     if todo:
         tokenizer.add_special_tokens(todo)
-
-
-class IncrementalDecoder:
-    """Decodes a growing list of ids for streaming: `push` returns the newly finished text.
-
-    Each step decodes a short window (the previous step's tokens give WordPiece and byte-level
-    decoders the context they need), so streaming costs O(length). A character split over
-    several byte-level tokens is held back until it is whole. With the folder's space clean-up
-    on ("it 's" -> "it's"), the few characters at the end that a later token could still
-    change are held back too. The text only ever grows and, after `finish`, equals
-    `decode(ids, skip_special_tokens)` (short of contrived runs of quotes and spaces).
-    """
-
-    def __init__(self, tokenizer: TextTokenizer, prefix_ids: Iterable[int] = (),
-                 skip_special_tokens: bool = True) -> None:
-        self._tokenizer = tokenizer
-        self._skip = skip_special_tokens
-        self._ids: list[int] = []
-        self._prefix_offset = 0  # window start: context for the next decode
-        self._read_offset = 0  # ids before this are in `_raw`
-        self._raw = ""  # decoded text before the clean-up
-        self._cut = 0  # `_raw[:_cut]` is cleaned into `_text`
-        self._text = ""
-        for token_id in prefix_ids:
-            self.push(token_id)
-
-    @property
-    def ids(self) -> list[int]:
-        return list(self._ids)
-
-    @property
-    def text(self) -> str:
-        """The text so far, without leading whitespace (as the final caption is stripped)."""
-        return self._text.lstrip()
-
-    def _decode(self, start: int, end: int | None = None) -> str:
-        ids = self._ids[start:end]
-        return self._tokenizer.decode(
-            ids, skip_special_tokens=self._skip, clean_up_tokenization_spaces=False
-        )
-
-    def push(self, token_id: int) -> str:
-        """Add one id; return the text it completes ("" while held back)."""
-        self._ids.append(int(token_id))
-        before = self._decode(self._prefix_offset, self._read_offset)
-        after = self._decode(self._prefix_offset)
-        if len(after) > len(before) and not after.endswith(_REPLACEMENT):
-            self._raw += after[len(before):]
-            self._prefix_offset, self._read_offset = self._read_offset, len(self._ids)
-        return self._release(final=False)
-
-    def finish(self) -> str:
-        """Flush what is held back (an unfinished character becomes U+FFFD)."""
-        before = self._decode(self._prefix_offset, self._read_offset)
-        after = self._decode(self._prefix_offset)
-        if len(after) > len(before):
-            self._raw += after[len(before):]
-        self._prefix_offset = self._read_offset = len(self._ids)
-        return self._release(final=True)
-
-    def _release(self, final: bool) -> str:
-        """Move the settled part of the raw text, cleaned up, into `text`; return it."""
-        clean_up = self._tokenizer.clean_up_spaces
-        cut = _safe_cut(self._raw) if clean_up and not final else len(self._raw)
-        if cut <= self._cut:
-            return ""
-        piece = self._raw[self._cut:cut]
-        if clean_up:
-            piece = clean_up_tokenization(piece)
-        self._cut = cut
-        self._text += piece
-        return piece
-
-
-def _safe_cut(raw: str) -> int:
-    """The longest prefix of `raw` whose clean-up later text cannot change: every clean-up
-    pattern starts with a space, so a cut is safe unless the text before it ends with the
-    start of a pattern (" ", " '", " n", ...) that the next characters could complete."""
-    cut = len(raw)
-    while cut > 0 and _open_pattern(raw[max(0, cut - 3):cut]):
-        cut -= 1
-    return cut
-
-
-def _open_pattern(tail: str) -> bool:
-    for start in range(len(tail)):
-        if tail[start] == " ":
-            rest = tail[start:]
-            if any(len(old) > len(rest) and old.startswith(rest) for old, _ in _CLEAN_UPS):
-                return True
-    return False

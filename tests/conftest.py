@@ -57,7 +57,8 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def tiny_argos() -> Path:
     """Folder of tiny random .argosmodel packages (en-de, fr-en); see tests/support/tiny_argos.py."""
-    import ctranslate2
+    ctranslate2 = pytest.importorskip(
+        "ctranslate2", reason="translation needs the [translate] extra (`make test` installs it)")
     from tests.support.tiny_argos import build_tiny_argos
 
     return cached_dir(f"argos-ct2-{ctranslate2.__version__}", build_tiny_argos, SUPPORT / "tiny_argos.py")

@@ -6,8 +6,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from models.generation import GenerationSettings, generate  # noqa: E402
-from tests.support.torch_decoder import TorchFlorence2Decoder, encoder_input_ids, load_florence2, random_pixels  # noqa: E402
+from models.generation import generate  # noqa: E402
+from tests.support.torch_decoder import (  # noqa: E402
+    TorchFlorence2Decoder, encoder_input_ids, folder_settings, load_florence2, random_pixels,
+)
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +17,7 @@ def florence(tiny_florence2_hf):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the toy model gains nothing from more threads
     model = load_florence2(tiny_florence2_hf)
-    yield model, encoder_input_ids(model, tiny_florence2_hf), GenerationSettings.from_folder(tiny_florence2_hf)
+    yield model, encoder_input_ids(model, tiny_florence2_hf), folder_settings(tiny_florence2_hf)
     torch.set_num_threads(threads)
 
 

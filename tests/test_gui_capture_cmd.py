@@ -50,7 +50,7 @@ def test_capture_alone_reads_the_screen_text_and_prints_describe_json(tmp_path, 
 
 def test_capture_errors_are_one_line_with_an_exit_status(tmp_path):
     no_display = _lumen("capture", "--screen", env=_env(tmp_path, QT_QPA_PLATFORM=""))
-    assert no_display.returncode == 6
+    assert no_display.returncode == 10  # NoDisplayError
     assert no_display.stderr.startswith("error: ") and no_display.stderr.count("\n") == 1
     no_model = _lumen("capture", "--screen", env=_env(tmp_path, QT_QPA_PLATFORM="offscreen"))
     assert no_model.returncode == 3 and "no model is installed" in no_model.stderr

@@ -159,7 +159,11 @@ def test_shortcut_bursts_capture_once_and_lumen_hides_itself(make_window, qtbot,
     assert results[0].caption.task == "ocr" and results[0].request.source.kind == "screen"
     assert seen_visible == [False] and window.isVisible()  # hidden while grabbing, then back
     shot = results[0].request.source.data
-    assert shot.size == (800, 800) or shot.size[0] > 100  # the whole (offscreen) screen
+    from PySide6.QtGui import QGuiApplication
+
+    screen = QGuiApplication.primaryScreen()  # the offscreen platform has one screen
+    ratio = screen.devicePixelRatio()
+    assert shot.size == (round(screen.geometry().width() * ratio), round(screen.geometry().height() * ratio))
 
 
 def test_errors_are_one_sentence_and_the_app_carries_on(make_window, qtbot, tmp_path, reference):

@@ -9,20 +9,23 @@ A user who downloads those files must be able to use them as they are.
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import onnxruntime as ort
 import pytest
 
-from models.folder import DTYPE_SUFFIX, ModelFolder, dtypes_present
+from models.folder import ModelFolder, dtypes_present
 
 PUBLISHED = {
     "vision_encoder": (["pixel_values"], ["image_features"]),
     "embed_tokens": (["input_ids"], ["inputs_embeds"]),
     "encoder_model": (["attention_mask", "inputs_embeds"], ["last_hidden_state"]),
 }
+# The file names onnx-community publishes (transformers.js naming), written down once here.
 PUBLISHED_SUFFIXES = {"fp32": "", "fp16": "_fp16", "int8": "_int8", "uint8": "_uint8",
                       "q8": "_quantized", "q4": "_q4", "q4f16": "_q4f16", "bnb4": "_bnb4"}
+PARTS = ("vision_encoder", "embed_tokens", "encoder_model", "decoder_model_merged")
 
 
 def _decoder_names(layers: int) -> tuple[set[str], set[str]]:
@@ -31,8 +34,23 @@ def _decoder_names(layers: int) -> tuple[set[str], set[str]]:
     return inputs | {f"past_key_values.{n}" for n in kv}, {"logits"} | {f"present.{n}" for n in kv}
 
 
-def test_suffixes_are_transformers_js_names() -> None:
-    assert DTYPE_SUFFIX == PUBLISHED_SUFFIXES
+@pytest.mark.parametrize("dtype", ["fp32", "int8", "q4", "fp16"])
+def test_exported_files_have_the_published_names(tiny_florence2_onnx: Path, dtype: str) -> None:
+    names = {p.name for p in (tiny_florence2_onnx / "onnx").iterdir()}
+    assert {f"{part}{PUBLISHED_SUFFIXES[dtype]}.onnx" for part in PARTS} <= names
+
+
+@pytest.mark.parametrize("dtype", sorted(PUBLISHED_SUFFIXES))
+def test_a_published_folder_opens_in_every_dtype(tiny_florence2_onnx: Path, tmp_path: Path, dtype: str) -> None:
+    """A downloaded folder holding only one variant, named as published, opens in that variant."""
+    copy = tmp_path / "m"
+    shutil.copytree(tiny_florence2_onnx, copy, ignore=shutil.ignore_patterns("*.onnx", "lumen.json"))
+    for part in PARTS:
+        shutil.copyfile(tiny_florence2_onnx / "onnx" / f"{part}.onnx",
+                        copy / "onnx" / f"{part}{PUBLISHED_SUFFIXES[dtype]}.onnx")
+    folder = ModelFolder.open(copy)
+    assert folder.dtype == dtype
+    assert [folder.onnx_file(p).name for p in PARTS] == [f"{p}{PUBLISHED_SUFFIXES[dtype]}.onnx" for p in PARTS]
 
 
 @pytest.mark.parametrize("dtype", ["fp32", "int8", "q4", "fp16"])
@@ -50,8 +68,6 @@ def test_exported_tensor_names(tiny_florence2_onnx: Path, dtype: str) -> None:
 
 
 def test_folder_lists_complete_dtypes_only(tiny_florence2_onnx: Path, tmp_path: Path) -> None:
-    import shutil
-
     assert set(dtypes_present(tiny_florence2_onnx / "onnx", "florence2")) == {"fp32", "int8", "q4", "fp16"}
     copy = tmp_path / "m"
     shutil.copytree(tiny_florence2_onnx, copy)

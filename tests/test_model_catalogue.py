@@ -16,11 +16,11 @@ def test_recommendation_on_cpu_and_gpu() -> None:
     assert "CUDA" in gpu.reason
 
 
-def test_recommendation_reads_onnxruntime(monkeypatch) -> None:
-    monkeypatch.setattr(catalogue, "available_providers", lambda: ["CUDAExecutionProvider"])
-    assert catalogue.recommend().entry.name == "florence-2-large-ft"
-    monkeypatch.setattr(catalogue, "available_providers", lambda: [])
-    assert catalogue.recommend().entry.name == "florence-2-base-ft"
+def test_recommendation_follows_this_onnxruntime() -> None:
+    import onnxruntime
+
+    assert catalogue.recommend() == catalogue.recommend(onnxruntime.get_available_providers())
+    assert catalogue.recommend([]) == catalogue.recommend(["CPUExecutionProvider"])
 
 
 @pytest.mark.parametrize("name", [

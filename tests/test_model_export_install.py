@@ -8,9 +8,10 @@ import pytest
 
 from tests.support.hub_server import FakeHub
 from tests.support.model_fakes import config_files, make_model_folder
-from models import catalogue, export_install
+from export import install as export_install
+from models import catalogue
 from models.errors import ExportError, ModelFolderError
-from models.export_install import install_exported
+from export.install import install_exported
 from models.registry import PARTIAL, Registry
 
 ENTRY = catalogue.find("florence-2-base-ft")

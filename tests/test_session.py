@@ -1,13 +1,15 @@
 """Provider choice and the session factory, with no GPU (the provider list is monkeypatched)."""
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from models import session as session_mod
 from models.errors import ModelFolderError
-from models.session import CPU, CUDA, SessionConfig, choose_providers, create_session
+from models.session import CPU, CUDA, SessionConfig, choose_providers, create_session, open_parts, run
 
 
 @pytest.mark.parametrize(
@@ -37,8 +39,8 @@ def test_unknown_device_is_refused() -> None:
 def test_cuda_requested_without_gpu_falls_back_with_warning(tiny_florence2_onnx: Path, monkeypatch) -> None:
     monkeypatch.setattr(session_mod, "available_providers", lambda: [CPU])
     model = tiny_florence2_onnx / "onnx" / "embed_tokens.onnx"
-    session, used, warning = create_session(model, SessionConfig(device="cuda"))
-    assert used == CPU and "CUDA" in warning
+    opened = create_session(model, SessionConfig(device="cuda"))
+    assert opened.provider == CPU and "CUDA" in opened.warning
 
 
 def test_cuda_listed_but_failing_reports_cpu(tiny_florence2_onnx: Path, monkeypatch) -> None:
@@ -50,10 +52,10 @@ def test_cuda_listed_but_failing_reports_cpu(tiny_florence2_onnx: Path, monkeypa
     if CUDA in ort.get_available_providers():
         pytest.skip("this machine really has CUDA")
     try:
-        session, used, warning = create_session(model, SessionConfig(device="auto"))
+        opened = create_session(model, SessionConfig(device="auto"))
     except ModelFolderError:
         pytest.fail("a missing CUDA provider must fall back to the CPU, not fail")
-    assert used == CPU and warning and "CPU" in warning
+    assert opened.provider == CPU and opened.warning and "CPU" in opened.warning
 
 
 def test_optimised_graph_is_cached_and_reused(tiny_florence2_onnx: Path, tmp_path: Path) -> None:
@@ -63,12 +65,12 @@ def test_optimised_graph_is_cached_and_reused(tiny_florence2_onnx: Path, tmp_pat
     cached = list(tmp_path.glob("encoder_model-*.ort.onnx"))
     assert len(cached) == 1 and not list(tmp_path.glob("*.tmp*"))
     stamp = cached[0].stat().st_mtime_ns
-    session, used, _ = create_session(model, config)
-    assert cached[0].stat().st_mtime_ns == stamp and used == CPU
+    assert create_session(model, config).provider == CPU
+    assert cached[0].stat().st_mtime_ns == stamp
     # A damaged cache is dropped and rebuilt, never fatal.
     cached[0].write_bytes(b"garbage")
-    session, used, _ = create_session(model, config)
-    assert used == CPU and cached[0].stat().st_size > 1000
+    assert create_session(model, config).provider == CPU
+    assert cached[0].stat().st_size > 1000
 
 
 def test_missing_and_corrupt_files(tmp_path: Path) -> None:
@@ -78,3 +80,43 @@ def test_missing_and_corrupt_files(tmp_path: Path) -> None:
     bad.write_bytes(b"\x08\x07not a model")
     with pytest.raises(ModelFolderError, match="bad.onnx"):
         create_session(bad)
+
+
+def _identity_model(path: Path, elem_type: int) -> Path:
+    import onnx
+    from onnx import helper
+
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity",
+                              [helper.make_tensor_value_info("x", elem_type, [2])],
+                              [helper.make_tensor_value_info("y", elem_type, [2])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_input_types_belong_to_their_session_not_to_a_reused_id(tmp_path: Path) -> None:
+    """Regression: input types were cached by id(session), so a freed fp16 session's types were
+    applied to a later fp32 session at the same address and `run` failed (old code: 20 of 20)."""
+    from onnx import TensorProto
+
+    fp16 = _identity_model(tmp_path / "fp16.onnx", TensorProto.FLOAT16)
+    fp32 = _identity_model(tmp_path / "fp32.onnx", TensorProto.FLOAT)
+    feeds = {"x": np.array([1.5, -2.0], dtype=np.float32)}
+    for _ in range(20):
+        half = create_session(fp16, SessionConfig(device="cpu"))
+        assert run(half, feeds)[0].dtype == np.float16  # fp32 feeds cast to what the file takes
+        del half
+        gc.collect()
+        full = create_session(fp32, SessionConfig(device="cpu"))
+        out = run(full, feeds)[0]
+        assert out.dtype == np.float32 and out.tolist() == [1.5, -2.0]
+
+
+def test_open_parts_reports_one_provider_and_the_first_warning(tmp_path: Path, monkeypatch) -> None:
+    from onnx import TensorProto
+
+    monkeypatch.setattr(session_mod, "available_providers", lambda: [CPU])
+    files = {"a": _identity_model(tmp_path / "a.onnx", TensorProto.FLOAT),
+             "b": _identity_model(tmp_path / "b.onnx", TensorProto.FLOAT16)}
+    parts = open_parts(files, SessionConfig(device="cuda"))
+    assert parts.provider == CPU and "CUDA" in parts.warning
+    assert parts["b"].input_types == {"x": np.float16} and parts["a"].path == files["a"]

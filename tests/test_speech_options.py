@@ -70,17 +70,21 @@ def wav_seconds(path: Path) -> float:
 
 
 def test_without_options_nothing_happens() -> None:
-    args = parse()
     data = caption(S1).to_json("a.png")
-    assert speech_options.apply(args, caption(S1), data) is data
-    speech_options.finish(args)
-    assert not hasattr(args, speech_options.STATE)
+    with speech_options.output(parse()) as speech:
+        assert speech.apply(caption(S1), data) is data
+        assert speech._speaker is None  # no engine was started
+
+
+def test_the_engine_is_released_when_the_block_ends(tmp_path: Path) -> None:
+    with speech_options.output(parse("--audio-out", str(tmp_path / "a.wav"))) as speech:
+        assert speech._speaker is not None
+    assert speech._speaker is None
 
 
 def test_lang_adds_language_and_text_beside_caption(no_network, with_packages: Path) -> None:
-    args = parse("--lang", "de")
-    data = speech_options.apply(args, caption(S1), caption(S1).to_json("a.png"))
-    speech_options.finish(args)
+    with speech_options.output(parse("--lang", "de")) as speech:
+        data = speech.apply(caption(S1), caption(S1).to_json("a.png"))
     assert data["caption"] == S1 and data["image"] == "a.png"
     assert data["language"] == "de"
     assert data["text"] == Translator(with_packages).translate(S1, "de") != S1
@@ -89,11 +93,10 @@ def test_lang_adds_language_and_text_beside_caption(no_network, with_packages: P
 def test_audio_out_records_every_translated_result(no_network, with_packages: Path,
                                                    tmp_path: Path, capfd) -> None:
     out = tmp_path / "spoken.wav"
-    args = parse("--lang", "de", "--audio-out", str(out))
-    speech_options.apply(args, caption(S1), caption(S1).to_json("a.png"))
-    first = wav_seconds(out)
-    speech_options.apply(args, caption(S2), caption(S2).to_json("b.png"))
-    speech_options.finish(args)
+    with speech_options.output(parse("--lang", "de", "--audio-out", str(out))) as speech:
+        speech.apply(caption(S1), caption(S1).to_json("a.png"))
+        first = wav_seconds(out)
+        speech.apply(caption(S2), caption(S2).to_json("b.png"))
     assert first > 0.3 and wav_seconds(out) > first + 0.3  # both results are in the file
     assert capfd.readouterr().out == ""  # stdout belongs to the results
 
@@ -102,10 +105,10 @@ def test_speak_plays_each_result_in_turn(no_network, tmp_path: Path, monkeypatch
     log = tmp_path / "played.txt"
     player = CommandPlayer([*LOGGING_PLAYER, "{path}", str(log)])
     monkeypatch.setattr(services.speech, "find_player", lambda: (player, None))
-    args = parse("--speak")
-    for text in ("A dog.", "A cat."):
-        speech_options.apply(args, caption(text), caption(text).to_json("x.png"))
-    speech_options.finish(args)  # returns once everything was heard
+    with speech_options.output(parse("--speak")) as speech:
+        for text in ("A dog.", "A cat."):
+            speech.apply(caption(text), caption(text).to_json("x.png"))
+    # leaving the block returns once everything was heard
     played = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
     assert len(played) == 2
     assert played[1][0] >= played[0][1] - 0.05  # the second began after the first ended
@@ -114,20 +117,17 @@ def test_speak_plays_each_result_in_turn(no_network, tmp_path: Path, monkeypatch
 def test_speak_without_a_player_warns_once_and_keeps_the_text(monkeypatch, capsys) -> None:
     reason = "Playing speech needs an audio player: install alsa-utils."
     monkeypatch.setattr(services.speech, "find_player", lambda: (None, reason))
-    args = parse("--speak")
-    for text in (S1, S2):
-        data = caption(text).to_json("x.png")
-        assert speech_options.apply(args, caption(text), data) == data
-    speech_options.finish(args)
+    with speech_options.output(parse("--speak")) as speech:
+        for text in (S1, S2):
+            data = caption(text).to_json("x.png")
+            assert speech.apply(caption(text), data) == data
     err = capsys.readouterr().err
     assert err.count("warning:") == 1 and reason in err and "still printed" in err
 
 
 def test_uninstalled_language_is_refused_with_the_fix(with_packages: Path) -> None:
-    args = parse("--lang", "ru")
     with pytest.raises(TranslationError, match="lumen models install-translation en-ru"):
-        speech_options.apply(args, caption(S1), caption(S1).to_json("a.png"))
-    speech_options.finish(args)
+        speech_options.output(parse("--lang", "ru"))  # refused before any work starts
 
 
 def _lumen(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -2,20 +2,17 @@
 handling against BlipForConditionalGeneration; the spoken object summary."""
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
 
 import pytest
 
-from models.errors import ModelFolderError
 from models.results import DetectedObject
 from models.tasks import (
-    FLORENCE_PROMPTS, blip_caption, blip_prompt_ids, count_phrase, dequantize_box, florence_answer,
+    FLORENCE_PROMPTS, blip_caption, count_phrase, dequantize_box, florence_answer,
     florence_objects, florence_post_process, florence_task, object_summary, plural,
 )
 from models.tokenizer import TextTokenizer
-from test_tokenizer import bart_folder, bert_folder, florence_folder  # noqa: F401 (fixtures)
+from tests.test_tokenizer import bart_folder, bert_folder, florence_folder  # noqa: F401 (fixtures)
 from tests.support.tiny_wordpiece import build_bert_tokenizer
 
 IMAGE_SIZES = [(640, 480), (1, 1), (4032, 3024), (333, 777), (7, 5)]
@@ -197,47 +194,13 @@ def blip(tmp_path_factory: pytest.TempPathFactory):
     return ours, ref, model.eval()
 
 
-@pytest.mark.parametrize("prompt", [None, "", "a picture of", "A photography of", "there are 3 dogs,"])
-def test_blip_prompt_ids_match_generate(blip, prompt: str | None) -> None:
-    """The ids BlipForConditionalGeneration.generate hands its text decoder, read by spying."""
-    import torch
-
-    ours, ref, model = blip
-    seen: dict = {}
-    original = model.text_decoder.generate
-    model.text_decoder.generate = lambda **kwargs: seen.update(kwargs) or kwargs["input_ids"]
-    try:
-        pixels = torch.zeros(1, 3, 16, 16)
-        if prompt is None:
-            model.generate(pixel_values=pixels)
-        else:
-            model.generate(pixel_values=pixels, input_ids=torch.tensor([ref(prompt)["input_ids"]]))
-    finally:
-        model.text_decoder.generate = original
-    assert blip_prompt_ids(ours, prompt) == seen["input_ids"][0].tolist()
-    assert ours.eos_id == seen["eos_token_id"] and ours.pad_id == seen["pad_token_id"]
-
-
 def test_blip_caption_keeps_the_prompt_as_transformers_decodes(blip) -> None:
     ours, ref, _ = blip
-    start = blip_prompt_ids(ours, "a picture of")
+    start = [ours.bos_id, *ref("a picture of", add_special_tokens=False)["input_ids"]]  # [DEC] + prompt
     generated = ref("two cats sleeping on a couch", add_special_tokens=False)["input_ids"]
     ids = [*start, *generated, ours.eos_id, ours.pad_id, ours.pad_id]
     assert blip_caption(ours, ids) == ref.decode(ids, skip_special_tokens=True)
     assert blip_caption(ours, ids) == "a picture of two cats sleeping on a couch"
-
-
-def test_blip_prompt_without_bos_is_a_folder_error(tmp_path: Path) -> None:
-    build_bert_tokenizer(tmp_path)
-    for name in ("tokenizer_config.json", "special_tokens_map.json"):
-        names = json.loads((tmp_path / name).read_text())
-        del names["cls_token"]
-        (tmp_path / name).write_text(json.dumps(names))
-    (tmp_path / "config.json").write_text(json.dumps({"model_type": "blip", "text_config": {}}))
-    tok = TextTokenizer.from_folder(tmp_path)
-    assert tok.bos_id is None
-    with pytest.raises(ModelFolderError, match="reinstall the model"):
-        blip_prompt_ids(tok, "a picture of")
 
 
 def _objects(*labels: str) -> list[DetectedObject]:

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from desktop.commands.common import report_error
-from models.errors import LumenError
+from models.errors import LumenError, missing_packages
 
 DTYPES = ("fp32", "int8", "q4", "fp16")
 
@@ -165,11 +165,12 @@ def run(args: argparse.Namespace) -> int:
         return report_error("--torch-checkpoint goes with --model (--random-weights builds its own)", 2)
     if args.torch_checkpoint is not None and not (args.torch_checkpoint / "config.json").is_file():
         return report_error(f"{args.torch_checkpoint} is not a transformers checkpoint (no config.json)", 3)
-    try:
-        from export.benchmark.suite import BenchOptions, run_benchmark
-    except ImportError as e:
-        return report_error(f"benchmarking needs torch and transformers ({e.name} is missing): "
+    missing = missing_packages("torch", "transformers")
+    if missing:
+        return report_error(f"benchmarking needs torch and transformers ({missing[0]} is missing): "
                             "pip install 'lumen[export]'", 1)
+    from export.benchmark.suite import BenchOptions, run_benchmark
+
     try:
         model, checkpoint = _sources(args)
         options = BenchOptions(model=model, checkpoint=checkpoint, tokens=args.tokens, runs=args.runs,

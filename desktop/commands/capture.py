@@ -4,7 +4,8 @@ Meant to be bound to a key in the desktop's own shortcut settings where global s
 work (Wayland). When Lumen is running, that instance captures, describes and speaks, and this
 prints its result; otherwise this process captures and describes by itself. Output is that of
 `lumen describe` (`--json`: the same JSON object, "image" being screen, window or region).
-Exit status: 0 described, 3 no usable model, 6 capture failed, 1 anything else.
+Exit status: 0 described, 3 no usable model, 9 capture failed, 10 no display, 1 anything else
+(desktop/cli.py maps every LumenError to its status).
 """
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ import os
 import sys
 from typing import Any
 
+from desktop.commands import speech_options
 from desktop.commands.common import add_model_arguments, open_captioner, report_error
+from desktop.errors import CaptureError, NoDisplayError
 from models.errors import LumenError
 from models.results import DETAILS, DescribeOptions
-
-CAPTURE_FAILED = 6
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -34,10 +35,6 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                         help="how long to wait for the running Lumen (default 300)")
     add_model_arguments(parser)
-    try:
-        from desktop.commands import speech_options
-    except ImportError:
-        return
     speech_options.add_arguments(parser)
 
 
@@ -54,16 +51,24 @@ def run(args: argparse.Namespace) -> int:
     request: dict[str, Any] = {"cmd": "capture", "kind": args.kind}
     if args.detail:
         request["detail"] = args.detail
+    # The running window honours them for this result (desktop/capture_forwarding.py).
+    if getattr(args, "speak", False):
+        request["speak"] = True
+    if getattr(args, "lang", None):
+        request["lang"] = args.lang
     try:
         answer = send(request, timeout_s=args.timeout)
     except (TimeoutError, ConnectionError, ValueError) as exc:
-        return report_error(f"the running Lumen did not answer ({exc}); try again", 1)
+        raise LumenError(f"the running Lumen did not answer ({exc}); try again") from exc
     if answer is None:
         return _run_here(args)
     if not answer.get("ok"):
-        return report_error(str(answer.get("error", "the capture failed")), CAPTURE_FAILED)
+        raise CaptureError(str(answer.get("error", "the capture failed")))
+    if answer.get("warning"):  # e.g. the translation failed: the result still comes
+        report_error(str(answer["warning"]))
     data = dict(answer["result"])
-    data.pop("text", None)  # the window's wording; the JSON stays that of `lumen describe`
+    if "language" not in data:  # with --lang, "text" is the translation, as describe gives it
+        data.pop("text", None)  # the window's wording; the JSON stays that of `lumen describe`
     _print(data, args.json)
     return 0
 
@@ -103,39 +108,24 @@ def _capture_here(kind: str):  # noqa: ANN202 - (ImageSource | None, error | Non
 
 def _run_here(args: argparse.Namespace) -> int:
     if not _has_display():
-        return report_error("there is no display to capture; run this inside a desktop session", CAPTURE_FAILED)
-    try:
-        from desktop.commands import speech_options
-    except ImportError:
-        speech_options = None
-    if speech_options is not None:
-        try:  # a --lang that is not installed fails before the capture, not after
-            speech_options.check(args)
-        except LumenError as exc:
-            return report_error(str(exc), exc.exit_code)
-    source, error = _capture_here(args.kind)
-    if source is None:
-        return report_error(error or "the capture failed", CAPTURE_FAILED)
-    captioner = open_captioner(args)
-    if isinstance(captioner, int):
-        return captioner
-    detail = args.detail
-    if detail is None:
-        from desktop.settings import load_settings
+        raise NoDisplayError("there is no display to capture; run this inside a desktop session")
+    # A --lang that is not installed fails before the capture, not after.
+    with speech_options.output(args) as speech:
+        source, error = _capture_here(args.kind)
+        if source is None:
+            raise CaptureError(error or "the capture failed")
+        captioner = open_captioner(args)
+        detail = args.detail
+        if detail is None:
+            from desktop.settings import load_settings
 
-        detail = load_settings().detail
-    options = DescribeOptions(task="ocr" if args.kind == "text" else "caption", detail=detail)
-    try:
+            detail = load_settings().detail
+        options = DescribeOptions(task="ocr" if args.kind == "text" else "caption", detail=detail)
         caption = captioner.describe(source.data, options)
-    except LumenError as exc:
-        return report_error(str(exc), exc.exit_code)
-    data = caption.to_json(source.label)
-    if speech_options is not None:
+        data = caption.to_json(source.label)
         try:
-            data = speech_options.apply(args, caption, data)
+            data = speech.apply(caption, data)
         except LumenError as exc:
-            report_error(str(exc))
-    _print(data, args.json)
-    if speech_options is not None and hasattr(speech_options, "finish"):
-        speech_options.finish(args)
+            report_error(str(exc))  # the result is still printed
+        _print(data, args.json)
     return 0

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from models.errors import LumenError, ModelFolderError
+from models.errors import ModelFolderError
 
 NO_MODEL = ("no model is installed; install one with `lumen models install florence-2-base-ft` "
             "or pass --model DIR")
@@ -48,15 +48,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 def resolve_model(model: str | None) -> Path | None:
     if model:
         return Path(model)
-    try:
-        from models.registry import default_model_dir
-    except ImportError:
-        return None
+    from models.registry import default_model_dir
+
     return default_model_dir()
 
 
 def open_captioner(args: argparse.Namespace, *, quiet_if_none: bool = False):
-    """The loaded Captioner, or an exit status after printing why it could not load.
+    """The loaded Captioner; raises ModelFolderError (or another LumenError) when it cannot load.
 
     quiet_if_none: with no model installed (and none named) return None, silently: the
     caller can do without one (reading text)."""
@@ -64,11 +62,10 @@ def open_captioner(args: argparse.Namespace, *, quiet_if_none: bool = False):
 
     folder = resolve_model(args.model)
     if folder is None:
-        return None if quiet_if_none else report_error(NO_MODEL, ModelFolderError.exit_code)
-    try:
-        captioner = Captioner.load(folder, device=args.device, dtype=args.dtype, threads=args.threads)
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
+        if quiet_if_none:
+            return None
+        raise ModelFolderError(NO_MODEL)
+    captioner = Captioner.load(folder, device=args.device, dtype=args.dtype, threads=args.threads)
     if captioner.warning:
         print(f"warning: {captioner.warning}", file=sys.stderr)
     return captioner

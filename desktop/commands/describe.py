@@ -1,7 +1,7 @@
 """`lumen describe IMAGE...`: print descriptions (plain or one JSON object per line).
 
 Errors are one line on stderr. Exit status: 0 all described, 2 any image failed, 3 no usable
-model, 1 anything unexpected (still without a traceback).
+model, 1 anything unexpected (still without a traceback); desktop/cli.py maps every LumenError.
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import json
 import sys
 from pathlib import Path
 
-from desktop.commands import reading
+from desktop.commands import reading, speech_options
 from desktop.commands.common import add_model_arguments, open_captioner, report_error, whole_number
-from models.errors import LumenError
+from models.errors import ImageError, LumenError
 from models.results import DETAILS, MAX_ALTERNATIVES, TASKS, DescribeOptions
 
 
@@ -33,20 +33,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tags", action="store_true",
                         help="also give keywords scored by a CLIP model (adds tags and english_captions to --json)")
     parser.add_argument("--tags-model", metavar="DIR", help="CLIP model folder for --tags (default: the installed one)")
-    try:
-        from desktop.commands import speech_options
-    except ImportError:
-        return
     speech_options.add_arguments(parser)
-
-
-def _after_caption(args: argparse.Namespace):
-    """Speech and translation hooks, when that part of Lumen is installed."""
-    try:
-        from desktop.commands import speech_options
-    except ImportError:
-        return None
-    return speech_options
 
 
 class _NoClip:
@@ -83,30 +70,20 @@ def add_tags(tagger, path: Path, caption, data: dict) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    if reading.handles(args):  # PP-OCR, and the kind of picture: desktop/commands/reading.py
-        hooks = _after_caption(args)
-        if hooks is not None:
-            try:
-                hooks.check(args)
-            except LumenError as e:
-                return report_error(str(e), e.exit_code)
-        return reading.run(args, hooks)
+    # A --lang that is not installed fails here, before the model loads, not once per image.
+    with speech_options.output(args) as speech:
+        if reading.handles(args):  # PP-OCR, and the kind of picture: desktop/commands/reading.py
+            return reading.run(args, speech)
+        return _describe(args, speech)
+
+
+def _describe(args: argparse.Namespace, speech: speech_options.SpeechOutput) -> int:
     options = DescribeOptions(
         task=args.task, detail=args.detail, max_tokens=args.max_tokens, beams=args.beams,
         alternatives=args.alternatives, seed=args.seed,
     )
-    hooks = _after_caption(args)
-    if hooks is not None:
-        try:  # a --lang that is not installed fails before the model loads, not once per image
-            hooks.check(args)
-        except LumenError as e:
-            return report_error(str(e), e.exit_code)
     captioner = open_captioner(args)
-    if isinstance(captioner, int):
-        if hooks is not None:
-            hooks.finish(args)  # releases the speech engine check() may have started
-        return captioner
-    tagger = open_tagger(args) if getattr(args, "tags", False) else None
+    tagger = open_tagger(args) if args.tags else None
     failed = 0
     for image in args.images:
         try:
@@ -118,11 +95,10 @@ def run(args: argparse.Namespace) -> int:
         data = caption.to_json(image)
         if tagger is not None:
             data = add_tags(tagger, Path(image), caption, data)
-        if hooks is not None:
-            try:
-                data = hooks.apply(args, caption, data)
-            except LumenError as e:
-                report_error(str(e))
+        try:
+            data = speech.apply(caption, data)
+        except LumenError as e:
+            report_error(str(e))
         if args.json:
             print(json.dumps(data, ensure_ascii=False), flush=True)
         else:
@@ -132,9 +108,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  alternative: {alternative}", flush=True)
             if data.get("tags"):
                 print("  tags: " + ", ".join(f"{word} ({score:.2f})" for word, score in data["tags"]), flush=True)
-    if hooks is not None and hasattr(hooks, "finish"):
-        hooks.finish(args)
-    return 2 if failed else 0
+    return ImageError.exit_code if failed else 0
 
 
 if __name__ == "__main__":

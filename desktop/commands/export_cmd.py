@@ -5,8 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from desktop.commands.common import report_error
-from models.errors import LumenError, extra_hint
+from models.errors import ExportError, extra_hint, missing_packages
 
 DTYPES = ("fp32", "fp16", "int8", "q4")
 
@@ -28,18 +27,17 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        from export.api import export_model
-    except ImportError as e:
-        return report_error(f"exporting needs torch and transformers ({e.name} is missing): "
-                            f"{extra_hint('export')}", 5)
+    missing = missing_packages("torch", "transformers")
+    if missing:
+        raise ExportError(f"exporting needs torch and transformers ({missing[0]} is missing): "
+                          f"{extra_hint('export')}")
+    from export.api import export_model
+
     try:
         export_model(args.src, args.out, args.dtype, validate=not args.no_validate,
                      log=lambda line: print(line, flush=True))
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
-    except (OSError, ValueError, RuntimeError) as e:
-        return report_error(f"export failed: {e}", 5)
+    except (OSError, ValueError, RuntimeError) as e:  # torch's and the file system's own errors
+        raise ExportError(f"export failed: {e}") from e
     return 0
 
 

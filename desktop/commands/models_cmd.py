@@ -160,7 +160,7 @@ def _install(args: argparse.Namespace, registry: Registry) -> int:
             raise UsageError(
                 f"{entry.title} has no published ONNX files; add --export to export it here."
             )
-        from models.export_install import install_exported
+        from export.install import install_exported
 
         model = install_exported(
             entry, dtype, registry=registry, endpoint=args.endpoint, revision=args.revision,

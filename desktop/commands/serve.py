@@ -11,7 +11,7 @@ import socket
 import sys
 
 from desktop.commands.common import add_model_arguments, report_error, whole_number
-from models.errors import LumenError, extra_hint
+from models.errors import LumenError, extra_hint, missing_packages
 
 TOKEN_ENV = "LUMEN_API_TOKEN"  # a token in the environment stays out of `ps` listings
 MAX_CONNECTIONS = 64  # uvicorn answers 503 beyond this many open connections
@@ -62,12 +62,11 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        import uvicorn
-
-        from services.api.app import create_app
-    except ImportError:
+    if missing_packages("fastapi", "uvicorn"):
         return report_error(f"lumen serve needs FastAPI and uvicorn: {extra_hint('serve')}", 1)
+    import uvicorn
+
+    from services.api.app import create_app
     from services.api import work
     from services.api.engine import Engine
     from services.api.model_choice import choose

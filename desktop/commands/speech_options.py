@@ -1,16 +1,18 @@
 """`--speak`, `--audio-out FILE.wav` and `--lang CODE` for `lumen describe` and `lumen capture`.
 
-The command calls four functions:
+A command uses them as a context manager:
 
-    speech_options.add_arguments(parser)            # in register()
-    speech_options.check(args)                      # before loading the model (may raise)
-    data = speech_options.apply(args, caption, data)  # per result, before printing it
-    speech_options.finish(args)                     # once, at the end (waits for speech)
+    speech_options.add_arguments(parser)              # in register()
+    with speech_options.output(args) as speech:       # checks the options before the model loads
+        ...
+        data = speech.apply(caption, data)            # per result, before printing it
+    # leaving the block waits for speech to end and releases the engine (never raises)
 
+`output` raises TranslationError or SpeechError for an option that cannot be honoured.
 `apply` translates (adding "language" and "text" beside "caption" in the JSON object), starts
-speaking in the background and rewrites the WAV file with every text so far. It raises
-LumenError (TranslationError, SpeechError) for the command to print; `finish` never raises.
-With none of the options nothing here imports a speech engine or argostranslate. No Qt.
+speaking in the background and rewrites the WAV file with every text so far; it raises
+LumenError for the command to print. With none of the options nothing here imports a speech
+engine or argostranslate. No Qt.
 """
 from __future__ import annotations
 
@@ -22,9 +24,6 @@ from typing import Any, Callable
 
 from models.errors import extra_hint
 from models.results import Caption
-
-STATE = "_lumen_speech_output"  # where apply() keeps its SpeechOutput on the args namespace
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("speech and translation")
@@ -116,6 +115,7 @@ class SpeechOutput:
             self._warn("speech took too long and was stopped.")
 
     def finish(self) -> None:
+        """Wait for speech to end and release the engine (idempotent)."""
         if self._speaker is None:
             return
         try:
@@ -125,39 +125,20 @@ class SpeechOutput:
                     self._warn(self._speaker.last_error)
         finally:
             self._speaker.close()
+            self._speaker = None
 
+    def __enter__(self) -> SpeechOutput:
+        return self
 
-def _output(args: argparse.Namespace) -> SpeechOutput:
-    state = getattr(args, STATE, None)
-    if state is None:
-        state = SpeechOutput.from_args(args)  # may raise: then the next result tries again
-        setattr(args, STATE, state)
-    return state
-
-
-def check(args: argparse.Namespace) -> None:
-    """Refuse options that cannot be honoured before any work starts: a --lang that is not
-    installed (TranslationError), --audio-out into a missing folder (SpeechError).
-
-    With none of the options it does nothing.
-    """
-    if getattr(args, "lang", None) or getattr(args, "speak", False) or getattr(args, "audio_out", None):
-        _output(args)
-
-
-def apply(args: argparse.Namespace, caption: Caption, data: dict[str, Any]) -> dict[str, Any]:
-    """Translate, speak and record one result; returns the (extended) JSON object."""
-    if not (getattr(args, "lang", None) or getattr(args, "speak", False)
-            or getattr(args, "audio_out", None)):
-        return data
-    return _output(args).apply(caption, data)
-
-
-def finish(args: argparse.Namespace) -> None:
-    """Wait for speech to end and release the engine; reports problems as warnings."""
-    state = getattr(args, STATE, None)
-    if state is not None:
+    def __exit__(self, *exc_info: object) -> None:
         try:
-            state.finish()
+            self.finish()
         except Exception as exc:  # the results are printed already: never fail here
-            _warn(f"speech did not finish cleanly ({exc}).")
+            self._warn(f"speech did not finish cleanly ({exc}).")
+
+
+def output(args: argparse.Namespace) -> SpeechOutput:
+    """The speech and translation asked for by `args`, checked: a --lang that is not installed
+    (TranslationError) or --audio-out into a missing folder (SpeechError) fails here, before
+    any work starts. Use it as a context manager; with none of the options it does nothing."""
+    return SpeechOutput.from_args(args)

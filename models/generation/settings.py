@@ -7,13 +7,9 @@ unset take `GenerationConfig`'s global defaults; keys we do not implement are ig
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Union
-
-from models.errors import ModelFolderError
 
 EarlyStopping = Union[bool, str]
 
@@ -44,7 +40,7 @@ class GenerationSettings:
     """Everything the decoding loop needs; field names and meanings are transformers'.
 
     `max_length` / `min_length` count the decoder prefix too, `max_new_tokens` /
-    `min_new_tokens` do not (and win when set). Build one with `from_folder` or `from_config`
+    `min_new_tokens` do not (and win when set). Build one with `from_config`
     and change it with `replace`; None overrides keep the folder's value.
     """
 
@@ -141,19 +137,6 @@ class GenerationSettings:
         values["max_position_embeddings"] = model_config.get("max_position_embeddings")
         return cls(**values).replace(**overrides)
 
-    @classmethod
-    def from_folder(cls, folder: str | Path, **overrides: Any) -> GenerationSettings:
-        """Read `generation_config.json` and `config.json` from a model folder."""
-        folder = Path(folder)
-        generation = _read_json(folder / "generation_config.json")
-        model = _read_json(folder / "config.json") or {}
-        try:
-            return cls.from_config(generation, model, **overrides)
-        except (TypeError, ValueError) as e:
-            raise ModelFolderError(
-                f"The generation settings in {folder} are invalid ({e}); re-export the model."
-            ) from e
-
     def replace(self, **overrides: Any) -> GenerationSettings:
         """A copy with the given fields changed; None values keep the current ones."""
         changes = {k: v for k, v in overrides.items() if v is not None}
@@ -214,15 +197,3 @@ def _from_model_config(config: Mapping[str, Any]) -> dict[str, Any]:
                     values[key] = value
             break
     return values
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelFolderError(f"{path.name} in {path.parent} cannot be read ({e}); re-export the model.") from e
-    if not isinstance(data, dict):
-        raise ModelFolderError(f"{path.name} in {path.parent} is not a JSON object; re-export the model.")
-    return data

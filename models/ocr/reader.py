@@ -67,9 +67,10 @@ class TextReader:
                  *, use_direction: bool = False) -> None:
         t = time.perf_counter()
         self.files = files or find_ocr_files()
-        self._det, self.provider, self.warning = create_session(self.files.detect, config)
-        self._rec, _, _ = create_session(self.files.recognize, config)
-        self._cls = create_session(self.files.direction, config)[0] if use_direction else None
+        self._det = create_session(self.files.detect, config)
+        self.provider, self.warning = self._det.provider, self._det.warning
+        self._rec = create_session(self.files.recognize, config)
+        self._cls = create_session(self.files.direction, config) if use_direction else None
         self._characters = dictionary(self._rec)
         self.load_ms = (time.perf_counter() - t) * 1000.0
 

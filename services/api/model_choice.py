@@ -108,9 +108,7 @@ def choose(model: str | None, tags_model: str | None, captions: int | None,
     if ask_model:
         ask: Path | None = Path(ask_model)
     else:
-        try:
-            from models.asker import installed_ask_model
-        except ImportError:  # a build without the question-answering family
-            installed_ask_model = None
-        ask = installed_ask_model() if installed_ask_model else None
+        from models.asker import installed_ask_model
+
+        ask = installed_ask_model()
     return ServeModels(folder, tags, total, ask)

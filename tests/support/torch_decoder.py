@@ -6,6 +6,7 @@ decoder with a transformers cache, and `reorder` uses the cache's own `reorder_c
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ import torch
 from tokenizers import Tokenizer
 from transformers import Florence2ForConditionalGeneration
 from transformers.modeling_outputs import BaseModelOutput
+
+from models.generation import GenerationSettings
 
 PROMPT = "What does the image describe?"
 
@@ -28,6 +31,15 @@ def encoder_input_ids(model: Florence2ForConditionalGeneration, folder: Path, pr
         probe = model.get_image_features(torch.zeros(1, 3, 96, 96)).pooler_output
     n_image = probe.shape[1]
     return torch.tensor([[model.config.image_token_id] * n_image + prompt_ids], dtype=torch.long)
+
+
+def folder_settings(folder: Path) -> GenerationSettings:
+    """The decoding settings of a transformers checkpoint folder, read as the engine reads them."""
+    generation = folder / "generation_config.json"
+    return GenerationSettings.from_config(
+        json.loads(generation.read_text()) if generation.is_file() else None,
+        json.loads((folder / "config.json").read_text()),
+    )
 
 
 def random_pixels(seed: int, size: int = 96) -> torch.Tensor:
