@@ -50,6 +50,7 @@ class ReaderLink(QObject):
     dead speech server never blocks the window."""
 
     changed = Signal(str)  # the reader's name, "" when none runs
+    checked = Signal()  # after every check; `ready` once the first is done
     lost = Signal(str)  # a message the channel failed to deliver
 
     def __init__(self, tasks: TaskManager, find: Callable[[], str] = find_reader,
@@ -59,6 +60,8 @@ class ReaderLink(QObject):
         self._find, self._opener = find, opener
         self.reader = ""  # as last seen on the GUI thread
         self.has_channel = False
+        # Ready once the first check is done; at once when told there is no screen reader.
+        self.ready = find is find_reader and os.environ.get(OVERRIDE_ENV, "").strip().lower() == "none"
         self._output: ReaderOutput | None = None  # touched on the worker only
         self._output_for = None
         self._timer = QTimer(self)
@@ -121,9 +124,11 @@ class ReaderLink(QObject):
     # ----- back on the GUI thread -----
     def _seen(self, found: tuple[str, bool]) -> None:
         reader, self.has_channel = found
+        self.ready = True
         if reader != self.reader:
             self.reader = reader
             self.changed.emit(reader)
+        self.checked.emit()
 
 
 class SpeechRouter(QObject):
@@ -135,7 +140,10 @@ class SpeechRouter(QObject):
         self.announcer, self.link = announcer, link
         self._voice, self._settings = voice, settings
         self.last_text, self.last_language = "", None  # what Repeat says again
+        # Said before the first check finished (a model failing at start): held until it has.
+        self._early: list[tuple[str, bool, bool, str | None]] = []
         link.lost.connect(self._lost)
+        link.checked.connect(self._say_early)
 
     @property
     def reader(self) -> str:
@@ -155,6 +163,17 @@ class SpeechRouter(QObject):
             return
         self.last_text = f"{self.last_text} {text}" if more and self.last_text else text
         self.last_language = language
+        if not self.link.ready:
+            self._early.append((text, error, more, language))
+            return
+        self._route(text, error, more, language)
+
+    def _say_early(self) -> None:
+        early, self._early = self._early, []
+        for text, error, more, language in early:
+            self._route(text, error, more, language)
+
+    def _route(self, text: str, error: bool, more: bool, language: str | None) -> None:
         mode = self.mode()
         to_reader = mode in ("screen-reader", "both")
         delivered = to_reader and self.link.speak(text, interrupt=error)

@@ -139,6 +139,20 @@ def heard_after(orca: OrcaSession, text: str, since: float, timeout: float = 30.
                          f"\nOrca said: {orca.spoken()[-15:]}")
 
 
+def settled_events(orca: OrcaSession, mark: int, quiet_s: float = 1.5, timeout: float = 30.0) -> list[str]:
+    """Text events from Lumen's description that reached Orca, once no more arrive for `quiet_s`
+    (Orca runs behind the application on a busy machine)."""
+    deadline, events, since = time.monotonic() + timeout, [], time.monotonic()
+    while time.monotonic() < deadline:
+        now = orca.app_events("Lumen", TEXT_EVENTS, mark, "Description")
+        if len(now) != len(events):
+            events, since = now, time.monotonic()
+        elif events and time.monotonic() - since >= quiet_s:
+            break
+        time.sleep(0.1)
+    return events
+
+
 def result_time(lumen: Lumen, after: float) -> float:
     """When the window showed its latest result (time.time() clock), from Lumen's trace."""
     offset = time.time() - time.monotonic()  # one CLOCK_MONOTONIC for every process
@@ -169,7 +183,7 @@ def test_results_in_the_foreground_and_the_background_are_spoken(orca, tmp_path,
         status = lumen.wait(lambda s: s["results"] >= 1, "the result of the opened picture")
         text = status["last"]["text"]
         delay = heard_after(orca, text, since) - result_time(lumen, since)
-        events = orca.app_events("Lumen", TEXT_EVENTS, mark, "Description")
+        events = settled_events(orca, mark)
         print(f"foreground: result -> speech-dispatcher {delay:+.3f} s; {len(events)} text events; {text!r}")
         print("Orca said:", orca.spoken(mark))
         assert delay < SPOKEN_WITHIN_S
@@ -178,7 +192,7 @@ def test_results_in_the_foreground_and_the_background_are_spoken(orca, tmp_path,
                           "Orca to follow the focus to the description")
         focus_said = orca.spoken(mark)[orca.spoken(mark).index("Description read only text.") + 1]
         assert focus_said in ("red.png:", "red.png: Describing red.png…"), orca.spoken(mark)
-        assert len(events) <= 8, "a flood of text events:\n" + "\n".join(events)
+        assert 1 <= len(events) <= 8, "a flood of text events (or none):\n" + "\n".join(events)
         said = " ".join(" ".join(m.split()) for _, m in orca.queued(since))
         assert said.count(" ".join(text.split())) == 1, f"said more than once: {said}"
 

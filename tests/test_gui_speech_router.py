@@ -58,9 +58,8 @@ def route(qtbot, monkeypatch):
         qtbot.addWidget(widget)
         link = ReaderLink(tasks, find=lambda: reader, opener=lambda name: output)
         link.start()
-        qtbot.waitUntil(lambda: link.reader == reader and link.has_channel == (output is not None) or not reader,
-                        timeout=5000)
-        qtbot.wait(50)
+        qtbot.waitUntil(lambda: link.ready, timeout=5000)
+        assert link.reader == reader and link.has_channel == (output is not None)
         speaker = RecordingSpeaker()
         settings = Settings(speak=True, speak_with=speak_with)
         router = SpeechRouter(Announcer(widget), link, lambda: Voice(speaker), lambda: settings)
@@ -125,6 +124,25 @@ def test_announcement_event_for_voiceover_and_uia(qtbot):
     event = announcement_event(widget, "Copied.", assertive=False)
     assert event.message() == "Copied." and event.politeness() == QAccessible.AnnouncementPoliteness.Polite
     assert announcement_event(widget, "Failed.", True).politeness() == QAccessible.AnnouncementPoliteness.Assertive
+
+
+def test_said_before_the_first_check_is_held_until_it_is_done(route, qtbot):
+    """A model that fails at start speaks before Lumen knows Orca runs: held, then sent to Orca."""
+    make, events = route
+    out = FakeOutput()
+    tasks = TaskManager()
+    link = ReaderLink(tasks, find=lambda: "Orca", opener=lambda name: out)
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    speaker = RecordingSpeaker()
+    router = SpeechRouter(Announcer(widget), link, lambda: Voice(speaker), lambda: Settings(speak=True))
+    router.say("The description model could not be loaded.", error=True)
+    assert out.spoken == [] and speaker.said == []
+    link.start()
+    qtbot.waitUntil(lambda: out.spoken == [("The description model could not be loaded.", True)], timeout=5000)
+    assert speaker.said == [] and events == []
+    link.close()
+    tasks.shutdown(2.0)
 
 
 def test_a_screen_reader_started_later_is_found(qtbot):
