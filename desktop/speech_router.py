@@ -83,6 +83,14 @@ class ReaderLink(QObject):
                             on_failed=lambda exc: self.lost.emit(text), name="speak to reader")
         return True
 
+    def notify(self, text: str) -> bool:
+        """Queue chatter for the reader's channel; False when there is none. Not retried."""
+        if not self.has_channel:
+            return False
+        self._worker.submit(lambda ctx: self._output and self._output.notify(text), name="notify reader",
+                            on_failed=lambda exc: log.info("screen reader notice not sent: %s", exc))
+        return True
+
     def cancel(self) -> None:
         if self.has_channel:
             self._worker.submit(lambda ctx: self._output and self._output.cancel(), name="cancel reader")
@@ -184,8 +192,13 @@ class SpeechRouter(QObject):
             voice.say_more(text, language) if more else voice.say(text, language)
 
     def status(self, text: str, assertive: bool = False) -> None:
-        """Chatter ("Describing…", "Copied."): the announcement only, which readers may skip."""
-        self.announcer.announce(text, assertive)
+        """Chatter ("Description copied.", "Text size 200 percent."): the screen reader's channel
+        at its lowest priority where there is one (Orca 43 drops announcements), else the
+        announcement; never Lumen's voice."""
+        text = text.strip()
+        delivered = bool(text) and self.link.ready and self.mode() in ("screen-reader", "both") \
+            and self.link.notify(text)
+        self.announcer.announce(text, assertive, send_event=not delivered)
 
     def stop(self) -> None:
         self._voice().stop()

@@ -69,6 +69,9 @@ class NvdaOutput:
         self._check(self._dll.nvdaController_speakText(text), "NVDA did not speak")
         self._check(self._dll.nvdaController_brailleMessage(braille_text(text)), "NVDA did not braille")
 
+    def notify(self, text: str) -> None:
+        self._check(self._dll.nvdaController_speakText(text), "NVDA did not speak")
+
     def cancel(self) -> None:
         self._check(self._dll.nvdaController_cancelSpeech(), "NVDA did not stop")
 

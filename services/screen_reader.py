@@ -78,6 +78,9 @@ class ReaderOutput(Protocol):
 
     def speak(self, text: str, interrupt: bool = False) -> None: ...
 
+    def notify(self, text: str) -> None:
+        """Chatter ("Description copied."): may be dropped while something else is spoken."""
+
     def cancel(self) -> None: ...
 
     def close(self) -> None: ...
@@ -98,6 +101,9 @@ class SpeechDispatcherOutput:
         if interrupt:
             self._client.cancel()
         self._client.speak(text, "message")
+
+    def notify(self, text: str) -> None:
+        self._client.speak(text, "notification")  # dropped, as Orca users expect, if speech is busy
 
     def cancel(self) -> None:
         self._client.cancel()

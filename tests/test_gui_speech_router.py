@@ -30,6 +30,9 @@ class FakeOutput:
             raise ScreenReaderError("the speech server went away")
         self.spoken.append((text, interrupt))
 
+    def notify(self, text: str) -> None:
+        self.spoken.append((text, "notice"))
+
     def cancel(self) -> None:
         self.cancels += 1
 
@@ -82,6 +85,9 @@ def test_with_orca_a_result_goes_to_its_speech_server_only(route, qtbot):
     qtbot.waitUntil(lambda: len(out.spoken) == 2, timeout=5000)
     assert out.spoken == [("A cat on a mat.", False), ("The capture failed.", True)]  # errors interrupt
     assert events == [] and speaker.said == []  # one route: no announcement event, no second voice
+    router.status("Description copied.")  # chatter: Orca 43 would drop the announcement
+    qtbot.waitUntil(lambda: len(out.spoken) == 3, timeout=5000)
+    assert out.spoken[-1] == ("Description copied.", "notice") and events == [] and speaker.said == []
 
 
 def test_without_a_screen_reader_lumen_speaks_and_announces(route):
@@ -91,6 +97,9 @@ def test_without_a_screen_reader_lumen_speaks_and_announces(route):
     router.say("A cat on a mat.")
     assert speaker.said == [("A cat on a mat.", None)]
     assert events == [("A cat on a mat.", QAccessible.AnnouncementPoliteness.Polite)]
+    router.status("Description copied.")
+    assert events[-1] == ("Description copied.", QAccessible.AnnouncementPoliteness.Polite)
+    assert speaker.said == [("A cat on a mat.", None)]  # chatter is never in Lumen's voice
 
 
 def test_jaws_narrator_voiceover_hear_the_announcement(route):

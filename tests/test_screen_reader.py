@@ -15,7 +15,7 @@ import pytest
 
 from services.errors import ScreenReaderError
 from services.nvda_client import BRAILLE_MAX, NvdaOutput, braille_text
-from services.screen_reader import reader_from_processes, tasklist_names
+from services.screen_reader import SpeechDispatcherOutput, reader_from_processes, tasklist_names
 from services.ssip import SSIPClient, default_address, encode_text, parse_reply
 from tests.support.orca_session import OrcaSession, missing_tools
 
@@ -77,10 +77,23 @@ def test_a_result_reaches_speech_dispatcher_as_a_message(speechd):
         client.cancel()
         client.speak("An error, said at once.", "important")
         assert _queued(speechd, "An error, said at once.") == ["1"]
+        client.speak("Description copied.", "notification")  # chatter: 4, dropped if speech is busy
+        assert _queued(speechd, "Description copied.") == ["4"]
     finally:
         client.close()
     with pytest.raises(ScreenReaderError, match="not running"):
         SSIPClient(f"unix_socket:{speechd.root / 'nobody.sock'}").connect()
+
+
+def test_orcas_speech_server_gets_results_as_messages_and_chatter_as_notifications(speechd):
+    out = SpeechDispatcherOutput(f"unix_socket:{speechd.speechd_socket}")
+    try:
+        out.speak("A result for Orca users.")
+        out.notify("Text size 200 percent.")
+        assert _queued(speechd, "A result for Orca users.") == ["2"]
+        assert _queued(speechd, "Text size 200 percent.") == ["4"]
+    finally:
+        out.close()
 
 
 class FakeNvda:
