@@ -46,8 +46,15 @@ def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
             reply({"ok": False, "error": f"Unknown capture {kind!r}; use one of {', '.join(KINDS)}."})
             return
 
+        speak, lang = bool(request.get("speak")), str(request.get("lang") or "")
+
         def done(result: Any, error: str | None) -> None:
-            reply({"ok": True, "result": result_json(result)} if result else {"ok": False, "error": error})
+            if not result:
+                reply({"ok": False, "error": error})
+                return
+            from desktop.capture_forwarding import forward  # lumen capture --speak/--lang
+
+            forward(window, result, result_json(result), speak, lang, reply)
 
         detail = request.get("detail")
         window.capture(kind, reply=done, detail=detail if detail in DETAILS else None)
