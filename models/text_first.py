@@ -85,12 +85,13 @@ class TextFirst:
     def describe(self, image: ImageInput, options: DescribeOptions, captioner=None, *,  # noqa: ANN001
                  screen: bool = False, on_text: Callable[[str], None] | None = None,
                  should_stop: Callable[[], bool] | None = None,
-                 on_settled: Callable[[str], None] | None = None) -> Caption:
+                 on_settled: Callable[[str], None] | None = None,
+                 classified: tuple | None = None) -> Caption:
         """`--task auto`: blank -> a sentence; text -> read (plus one brief caption line when a
         description model is given); photo -> the caption. A photo without a captioner raises
         NoDescriptionModel."""
         t = time.perf_counter()
-        kind, rgb, detection = self.classify(image)
+        kind, rgb, detection = classified or self.classify(image)  # classified: classify()'s answer
         classify_ms = (time.perf_counter() - t) * 1000.0
         if kind.kind == "blank":
             return Caption(caption=kind.blank_sentence(screen), token_ids=[], confidence=1.0,

@@ -27,30 +27,27 @@ def _lumen(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 def test_capture_alone_reads_the_screen_text_and_prints_describe_json(tmp_path, tiny_florence2_onnx):
-    from models.captioner import Captioner
-
     env = _env(tmp_path, QT_QPA_PLATFORM="offscreen")
-    out = _lumen("capture", "--text", "--json", "--model", str(tiny_florence2_onnx), env=env)
+    # --text reads with PP-OCR, which needs no description model.
+    out = _lumen("capture", "--text", "--json", env=env)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert data["image"] == "screen" and data["task"] == "ocr" and data["detail"] == "brief"
-    # The offscreen screen is one flat colour: the engine says the same about such a picture.
-    from PIL import Image
-
-    from models.results import DescribeOptions
-
-    blank = Image.new("RGB", (800, 800), (0, 0, 0))
-    expected = Captioner.load(tiny_florence2_onnx, threads=1).describe(blank, DescribeOptions(task="ocr"))
-    assert data["caption"] == expected.caption
-
+    assert data["image"] == "screen" and data["task"] == "ocr" and data["model"] == "PP-OCRv4"
+    assert data["caption"] == "" and data["lines"] == []  # the offscreen screen is one flat colour
+    assert _lumen("capture", "--text", env=env).stdout.strip() == "No text found."
+    # A capture decides the kind first, as the window's shortcuts do: a blank screen is named,
+    # never captioned, even with a description model at hand.
     plain = _lumen("capture", "--screen", "--detail", "more", "--model", str(tiny_florence2_onnx), env=env)
-    more = Captioner.load(tiny_florence2_onnx, threads=1).describe(blank, DescribeOptions(detail="more"))
-    assert plain.returncode == 0 and plain.stdout.strip() == more.caption.strip()
+    assert plain.returncode == 0 and plain.stdout.strip() == "The screen is black."
+    kind = json.loads(_lumen("capture", "--screen", "--json", env=env).stdout)
+    assert (kind["kind"], kind["task"]) == ("blank", "none")
 
 
 def test_capture_errors_are_one_line_with_an_exit_status(tmp_path):
     no_display = _lumen("capture", "--screen", env=_env(tmp_path, QT_QPA_PLATFORM=""))
     assert no_display.returncode == 10  # NoDisplayError
     assert no_display.stderr.startswith("error: ") and no_display.stderr.count("\n") == 1
+    # No description model: a blank screen is still named (a photo would need one: exit 3,
+    # tests/test_picture_kind.py).
     no_model = _lumen("capture", "--screen", env=_env(tmp_path, QT_QPA_PLATFORM="offscreen"))
-    assert no_model.returncode == 3 and "no model is installed" in no_model.stderr
+    assert no_model.returncode == 0 and no_model.stdout.strip() == "The screen is black."

@@ -42,7 +42,8 @@ def _print(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(data, ensure_ascii=False), flush=True)
     else:
-        print(data.get("text", data["caption"]), flush=True)
+        text = data.get("text", data["caption"])
+        print(text or ("No text found." if data.get("task") == "ocr" else ""), flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -114,14 +115,12 @@ def _run_here(args: argparse.Namespace) -> int:
         source, error = _capture_here(args.kind)
         if source is None:
             raise CaptureError(error or "the capture failed")
-        captioner = open_captioner(args)
         detail = args.detail
         if detail is None:
             from desktop.settings import load_settings
 
             detail = load_settings().detail
-        options = DescribeOptions(task="ocr" if args.kind == "text" else "caption", detail=detail)
-        caption = captioner.describe(source.data, options)
+        caption = _read_or_describe(args, source, DescribeOptions(detail=detail))
         data = caption.to_json(source.label)
         try:
             data = speech.apply(caption, data)
@@ -129,3 +128,21 @@ def _run_here(args: argparse.Namespace) -> int:
             report_error(str(exc))  # the result is still printed
         _print(data, args.json)
     return 0
+
+
+def _read_or_describe(args: argparse.Namespace, source, options: DescribeOptions):  # noqa: ANN001, ANN202
+    """As the window's shortcuts do: --text reads with PP-OCR; a capture first decides its kind
+    (a blank screen is named, text read, a photo described by the model, loaded only then)."""
+    from models.captioner import default_cache_dir
+    from models.session import SessionConfig
+    from models.text_first import TextFirst
+
+    first = TextFirst(SessionConfig(args.device, args.threads, default_cache_dir()))
+    if args.kind == "text":
+        return first.read(source.data)
+    classified = first.classify(source.data)
+    kind = classified[0].kind
+    # A photo needs the description model (its absence is the error); text can do without.
+    captioner = open_captioner(args, quiet_if_none=kind == "text") if kind != "blank" else None
+    return first.describe(source.data, options, captioner, screen=args.kind == "screen",
+                          classified=classified)
