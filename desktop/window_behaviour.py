@@ -18,7 +18,6 @@ from desktop import autostart
 from desktop.actions import apply_hotkeys, shortcut_list
 from desktop.engine import error_sentence
 from desktop.settings import Settings, save_settings
-from desktop.settings_dialog import SettingsDialog, fallback_text
 
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
@@ -110,6 +109,8 @@ class Behaviour:
 
     def show_settings(self: MainWindow) -> None:
         self.hotkeys.stop()  # typing a new shortcut must not trigger the old one
+        from desktop.settings_dialog import SettingsDialog  # with the model pages: ~1 s of imports
+
         dialog = SettingsDialog(self.settings, self.voice, self.translator, self._hotkey_reason(), self,
                                 reader=self.speech.reader)
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
@@ -135,7 +136,11 @@ class Behaviour:
             self.hotkeys.stop()
             self.hotkeys.reason = ""
         reason = self._hotkey_reason()
-        text = fallback_text(reason).replace("\n\n", "\n") if reason else ""
+        text = ""
+        if reason:
+            from desktop.settings_dialog import fallback_text
+
+            text = fallback_text(reason).replace("\n\n", "\n")
         if reason and text != self.hotkey_notice.text():
             # The notice is a label that Tab never reaches: say it once, as the README promises.
             self.speech.say(f"{reason} Settings lists the lumen capture commands to bind instead.")
