@@ -15,7 +15,6 @@ The order is what a real screen reader needs (checked with Orca, tests/test_gui_
 """
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QObject, Qt, QTimer
@@ -29,7 +28,6 @@ from services import latency_trace
 if TYPE_CHECKING:
     from desktop.main_window import MainWindow
 
-log = logging.getLogger(__name__)
 PARTIAL_MS = 300  # at most ~3 updates a second of text still being written
 WHAT = {"ocr": "Reading the text in", "objects": "Looking for objects in"}
 
