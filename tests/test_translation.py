@@ -152,9 +152,8 @@ from services.speech import Speaker
 import desktop.commands.speech_options as so
 import argparse
 p = argparse.ArgumentParser(); so.add_arguments(p)
-args = p.parse_args([])
-assert so.apply(args, None, {{"caption": "x"}}) == {{"caption": "x"}}
-so.finish(args)
+with so.output(p.parse_args([])) as speech:
+    assert speech.apply(None, {{"caption": "x"}}) == {{"caption": "x"}}
 assert [l.code for l in installed_languages()] == ["de"]
 translation_route("de")
 so.SpeechOutput(lang="de")  # checks --lang without loading anything

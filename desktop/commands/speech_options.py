@@ -88,6 +88,8 @@ class SpeechOutput:
         translation_route(lang)
 
     def apply(self, caption: Caption, data: dict[str, Any]) -> dict[str, Any]:
+        if not self.lang and self._speaker is None:
+            return data  # none of the options: the result as it is
         text, language = caption.caption, "en"
         if self.lang and caption.task == "ocr":
             # Text read from the picture is spoken as read, never translated and back.
