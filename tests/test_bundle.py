@@ -283,6 +283,8 @@ def test_no_argument_opens_the_window_on_xcb(bundle: Path, user_env, xvfb: str,
 def test_frozen_app_reads_a_page_of_text_without_a_description_model(bundle: Path, user_env,
                                                                      tmp_path: Path) -> None:
     """PP-OCR's models travel in the bundle: `--task ocr` and `--task auto` work on a first start."""
+    import jiwer
+
     from tests.support.text_pages import text_pages
 
     page = text_pages()[5]  # two columns under a heading
@@ -290,7 +292,11 @@ def test_frozen_app_reads_a_page_of_text_without_a_description_model(bundle: Pat
     page.image.save(path)
     done = run_bundle("describe", "--task", "ocr", str(path), env=user_env)
     assert done.returncode == 0, done.stderr
-    assert " ".join(done.stdout.split()) == " ".join(page.text.split())
+    # The frozen reader reads exactly as the source tree's does, and reads the page well.
+    source = subprocess.run([sys.executable, "-m", "desktop.cli", "describe", "--task", "ocr", str(path)],
+                            capture_output=True, text=True, timeout=300, env=user_env, cwd=ROOT)
+    assert done.stdout == source.stdout
+    assert jiwer.cer(" ".join(page.text.split()), " ".join(done.stdout.split())) < 0.03
     auto = run_bundle("describe", "--task", "auto", "--json", str(path), env=user_env)
     assert auto.returncode == 0, auto.stderr
     data = json.loads(auto.stdout)
