@@ -107,6 +107,12 @@ class Engine(QObject):
             threads = max(1, (os.cpu_count() or 2) - 1)
             captioner = Captioner.load(folder, device=device, threads=threads)
             warm_up(captioner)
+            try:
+                t = time.perf_counter()
+                self._reading.warm()
+                latency_trace.mark("warm_up_reader", seconds=time.perf_counter() - t)
+            except Exception as exc:  # reading text is optional: describing still works
+                log.info("warming up the text reader failed: %s", exc)
             self._captioner = captioner
             return ModelInfo(
                 str(getattr(captioner, "name", folder.name)),
@@ -147,6 +153,7 @@ class Engine(QObject):
                     "No model is loaded; install one with model setup, or open Lumen with --model."
                 )
             latency_trace.mark("describe_start", task=options.task, detail=options.detail)
+            cpu = time.thread_time()  # ONNX Runtime with one thread runs on this thread
 
             def settled(text: str) -> None:
                 latency_trace.mark("settled", chars=len(text))
@@ -166,7 +173,7 @@ class Engine(QObject):
                     should_stop=ctx.should_stop,
                     on_settled=streaming,
                 )
-            latency_trace.mark("describe_done", timings_ms=caption.timings_ms)
+            latency_trace.mark("describe_done", timings_ms=caption.timings_ms, cpu_s=time.thread_time() - cpu)
             return caption
 
         return self._worker.submit(

@@ -306,16 +306,26 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
             reply(None, "Lumen is already capturing; try again in a moment.")
 
     def capture_screen(self) -> None:
-        self._coalescer.call(lambda: self.capture("screen"))
+        self._capture_soon("screen")
 
     def capture_window(self) -> None:
-        self._coalescer.call(lambda: self.capture("window"))
+        self._capture_soon("window")
 
     def capture_region(self) -> None:
-        self._coalescer.call(lambda: self.capture("region"))
+        self._capture_soon("region")
 
     def capture_text(self) -> None:
-        self._coalescer.call(lambda: self.capture("text"))
+        self._capture_soon("text")
+
+    def _capture_soon(self, kind: str) -> None:
+        """Buttons and the window's own shortcuts, a burst merged into one capture. While the
+        window has focus a global shortcut's keys also reach its menu action: the press the
+        global shortcut already took (within HOTKEY_REPEAT_S) is not captured twice."""
+        def fire() -> None:
+            if time.monotonic() - self._hotkey_at >= HOTKEY_REPEAT_S:
+                self.capture(kind)
+
+        self._coalescer.call(fire)
 
     def _hotkey(self, action: str) -> None:
         latency_trace.mark("hotkey", action=action)
