@@ -107,12 +107,6 @@ class Engine(QObject):
             threads = max(1, (os.cpu_count() or 2) - 1)
             captioner = Captioner.load(folder, device=device, threads=threads)
             warm_up(captioner)
-            try:
-                t = time.perf_counter()
-                self._reading.warm()
-                latency_trace.mark("warm_up_reader", seconds=time.perf_counter() - t)
-            except Exception as exc:  # reading text is optional: describing still works
-                log.info("warming up the text reader failed: %s", exc)
             self._captioner = captioner
             return ModelInfo(
                 str(getattr(captioner, "name", folder.name)),
@@ -121,9 +115,21 @@ class Engine(QObject):
                 folder,
             )
 
+        def warm_reader(ctx: JobContext) -> None:
+            try:
+                t = time.perf_counter()
+                self._reading.warm()
+                latency_trace.mark("warm_up_reader", seconds=time.perf_counter() - t)
+            except Exception as exc:  # reading text is optional: describing still works
+                log.info("warming up the text reader failed: %s", exc)
+                latency_trace.mark("warm_up_reader", error=str(exc))
+
         def done(info: ModelInfo) -> None:
             self.info = info
             self._set_state("ready")
+            # Next on the same worker, after "ready": the capture shortcuts' kind check uses
+            # PP-OCR, and the first press must not be the one that loads it.
+            self._worker.submit(warm_reader, name="warm the text reader")
 
         def failed(exc: BaseException) -> None:
             self.info = None

@@ -119,14 +119,16 @@ class AppSession:
             return None
 
     def wait_ready(self, timeout: float) -> dict[str, Any]:
-        """Until the window shows, the model is loaded and warmed and the shortcuts listen."""
+        """Until the window shows, the model and the text reader are loaded and warmed and the
+        shortcuts listen."""
         deadline = time.monotonic() + timeout
         status = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise LatencyError(f"the app exited ({self.proc.returncode}): {self.output()[-400:]}")
             status = self.request({"cmd": "status"}, timeout=30)
-            if status and status.get("model") == "ready" and status.get("visible"):
+            warmed = any(e["event"] == "warm_up_reader" for e in self.events())
+            if status and status.get("model") == "ready" and status.get("visible") and warmed:
                 if not status["hotkeys"]["active"]:
                     raise LatencyError(f"global shortcuts did not start: {status['hotkeys']['reason']}")
                 return status
