@@ -78,7 +78,7 @@ def test_without_global_shortcuts_the_window_and_settings_offer_lumen_capture(qt
         # Backspace clears a shortcut; a new one is kept in Qt's portable text.
         edit = dialog.hotkey_edits["screen"]
         edit.setFocus()
-        assert edit.keySequence() == QKeySequence("Ctrl+Alt+D")
+        assert edit.keySequence() == QKeySequence("Ctrl+Alt+Shift+D")  # the default
         qtbot.keyClick(edit, Qt.Key.Key_Backspace)
         dialog.hotkey_edits["region"].setKeySequence(QKeySequence("Ctrl+Shift+R"))
         edited = dialog.edited()
