@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from models.errors import ExportError
+from models.families import IMAGE_PROCESSOR_FILES, alternatives, present_files
 from models.fsutil import build_once
 
 # Bump when the weights built here change; the cache key includes it.
@@ -119,16 +120,16 @@ def build_checkpoint(config_dir: Path, out: Path, seed: int = 0, log: Callable[[
     import torch
     from transformers import Florence2ForConditionalGeneration
 
-    for name in ("tokenizer.json", "preprocessor_config.json"):
-        if not (config_dir / name).is_file():
-            raise ExportError(f"{name} is missing from {config_dir}; --random-weights needs the config and tokenizer files")
+    _, missing = present_files(("tokenizer.json", IMAGE_PROCESSOR_FILES), lambda n: (config_dir / n).is_file())
+    if missing:
+        raise ExportError(f"{missing[0]} is missing from {config_dir}; --random-weights needs the config and tokenizer files")
     config = native_config(config_dir)
     log(f"building a random-weight Florence-2 from {config_dir}")
     torch.manual_seed(seed)
     model = Florence2ForConditionalGeneration(config).eval()
     randomise(model, seed)
     model.save_pretrained(out)
-    for name in (*TOKENIZER_FILES, "preprocessor_config.json", "generation_config.json"):
+    for name in (*TOKENIZER_FILES, *alternatives(IMAGE_PROCESSOR_FILES), "generation_config.json"):
         if (config_dir / name).is_file():
             shutil.copyfile(config_dir / name, out / name)
     return out
@@ -157,7 +158,7 @@ def random_model(config_dir: Path, cache_root: Path, dtypes: Sequence[str] = ("f
     from export.api import export_model
 
     config_dir = Path(config_dir).expanduser()
-    files = b"".join((config_dir / n).read_bytes() for n in ("config.json", "tokenizer.json", "preprocessor_config.json")
+    files = b"".join((config_dir / n).read_bytes() for n in ("config.json", "tokenizer.json", *alternatives(IMAGE_PROCESSOR_FILES))
                      if (config_dir / n).is_file())
     key = _digest(files, f"{BUILDER_VERSION}|{_versions()}".encode())
     checkpoint = build_once(cache_root / f"random-{key}" / "checkpoint", lambda out: build_checkpoint(config_dir, out, log=log))
