@@ -23,7 +23,7 @@ def test_models_dir_env_override(monkeypatch, tmp_path: Path) -> None:
     assert models_dir() == tmp_path / "here"
     assert Registry().root == tmp_path / "here"
     monkeypatch.delenv("LUMEN_MODELS_DIR")
-    assert models_dir().parts[-2:] == ("lumen", "models")
+    assert models_dir().parts[-2:] == ("Lumen", "models")  # one data folder with history (issue 12)
 
 
 def test_empty_registry(tmp_path: Path) -> None:
