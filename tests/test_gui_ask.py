@@ -42,7 +42,7 @@ def ask(qtbot, window, question: str) -> None:
 def test_ask_by_keyboard_answers_announces_speaks_and_keeps_history(make_window, qtbot, tmp_path, tiny_smolvlm_onnx):
     install(tiny_smolvlm_onnx, tmp_path)
     path = picture(tmp_path / "red.png", size=(140, 90))
-    chat = Asker.load(tiny_smolvlm_onnx, "cpu", cache=PictureCache()).conversation(path)
+    chat = Asker.load(tiny_smolvlm_onnx, "cpu", one_tile=True, cache=PictureCache()).conversation(path)
     expected = [chat.ask(q).answer for q in QUESTIONS]
     window = make_window(history=True)
     window.activateWindow()

@@ -27,7 +27,8 @@ def test_an_answer_asked_by_keyboard_reaches_the_screen_reader(orca, tmp_path, t
 
     picture = tmp_path / "red.png"
     Image.new("RGB", (96, 72), (200, 30, 30)).save(picture)
-    expected = Asker.load(tiny_smolvlm_onnx, "cpu", cache=PictureCache()).conversation(picture).ask(QUESTION).answer
+    asker = Asker.load(tiny_smolvlm_onnx, "cpu", one_tile=True, cache=PictureCache())  # as the window asks
+    expected = asker.conversation(picture).ask(QUESTION).answer
     lumen = Lumen(orca, tmp_path, tiny_florence2_onnx)
     Registry(tmp_path / "models").link(tiny_smolvlm_onnx, "smolvlm-tiny")  # the installed question model
     holder = None
