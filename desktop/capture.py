@@ -170,17 +170,38 @@ class Capturer(QObject):
         self.busy = False
         self._hidden: list[QWidget] = []
         self._was_active = False
+        # The request waiting for its grab: (kind, on_done, on_failed, replaceable).
+        self._waiting: tuple[str, Done, Failed, bool] | None = None
 
-    def capture(self, kind: str, on_done: Done, on_failed: Failed) -> bool:
+    def capture(self, kind: str, on_done: Done, on_failed: Failed, replaceable: bool = False) -> bool:
+        """Start a capture; False while busy. A `replaceable` request (a global shortcut, whose
+        caller waits for no answer) may be retargeted by `retarget` until its grab happens."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
         if self.busy:
             return False  # a burst of shortcuts: the capture under way answers them all
         self.busy = True
+        self._waiting = (kind, on_done, on_failed, replaceable)
         self._hide_own_windows()
         delay = self.hide_delay_ms if self._hidden else 0
-        QTimer.singleShot(delay, lambda: self._grab(kind, on_done, on_failed))
+        QTimer.singleShot(delay, self._grab_waiting)
         return True
+
+    def retarget(self, kind: str, on_done: Done, on_failed: Failed) -> bool:
+        """In a burst of different shortcuts the last press decides what is grabbed: True when
+        the capture under way has not grabbed yet and nobody waits on its answer."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}")
+        if self._waiting is None or not self._waiting[3]:
+            return False
+        self._waiting = (kind, on_done, on_failed, True)
+        return True
+
+    def _grab_waiting(self) -> None:
+        assert self._waiting is not None
+        kind, on_done, on_failed, _ = self._waiting
+        self._waiting = None
+        self._grab(kind, on_done, on_failed)
 
     def _grab(self, kind: str, on_done: Done, on_failed: Failed) -> None:
         if kind != "window" and _is_wayland():

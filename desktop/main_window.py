@@ -90,6 +90,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.last_error = ""
         self._coalescer = Coalescer(150, self)
         self._hotkey_at = -HOTKEY_REPEAT_S
+        self._hotkey_action = ""
         self.tray = None
         self.closed = False
         self.setWindowTitle("Lumen")
@@ -301,8 +302,10 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
             if reply is not None:
                 reply(None, message)
 
+        if reply is None and self.capturer.retarget(kind, captured, failed):
+            return  # a shortcut pressed while the last one's grab is pending: this one wins
         self.earcons.play("capture")
-        if not self.capturer.capture(kind, captured, failed) and reply is not None:
+        if not self.capturer.capture(kind, captured, failed, replaceable=reply is None) and reply is not None:
             reply(None, "Lumen is already capturing; try again in a moment.")
 
     def capture_screen(self) -> None:
@@ -333,10 +336,11 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
             self.speech_commands.stop_speaking()
         elif action in ("screen", "window", "region", "text"):
             # At once, not after the Coalescer's 150 ms: this is the wait a user hears. A held
-            # key's repeats within HOTKEY_REPEAT_S of an accepted press are ignored.
+            # key's repeats within HOTKEY_REPEAT_S of an accepted press are ignored; another
+            # shortcut pressed before the grab retargets it (the last press wins).
             now = time.monotonic()
-            if now - self._hotkey_at >= HOTKEY_REPEAT_S:
-                self._hotkey_at = now
+            if action != self._hotkey_action or now - self._hotkey_at >= HOTKEY_REPEAT_S:
+                self._hotkey_at, self._hotkey_action = now, action
                 self.capture(action)
 
     # ----- the current picture -----
