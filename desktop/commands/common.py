@@ -69,3 +69,25 @@ def open_captioner(args: argparse.Namespace, *, quiet_if_none: bool = False):
     if captioner.warning:
         print(f"warning: {captioner.warning}", file=sys.stderr)
     return captioner
+
+
+def print_result(args: argparse.Namespace, image: str, caption, data: dict, speech,  # noqa: ANN001
+                 empty: str = "") -> None:
+    """Speak (or translate) one picture's result, then print its JSON or its text lines."""
+    import json
+
+    from models.errors import LumenError
+
+    try:
+        data = speech.apply(caption, data)
+    except LumenError as e:
+        report_error(str(e))
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False), flush=True)
+        return
+    text = data.get("text", data["caption"]) or empty
+    print(f"{image}: {text}" if len(args.images) > 1 else text, flush=True)
+    for alternative in data["alternatives"]:
+        print(f"  alternative: {alternative}", flush=True)
+    if data.get("tags"):
+        print("  tags: " + ", ".join(f"{word} ({score:.2f})" for word, score in data["tags"]), flush=True)

@@ -6,12 +6,11 @@ model, 1 anything unexpected (still without a traceback); desktop/cli.py maps ev
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from desktop.commands import reading, speech_options
-from desktop.commands.common import add_model_arguments, open_captioner, report_error, whole_number
+from desktop.commands.common import add_model_arguments, open_captioner, print_result, report_error, whole_number
 from models.errors import ImageError, LumenError
 from models.results import DETAILS, MAX_ALTERNATIVES, TASKS, DescribeOptions
 
@@ -95,19 +94,7 @@ def _describe(args: argparse.Namespace, speech: speech_options.SpeechOutput) -> 
         data = caption.to_json(image)
         if tagger is not None:
             data = add_tags(tagger, Path(image), caption, data)
-        try:
-            data = speech.apply(caption, data)
-        except LumenError as e:
-            report_error(str(e))
-        if args.json:
-            print(json.dumps(data, ensure_ascii=False), flush=True)
-        else:
-            text = data.get("text", data["caption"])
-            print(f"{image}: {text}" if len(args.images) > 1 else text, flush=True)
-            for alternative in data["alternatives"]:
-                print(f"  alternative: {alternative}", flush=True)
-            if data.get("tags"):
-                print("  tags: " + ", ".join(f"{word} ({score:.2f})" for word, score in data["tags"]), flush=True)
+        print_result(args, image, caption, data, speech)
     return ImageError.exit_code if failed else 0
 
 

@@ -8,10 +8,9 @@ object is `lumen describe`'s, with `kind` (blank, text, photo) and `task` the ta
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from desktop.commands.common import open_captioner, report_error
+from desktop.commands.common import open_captioner, print_result, report_error
 from desktop.commands.speech_options import SpeechOutput
 from models.errors import ImageError, LumenError, ModelFolderError
 from models.results import DescribeOptions
@@ -57,18 +56,7 @@ def run(args: argparse.Namespace, speech: SpeechOutput) -> int:
             no_model += isinstance(e, ModelFolderError)
             report_error(f"{image}: {e}")
             continue
-        data = caption.to_json(image)
-        try:
-            data = speech.apply(caption, data)
-        except LumenError as e:
-            report_error(str(e))
-        if args.json:
-            print(json.dumps(data, ensure_ascii=False), flush=True)
-        else:
-            text = data.get("text", data["caption"]) or "No text found."
-            print(f"{image}: {text}" if len(args.images) > 1 else text, flush=True)
-            for alternative in data["alternatives"]:
-                print(f"  alternative: {alternative}", flush=True)
+        print_result(args, image, caption, caption.to_json(image), speech, empty="No text found.")
     if failed and no_model == failed == len(args.images):
         return ModelFolderError.exit_code  # nothing described: no model
     return ImageError.exit_code if failed else 0
