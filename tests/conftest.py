@@ -110,3 +110,7 @@ def tiny_blip_onnx(tiny_blip_hf: Path) -> Path:
         export_model(tiny_blip_hf, out, ("fp32", "int8", "q4", "fp16"), log=lambda _: None)
 
     return cached_dir("blip-onnx", build, *BLIP_SOURCES, *EXPORT_SOURCES)
+
+
+# A real screen reader for the tests that need one: one Orca per test module.
+from tests.support.orca_app import orca  # noqa: E402,F401

@@ -13,7 +13,7 @@ import pytest
 from models.asker import Asker
 from models.picture_cache import PictureCache
 from tests.support.smolvlm_fixtures import tiny_smolvlm_hf, tiny_smolvlm_onnx  # noqa: F401
-from tests.test_gui_orca import CLIPBOARD_HOLDER, ROOT, Lumen, heard_after, orca  # noqa: F401
+from tests.support.orca_app import CLIPBOARD_HOLDER, ROOT, Lumen, heard_after
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 QUESTION = "What colour is the car?"

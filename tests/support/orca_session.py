@@ -57,13 +57,26 @@ def _free_display() -> int:
 
 
 def _orca_running() -> bool:
+    """A live `orca` process (a zombie waiting to be reaped does not count)."""
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and (proc / "comm").read_text().strip() == "orca":
-                return True
-        except OSError:
+                state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state not in ("Z", "X"):
+                    return True
+        except (OSError, IndexError):
             continue
     return False
+
+
+def _wait_for_no_orca(timeout: float = 20.0) -> bool:
+    """The previous module's Orca may still be exiting: give it a moment."""
+    deadline = time.monotonic() + timeout
+    while _orca_running():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 @dataclass
@@ -88,7 +101,7 @@ class OrcaSession:
 
     def start(self, timeout: float = 60.0, with_orca: bool = True) -> OrcaSession:
         """The whole session; `with_orca=False`: speech-dispatcher alone (no display, no Orca)."""
-        if with_orca and _orca_running():
+        if with_orca and not _wait_for_no_orca():
             raise RuntimeError("another orca process is running; Orca refuses to start beside it")
         runtime, home, prefs = self.root / "runtime", self.root / "home", self.root / "orca-prefs"
         for d in (runtime, home, prefs, self.speechd_log_dir, home / ".config" / "speech-dispatcher"):
