@@ -68,3 +68,8 @@ def evaluation_summary(result: dict[str, Any] | None) -> str:
     when = str(result.get("date", ""))[:10]
     return (f"{', '.join(parts) or 'no scores'} on {result.get('pictures', '?')} pictures"
             + (f" ({when})" if when else ""))
+
+
+def model_history(folder: Path) -> str:
+    """"trained here, last evaluation: BLEU-4 0.62, ... on 80 pictures (2026-11-27)"."""
+    return f"{origin_label(folder)}, last evaluation: {evaluation_summary(last_evaluation(folder))}"
