@@ -94,6 +94,27 @@ def test_ctc_decoding_matches_rapidocr(reader: TextReader) -> None:
     assert np.allclose([s for _, s in ours], [s for _, s in theirs])
 
 
+def test_long_line_is_read_in_pieces_cut_at_word_spaces(reader: TextReader) -> None:
+    """A screen-wide line is cut at word spaces into pieces the recogniser reads fast; the
+    joined text is the line's."""
+    from PIL import Image, ImageDraw
+
+    from models.ocr.recognize import MAX_COLUMNS, SMALL_TEXT_HEIGHT, crop_line, split_at_gaps
+    from tests.support.text_pages import SANS, font
+
+    text = "Every action works from the keyboard, and every result is spoken by your own screen reader."
+    image = Image.new("RGB", (1000, 736), "white")  # the detector brings smaller sides up to 736
+    ImageDraw.Draw(image).text((10, 12), text, font=font(SANS, 15), fill="black")
+    bgr, found, _ = reader.detect(image)
+    assert len(found.boxes) == 1
+    crop = crop_line(bgr, found.boxes[0])
+    pieces = split_at_gaps(crop, SMALL_TEXT_HEIGHT)
+    h = crop.shape[0]
+    assert len(pieces) >= 3 and sum(p.shape[1] for p in pieces) < crop.shape[1] + len(pieces) * h
+    assert all(p.shape[0] == h and p.shape[1] <= MAX_COLUMNS * h / SMALL_TEXT_HEIGHT + h for p in pieces)
+    assert reader.read(image).text == text
+
+
 def _line(text: str, x0: float, y0: float, x1: float, h: float = 20) -> TextLine:
     return TextLine(text, 0.99, (x0, y0, x1, y0 + h))
 

@@ -36,6 +36,16 @@ def _dtypes(value: str) -> tuple[str, ...]:
     return chosen
 
 
+def _screen_size(value: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("give WIDTHxHEIGHT, such as 1280x800") from None
+    if width < 64 or height < 64:
+        raise argparse.ArgumentTypeError("must be at least 64x64")
+    return width, height
+
+
 def default_cache_dir() -> Path:
     from platformdirs import user_cache_path
 
@@ -66,6 +76,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="also run onnxruntime's profiler per session and print where the time goes")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                         help="where --random-weights models are kept (default: the user cache folder)")
+    parser.add_argument("--ocr-size", type=_screen_size, default=(1280, 800), metavar="WxH",
+                        help="with --ocr: the screen of text to read (default 1280x800)")
     parser.add_argument("--json", metavar="FILE", type=Path, help="write every figure as JSON")
     latency = parser.add_argument_group("latency (the real window on a virtual display)")
     latency.add_argument("--latency", action="store_true",
@@ -140,7 +152,7 @@ def run_ocr_bench(args: argparse.Namespace) -> int:
     from export.benchmark.ocr import run_ocr_bench as measure
 
     try:
-        result = measure(args.runs, args.threads)
+        result = measure(args.runs, args.threads, args.ocr_size)
     except LumenError as e:
         return report_error(str(e), e.exit_code)
     print(markdown(result), flush=True)

@@ -47,11 +47,12 @@ def screen_of_text(size: tuple[int, int] = (1280, 800)) -> Image.Image:
     return image
 
 
-def run_ocr_bench(runs: int = 3, threads: int | None = None) -> OcrBench:
+def run_ocr_bench(runs: int = 3, threads: int | None = None,
+                  size: tuple[int, int] = (1280, 800)) -> OcrBench:
     from models.ocr import TextReader
     from models.session import SessionConfig
 
-    image = screen_of_text()
+    image = screen_of_text(size)
     reader = TextReader(config=SessionConfig("cpu", threads))
     reader.read(image)  # warm-up
     walls, cpus, results = [], [], []
@@ -90,6 +91,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--size", type=int, nargs=2, default=(1280, 800), metavar=("W", "H"))
     args = parser.parse_args()
-    print(markdown(run_ocr_bench(args.runs, args.threads)))
+    print(markdown(run_ocr_bench(args.runs, args.threads, tuple(args.size))))
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
