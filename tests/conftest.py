@@ -112,5 +112,21 @@ def tiny_blip_onnx(tiny_blip_hf: Path) -> Path:
     return cached_dir("blip-onnx", build, *BLIP_SOURCES, *EXPORT_SOURCES)
 
 
+@pytest.fixture(scope="session")
+def shapes_data() -> Path:
+    """240 coloured-shape pictures with captions, imagefolder layout (tests/support/shapes_data.py)."""
+    from tests.support.shapes_data import make_shapes_dataset
+
+    return cached_dir("shapes-240", lambda out: make_shapes_dataset(out, 240), SUPPORT / "shapes_data.py")
+
+
+@pytest.fixture(scope="session")
+def shapes_blip() -> Path:
+    """A tiny untrained BLIP whose tokenizer knows the shape words."""
+    from tests.support.shapes_data import build_shapes_blip
+
+    return cached_dir("shapes-blip", build_shapes_blip, SUPPORT / "shapes_data.py")
+
+
 # A real screen reader for the tests that need one: one Orca per test module.
 from tests.support.orca_app import orca  # noqa: E402,F401

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_training import shapes_blip, shapes_data  # noqa: F401  (session fixtures)
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -41,7 +39,7 @@ def test_loss_is_alpha_ce_plus_t2_kl() -> None:
     assert float(distillation_loss(t, t, labels, ce, alpha, T)) == pytest.approx(alpha * 1.7, abs=1e-6)
 
 
-def test_student_has_half_the_layers_copied_from_the_teacher(shapes_blip: Path) -> None:  # noqa: F811
+def test_student_has_half_the_layers_copied_from_the_teacher(shapes_blip: Path) -> None:
     import torch
 
     from training.distill import make_student
@@ -58,8 +56,7 @@ def test_student_has_half_the_layers_copied_from_the_teacher(shapes_blip: Path) 
     assert sum(p.numel() for p in narrow.parameters()) < sum(p.numel() for p in student.parameters())
 
 
-def test_distill_cli_installs_a_smaller_student(shapes_blip: Path, shapes_data: Path,  # noqa: F811
-                                                tmp_path: Path) -> None:
+def test_distill_cli_installs_a_smaller_student(shapes_blip: Path, shapes_data: Path, tmp_path: Path) -> None:
     env = {**os.environ, "LUMEN_MODELS_DIR": str(tmp_path / "models")}
     done = subprocess.run(
         [sys.executable, "-m", "desktop.cli", "distill", str(shapes_blip), "--data", str(shapes_data),

@@ -16,23 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SUPPORT, cached_dir
-
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="session")
-def shapes_data() -> Path:
-    from tests.support.shapes_data import make_shapes_dataset
-
-    return cached_dir("shapes-240", lambda out: make_shapes_dataset(out, 240), SUPPORT / "shapes_data.py")
-
-
-@pytest.fixture(scope="session")
-def shapes_blip() -> Path:
-    from tests.support.shapes_data import build_shapes_blip
-
-    return cached_dir("shapes-blip", build_shapes_blip, SUPPORT / "shapes_data.py")
 
 
 def lumen(*args: str, models: Path, **kw) -> subprocess.Popen:
