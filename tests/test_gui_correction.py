@@ -3,6 +3,7 @@ Settings → Training set shows its size, exports and clears it; the model list 
 from __future__ import annotations
 
 import json
+import time
 import zipfile
 from pathlib import Path
 
@@ -20,18 +21,27 @@ from services.training_set import METADATA, TrainingSet
 pytestmark = pytest.mark.gui
 
 
-def _answer_next_modal(qtbot, act) -> None:
-    """Run `act(widget)` on the next modal window as soon as it is shown (a real user's turn)."""
+def _answer_next_modal(kind: type, act) -> None:
+    """Run `act(widget)` on the next visible modal window of type `kind` (a real user's turn).
+
+    Another modal (the previous one, still closing) is waited out; past the deadline the modal
+    shown is rejected, so a wrong dialog fails the test instead of leaving it waiting forever."""
+    deadline = time.monotonic() + 60
+
     def poll() -> None:
         modal = QApplication.activeModalWidget()
-        if modal is None:
-            QTimer.singleShot(20, poll)
-        else:
+        if isinstance(modal, kind) and modal.isVisible():
             try:
                 act(modal)
             except BaseException:
-                modal.close()  # a failed check must not leave the test waiting on a dialog
+                modal.reject()
                 raise
+        elif time.monotonic() > deadline:
+            if modal is not None:
+                modal.reject()
+            raise AssertionError(f"no {kind.__name__} was shown within 60 s")
+        else:
+            QTimer.singleShot(20, poll)
 
     QTimer.singleShot(0, poll)
 
@@ -49,7 +59,7 @@ def test_f2_opts_in_once_then_saves_picture_and_text(make_window, qtbot, tmp_pat
     def consent(box) -> None:
         assert isinstance(box, QMessageBox) and str(flow.training_set.root) in box.text()
         box.button(QMessageBox.StandardButton.Yes).click()
-        _answer_next_modal(qtbot, correct)
+        _answer_next_modal(CorrectionDialog, correct)
 
     def correct(dialog) -> None:
         assert isinstance(dialog, CorrectionDialog)
@@ -57,7 +67,7 @@ def test_f2_opts_in_once_then_saves_picture_and_text(make_window, qtbot, tmp_pat
         qtbot.keyClicks(dialog.editor, "a red rectangle on white")  # replaces the selected text
         dialog.accept()
 
-    _answer_next_modal(qtbot, consent)
+    _answer_next_modal(QMessageBox, consent)
     qtbot.keyClick(window, Qt.Key.Key_F2)
     qtbot.waitUntil(lambda: any("Correction saved" in m for m in said), timeout=TIMEOUT_MS)
     rows = [json.loads(line) for line in (flow.training_set.root / METADATA).read_text().splitlines()]
@@ -68,7 +78,7 @@ def test_f2_opts_in_once_then_saves_picture_and_text(make_window, qtbot, tmp_pat
         dialog.editor.setPlainText("a red square")
         dialog.accept()
 
-    _answer_next_modal(qtbot, edit_again)
+    _answer_next_modal(CorrectionDialog, edit_again)
     window.actions["correct"].trigger()
     qtbot.waitUntil(lambda: [e.text for e in flow.training_set.examples()] == ["a red square"],
                     timeout=TIMEOUT_MS)  # the same picture: its text replaced
