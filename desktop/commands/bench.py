@@ -100,6 +100,17 @@ def _sources(args: argparse.Namespace) -> tuple[Path, Path | None]:
     return built.onnx, built.checkpoint
 
 
+def _print_and_save(args: argparse.Namespace, table: str, data: dict) -> int:
+    """The table on standard output; the JSON written to --json FILE when asked."""
+    print(table, flush=True)
+    if args.json is not None:
+        try:
+            args.json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        except OSError as e:
+            return report_error(f"cannot write {args.json} ({e.strerror}); choose another path", 1)
+    return 0
+
+
 def run_latency_bench(args: argparse.Namespace) -> int:
     from export.benchmark.latency import LatencyOptions, run_latency
 
@@ -116,32 +127,19 @@ def run_latency_bench(args: argparse.Namespace) -> int:
         result = run_latency(LatencyOptions(model, dtype, args.tokens, args.presses), log=log)
     except LumenError as e:
         return report_error(str(e), e.exit_code)
-    print(result.table, flush=True)
-    if args.json is not None:
-        try:
-            args.json.write_text(json.dumps(result.data, indent=2) + "\n", encoding="utf-8")
-        except OSError as e:
-            return report_error(f"cannot write {args.json} ({e.strerror}); choose another path", 1)
-    return 0
+    return _print_and_save(args, result.table, result.data)
 
 
 def run_ask_bench(args: argparse.Namespace) -> int:
     """--ask: export/benchmark/ask.py."""
     from export.benchmark.ask import run_ask_bench as measure
-    from export.benchmark.ask import write_json
 
     try:
         result = measure((args.cache_dir or default_cache_dir()), tokens=args.tokens, runs=args.runs,
                          threads=args.threads, log=lambda line: print(line, file=sys.stderr, flush=True))
     except LumenError as e:
         return report_error(str(e), e.exit_code)
-    print(result.table, flush=True)
-    if args.json is not None:
-        try:
-            write_json(result, args.json)
-        except OSError as e:
-            return report_error(f"cannot write {args.json} ({e.strerror}); choose another path", 1)
-    return 0
+    return _print_and_save(args, result.table, result.data)
 
 
 def run_ocr_bench(args: argparse.Namespace) -> int:
@@ -155,15 +153,9 @@ def run_ocr_bench(args: argparse.Namespace) -> int:
         result = measure(args.runs, args.threads, args.ocr_size)
     except LumenError as e:
         return report_error(str(e), e.exit_code)
-    print(markdown(result), flush=True)
     # Other work on the machine slows the figure: say how busy it was.
-    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
-    if args.json is not None:
-        try:
-            args.json.write_text(json.dumps(as_json(result), indent=2) + "\n", encoding="utf-8")
-        except OSError as e:
-            return report_error(f"cannot write {args.json} ({e.strerror}); choose another path", 1)
-    return 0
+    load = f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    return _print_and_save(args, f"{markdown(result)}\n{load}", as_json(result))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -191,10 +183,4 @@ def run(args: argparse.Namespace) -> int:
         result = run_benchmark(options, log=lambda line: print(line, file=sys.stderr, flush=True))
     except LumenError as e:
         return report_error(str(e), e.exit_code)
-    print(result.table, flush=True)
-    if args.json is not None:
-        try:
-            args.json.write_text(json.dumps(result.data, indent=2) + "\n", encoding="utf-8")
-        except OSError as e:
-            return report_error(f"cannot write {args.json} ({e.strerror}); choose another path", 1)
-    return 0
+    return _print_and_save(args, result.table, result.data)

@@ -13,7 +13,6 @@ picture and questions (it encodes the picture again for every question). Medians
 """
 from __future__ import annotations
 
-import json
 import platform
 import statistics
 import time
@@ -205,7 +204,3 @@ def run_ask_bench(cache: Path, *, tokens: int = 20, runs: int = 3, threads: int 
                     f"load average {load:.1f} at the end (other work on the machine slows every figure)"),
     }
     return result
-
-
-def write_json(result: AskBenchResult, path: Path) -> None:
-    path.write_text(json.dumps(result.data, indent=2) + "\n", encoding="utf-8")
