@@ -270,7 +270,11 @@ def test_no_argument_opens_the_window_on_xcb(bundle: Path, user_env, xvfb: str,
         assert status["hotkeys"]["active"] is True, status
         captured = ask(sock, {"cmd": "capture", "kind": "screen"}, timeout=120)
         assert captured["ok"] is True, captured
-        assert captured["result"]["image"] == "screen" and captured["result"]["token_ids"]
+        # Lumen hides itself to grab: the empty virtual screen is named, never captioned (the
+        # frozen caption path is checked by the describe tests above).
+        result = captured["result"]
+        assert result["image"] == "screen" and (result["kind"], result["task"]) == ("blank", "none"), result
+        assert result["caption"] == "The screen is black."
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

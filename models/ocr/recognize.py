@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
+from models.ocr.cv import cv2
 import numpy as np
 
 from models.errors import ModelFolderError
