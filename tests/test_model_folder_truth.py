@@ -42,12 +42,13 @@ def test_every_model_type_names_one_family() -> None:
     assert family_for_model_type("llama") is None
 
 
-def test_processor_config_json_of_transformers_5_is_read(tmp_path: Path) -> None:
+def test_processor_config_json_of_transformers_5_is_read(tmp_path: Path, tiny_florence2_hf: Path) -> None:
     folder = make_model_folder(tmp_path / "m", manifest=False)
-    nested = {"size": {"height": 96, "width": 96}, "image_processor_type": "CLIPImageProcessor"}
     (folder / "preprocessor_config.json").unlink()
-    (folder / "processor_config.json").write_text(json.dumps({"image_processor": nested,
-                                                              "processor_class": "Florence2Processor"}))
+    # The file as Florence2Processor.save_pretrained wrote it (transformers 5: image settings nested).
+    saved = tiny_florence2_hf / "processor_config.json"
+    nested = json.loads(saved.read_text())["image_processor"]
+    (folder / "processor_config.json").write_bytes(saved.read_bytes())
     assert ModelFolder.open(folder).preprocessor_config == nested == image_processor_config(folder)
     (folder / "processor_config.json").unlink()
     with pytest.raises(ModelFolderError, match="missing preprocessor_config.json or processor_config.json"):
