@@ -104,30 +104,36 @@ def build_shapes_tokenizer(out: Path) -> int:
 
 
 def build_shapes_blip(out: Path, seed: int = 0, hidden: int = 64, layers: int = 2) -> Path:
-    """A tiny BlipForConditionalGeneration with transformers' own random init (untrained)."""
+    """A tiny BlipForConditionalGeneration with transformers' own random init (untrained),
+    saved as a user's checkpoint is: model, processor and tokenizer by `save_pretrained`."""
+    import tempfile
+
     import torch
-    from transformers import BlipConfig, BlipForConditionalGeneration, BlipTextConfig, BlipVisionConfig
+    from transformers import (
+        AutoTokenizer, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor,
+        BlipTextConfig, BlipVisionConfig,
+    )
 
     torch.manual_seed(seed)
-    dec_id = build_shapes_tokenizer(out)
-    tok = json.loads((out / "tokenizer.json").read_text())["model"]["vocab"]
+    with tempfile.TemporaryDirectory(prefix="shapes-bert-") as raw:
+        dec_id = build_shapes_tokenizer(Path(raw))
+        tokenizer = AutoTokenizer.from_pretrained(raw)
+    vocab = tokenizer.get_vocab()
     text = BlipTextConfig(
         vocab_size=dec_id + 1, hidden_size=hidden, encoder_hidden_size=hidden,
         intermediate_size=2 * hidden, num_hidden_layers=layers, num_attention_heads=4,
-        max_position_embeddings=64, bos_token_id=dec_id, sep_token_id=tok["[SEP]"],
-        pad_token_id=tok["[PAD]"], eos_token_id=tok["[SEP]"])
+        max_position_embeddings=64, bos_token_id=dec_id, sep_token_id=vocab["[SEP]"],
+        pad_token_id=vocab["[PAD]"], eos_token_id=vocab["[SEP]"])
     vision = BlipVisionConfig(  # its initializer_range defaults to 1e-10: give a real one
         hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
         num_attention_heads=4, image_size=IMAGE_SIZE, patch_size=PATCH, initializer_range=0.02)
     config = BlipConfig(text_config=text.to_dict(), vision_config=vision.to_dict())
     BlipForConditionalGeneration(config).eval().save_pretrained(out)
-    (out / "preprocessor_config.json").write_text(json.dumps({
-        "image_processor_type": "BlipImageProcessor", "do_resize": True, "do_rescale": True,
-        "do_normalize": True, "do_convert_rgb": True, "resample": 3, "rescale_factor": 1 / 255,
-        "size": {"height": IMAGE_SIZE, "width": IMAGE_SIZE},
-        "image_mean": [0.48145466, 0.4578275, 0.40821073],
-        "image_std": [0.26862954, 0.26130258, 0.27577711], "processor_class": "BlipProcessor",
-    }, indent=2))
+    image_processor = BlipImageProcessor(
+        do_resize=True, size={"height": IMAGE_SIZE, "width": IMAGE_SIZE}, resample=3,
+        do_rescale=True, rescale_factor=1 / 255, do_normalize=True, do_convert_rgb=True,
+        image_mean=[0.48145466, 0.4578275, 0.40821073], image_std=[0.26862954, 0.26130258, 0.27577711])
+    BlipProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(out)
     return out
 
 
