@@ -4,8 +4,6 @@ installed; the figures compare student and teacher (needs the `[train]` extra)."
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 from desktop.commands.common import report_error, whole_number
 from desktop.commands.train_cmd import (TRAIN_EXIT, add_run_arguments, interrupted, positive_float,
@@ -55,6 +53,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"compare them: lumen evaluate {report.model.name} TEACHER_MODEL --data {args.data}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(1)

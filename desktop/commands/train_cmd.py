@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import sys
 from pathlib import Path
 
 from desktop.commands.common import report_error, whole_number
@@ -102,6 +101,3 @@ def run(args: argparse.Namespace) -> int:
         return report_error(f"training failed: {e}", TRAIN_EXIT)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(1)
