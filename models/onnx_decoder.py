@@ -112,7 +112,9 @@ class MergedDecoder:
         outputs = self._run(self._feeds(input_ids, first, one_cross=bool(broadcast)))
         if broadcast is None:
             _learn_cross_broadcast(self.session, outputs,
-                                   lambda: self._run(self._feeds(input_ids, first, one_cross=True)))
+                                   # a graph that cannot broadcast fails here (CUDA: a Concat
+                                   # shape error): an answer, not a fault to print
+                                   lambda: self._run(self._feeds(input_ids, first, one_cross=True), quiet=True))
         for name, value in outputs.items():
             if not name.startswith("present."):
                 continue
@@ -143,8 +145,8 @@ class MergedDecoder:
         feeds["use_cache_branch"] = np.array([not first])
         return feeds
 
-    def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return dict(zip(self.output_names, run(self.session, feeds)))
+    def _run(self, feeds: dict[str, np.ndarray], quiet: bool = False) -> dict[str, np.ndarray]:
+        return dict(zip(self.output_names, run(self.session, feeds, quiet=quiet)))
 
     def reorder(self, rows: np.ndarray) -> None:
         if np.array_equal(rows, np.arange(len(rows))):

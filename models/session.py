@@ -79,10 +79,11 @@ class OnnxSession:
     def get_modelmeta(self) -> Any:
         return self.session.get_modelmeta()
 
-    def run(self, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None) -> list:
+    def run(self, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,
+            quiet: bool = False) -> list:
         """session.run with float feeds cast to what the file declares and ONNX Runtime's
-        errors turned into ModelRuntimeError."""
-        return _run(self.session, self.input_types, feeds, outputs)
+        errors turned into ModelRuntimeError (`quiet`: ONNX Runtime logs nothing of it)."""
+        return _run(self.session, self.input_types, feeds, outputs, quiet)
 
 
 @dataclass(frozen=True)
@@ -216,18 +217,30 @@ def open_parts(files: Mapping[str, Path], config: SessionConfig = SessionConfig(
     return PartSessions(sessions, first.provider, warning)
 
 
-def run(session: OnnxSession | Any, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None) -> list:
+def run(session: OnnxSession | Any, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,
+        quiet: bool = False) -> list:
     """`session.run(feeds, outputs)` for an OnnxSession; any other object with onnxruntime's
-    get_inputs/run (a test double) has its input types read on every call."""
+    get_inputs/run (a test double) has its input types read on every call. `quiet` is for a
+    run whose failure is an expected answer: ONNX Runtime's own error line is not printed."""
     if isinstance(session, OnnxSession):
-        return session.run(feeds, outputs)
-    return _run(session, float_input_types(session), feeds, outputs)
+        return session.run(feeds, outputs, quiet)
+    return _run(session, float_input_types(session), feeds, outputs, quiet)
+
+
+def _quiet_run_options() -> Any:
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    options.log_severity_level = 4  # fatal only: the session's default would print kernel errors
+    return options
 
 
 def _run(session: Any, types: dict[str, type], feeds: Mapping[str, np.ndarray],
-         outputs: list[str] | None) -> list:
+         outputs: list[str] | None, quiet: bool = False) -> list:
     feeds = {k: v.astype(types[k]) if k in types and v.dtype != types[k] else v for k, v in feeds.items()}
     try:
+        if quiet:
+            return session.run(outputs, feeds, _quiet_run_options())
         return session.run(outputs, feeds)
     except Exception as e:
         raise ModelRuntimeError(

@@ -120,3 +120,33 @@ def test_open_parts_reports_one_provider_and_the_first_warning(tmp_path: Path, m
     parts = open_parts(files, SessionConfig(device="cuda"))
     assert parts.provider == CPU and "CUDA" in parts.warning
     assert parts["b"].input_types == {"x": np.float16} and parts["a"].path == files["a"]
+
+
+def _concat_model(path: Path) -> Path:
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Concat", ["a", "b"], ["y"], axis=1)], "concat",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["n", 2]),
+         helper.make_tensor_value_info("b", TensorProto.FLOAT, ["m", 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 10
+    onnx.save(model, path)
+    return path
+
+
+def test_a_quiet_run_fails_with_our_error_and_onnxruntime_prints_nothing(tmp_path: Path, capfd) -> None:
+    # The decoder's broadcast trial fails like this on CUDA; a user must not see ONNX Runtime's
+    # red kernel-error line for it. A plain run still logs (the check has something to catch).
+    from models.errors import ModelRuntimeError
+
+    session = create_session(_concat_model(tmp_path / "concat.onnx"), SessionConfig("cpu"))
+    mismatched = {"a": np.zeros((1, 2), np.float32), "b": np.zeros((3, 2), np.float32)}
+    with pytest.raises(ModelRuntimeError):
+        run(session, mismatched)
+    assert "Non concat axis dimensions" in capfd.readouterr().err
+    with pytest.raises(ModelRuntimeError):
+        run(session, mismatched, quiet=True)
+    assert capfd.readouterr().err == ""

@@ -67,6 +67,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokens", type=_positive, default=20, metavar="N", help="new tokens per caption (default 20)")
     parser.add_argument("--runs", type=_positive, default=3, metavar="N", help="timed runs per engine (default 3)")
     parser.add_argument("--threads", type=_positive, metavar="N", help="CPU threads for both engines (default: all cores)")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                        help="where the ONNX engine runs (default cpu; transformers stays on the CPU)")
     parser.add_argument("--dtypes", type=_dtypes, default=DTYPES, metavar="LIST",
                         help="ONNX variants to measure (default fp32,int8,q4,fp16)")
     parser.add_argument("--app-runs", type=int, default=3, metavar="N", help="window starts to time (0: skip)")
@@ -179,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         model, checkpoint = _sources(args)
         options = BenchOptions(model=model, checkpoint=checkpoint, tokens=args.tokens, runs=args.runs,
                                threads=args.threads, dtypes=args.dtypes, app_runs=max(0, args.app_runs),
-                               processes=not args.no_processes, profile=args.profile)
+                               processes=not args.no_processes, profile=args.profile, device=args.device)
         result = run_benchmark(options, log=lambda line: print(line, file=sys.stderr, flush=True))
     except LumenError as e:
         return report_error(str(e), e.exit_code)

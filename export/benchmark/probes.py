@@ -66,6 +66,16 @@ def vision_flops(torch_side: Any, pixels: np.ndarray) -> float:
     return float(counter.get_total_flops())
 
 
+def gpu_name() -> str | None:
+    """The NVIDIA card nvidia-smi names (None without a driver): GPU figures say which card."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.strip().splitlines()[0] if out.strip() else None
+
+
 def _python() -> list[str]:
     return [sys.executable]
 

@@ -120,6 +120,11 @@ def markdown(variants: list[VariantReport], data: dict[str, Any]) -> str:
         f"fp32 at {_s(data.get('vision_gflops_fp32'), 0)} GFLOP/s.",
         f"fp32 tokens equal transformers': {data.get('tokens_match_fp32')}.",
     ]
+    providers = ", ".join(f"{v.short} {data[f'provider_{v.short}']}" for v in variants
+                          if data.get(f"provider_{v.short}"))
+    if providers:
+        card = f" on {data['gpu']}" if data.get("gpu") and "CUDA" in providers else ""
+        notes.append(f"ONNX Runtime providers: {providers}{card}; transformers on the CPU.")
     if data.get("torch_alone_s") is not None:
         ratios = ", ".join(f"{v.short} {data[f'ratio_alone_{v.short}']:.2f}" for v in variants
                            if f"ratio_alone_{v.short}" in data)

@@ -63,14 +63,16 @@ class _Clock:
 class EngineSide:
     """Our engine (models.Captioner) on one dtype of a model folder."""
 
-    def __init__(self, folder: Path, dtype: str, threads: int | None, cache_dir: Path) -> None:
+    def __init__(self, folder: Path, dtype: str, threads: int | None, cache_dir: Path,
+                 device: str = "cpu") -> None:
         from models.captioner import Captioner
 
         self.name, self.dtype = f"onnx_{dtype}", dtype
         clock = _Clock()
         # An empty `cache_dir` times a first start; one filled by an earlier load, a later start.
-        self.captioner = Captioner.load(folder, device="cpu", dtype=dtype, threads=threads, cache_dir=cache_dir)
+        self.captioner = Captioner.load(folder, device=device, dtype=dtype, threads=threads, cache_dir=cache_dir)
         self.load_s = clock.since()
+        self.provider = self.captioner.provider
 
     def settings(self, tokens: int) -> Any:
         from models.results import DescribeOptions

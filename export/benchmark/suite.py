@@ -38,6 +38,7 @@ class BenchOptions:
     app_runs: int = 3  # 0: do not measure the window start
     processes: bool = True  # fresh-process peak RSS and `lumen describe` cold/warm
     profile: bool = False  # onnxruntime's profiler on one describe per variant
+    device: str = "cpu"  # the ONNX side's provider choice (models.session.DEVICES); torch stays on the CPU
 
 
 @dataclass
@@ -74,6 +75,7 @@ def _run(options: BenchOptions, tmp: Path, log: Callable[[str], Any]) -> BenchRe
         "model": str(options.model), "checkpoint": str(options.checkpoint) if options.checkpoint else None,
         "tokens": options.tokens, "beams": BEAMS, "runs": options.runs, "threads": options.threads,
         "cpu_count": os.cpu_count(), "load_before": _load_average(), "dtypes": dtypes,
+        "device": options.device, "gpu": probes.gpu_name(),
     }
     log("measuring the machine's GEMM rate")
     extra["gemm_gflops"] = probes.gemm_gflops_ort(threads=options.threads)
@@ -91,7 +93,9 @@ def _run(options: BenchOptions, tmp: Path, log: Callable[[str], Any]) -> BenchRe
         sides.append(torch_side)
     for dtype in dtypes:
         log(f"loading ONNX {dtype}")
-        sides.append(EngineSide(options.model, dtype, options.threads, tmp / "in-process"))
+        side = EngineSide(options.model, dtype, options.threads, tmp / "in-process", options.device)
+        extra[f"provider_{dtype}"] = side.provider
+        sides.append(side)
     log(f"{options.runs} interleaved runs of {options.tokens} tokens, beam {BEAMS}")
     runs = interleave(sides, image, options.tokens, options.runs, log=log)
     reports = {s.name: VariantReport(s.name, s.load_s, runs[s.name]) for s in sides}
