@@ -8,7 +8,6 @@ flight.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject
 
 from desktop.imaging import ImageSource
+from desktop.model_threads import SPIN, model_threads
 from desktop.tasks import Failed, JobContext, TaskManager
 
 ASK_LANE = "ask"
@@ -46,10 +46,10 @@ class AskEngine(QObject):
             from models.asker import Asker
 
             if self._asker is None or self._asker.folder.path != folder:
-                threads = max(1, (os.cpu_count() or 2) - 1)  # one core left to the window
                 # One tile: an answer in seconds; all 13-17 tiles take ~13 times longer to encode
                 # (README, Speed: Asking).
-                self._asker, self._chat = Asker.load(folder, threads=threads, one_tile=True), None
+                self._asker, self._chat = Asker.load(folder, threads=model_threads(), one_tile=True,
+                                                            spin=SPIN), None
             if self._chat is None or self._chat[0] is not source:
                 self._chat = (source, self._asker.conversation(source.data))
             english = to_english(question) if to_english else question

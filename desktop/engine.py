@@ -7,7 +7,6 @@ Describe requests share one lane, so a new one cancels the one in flight (last w
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from desktop.imaging import ImageSource
+from desktop.model_threads import SPIN, model_threads
 from desktop.reading_job import TEXT_FIRST_TASKS, ReadingJob
 from desktop.tasks import Failed, JobContext, TaskManager
 from models.errors import LumenError, ModelFolderError
@@ -103,9 +103,7 @@ class Engine(QObject):
                     f"The model folder {folder} does not exist; choose another model in model setup."
                 )
             self._captioner = None
-            # Leave one core to the GUI thread so the window keeps answering while it works.
-            threads = max(1, (os.cpu_count() or 2) - 1)
-            captioner = Captioner.load(folder, device=device, threads=threads)
+            captioner = Captioner.load(folder, device=device, threads=model_threads(), spin=SPIN)
             warm_up(captioner)
             self._captioner = captioner
             return ModelInfo(

@@ -7,10 +7,10 @@ text needs no description model, so it works on a first start.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
+from desktop.model_threads import SPIN, model_threads
 from models.results import Caption, DescribeOptions
 
 TEXT_FIRST_TASKS = ("ocr", "auto")
@@ -29,8 +29,7 @@ class ReadingJob:
             from models.session import SessionConfig
             from models.text_first import TextFirst
 
-            threads = max(1, (os.cpu_count() or 2) - 1)  # one core stays with the GUI thread
-            self._first = TextFirst(SessionConfig(self._device, threads, default_cache_dir()))
+            self._first = TextFirst(SessionConfig(self._device, model_threads(), default_cache_dir(), SPIN))
         return self._first
 
     def warm(self) -> None:

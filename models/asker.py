@@ -85,11 +85,11 @@ class Asker:
     @classmethod
     def load(cls, folder: Path | str, device: str = "auto", *, dtype: str | None = None,
              threads: int | None = None, cache_dir: Path | None = None, one_tile: bool = False,
-             cache: PictureCache | None = None) -> Asker:
+             cache: PictureCache | None = None, spin: bool = True) -> Asker:
         t = time.perf_counter()
         opened = ModelFolder.open(folder, dtype, family="smolvlm", hint=install_hint())
         try:
-            model = SmolVLM(opened, SessionConfig(device, threads, cache_dir or default_cache_dir()))
+            model = SmolVLM(opened, SessionConfig(device, threads, cache_dir or default_cache_dir(), spin))
         except LumenError:
             raise
         except Exception as e:  # a malformed file can fail anywhere in the loaders

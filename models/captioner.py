@@ -39,13 +39,13 @@ class Captioner:
 
     @classmethod
     def load(cls, folder: Path | str, device: str = "auto", *, dtype: str | None = None,
-             threads: int | None = None, cache_dir: Path | None = None) -> Captioner:
+             threads: int | None = None, cache_dir: Path | None = None, spin: bool = True) -> Captioner:
         t = time.perf_counter()
         opened = ModelFolder.open(folder, dtype)
         if cache_dir is None:
             cache_dir = default_cache_dir()
         try:
-            adapter = _load_adapter(opened, SessionConfig(device, threads, cache_dir))
+            adapter = _load_adapter(opened, SessionConfig(device, threads, cache_dir, spin))
         except LumenError:
             raise
         except Exception as e:  # a malformed file can fail anywhere in the loaders

@@ -26,6 +26,9 @@ class SessionConfig:
     device: str = "auto"
     threads: int | None = None  # None: one per physical core, as ONNX Runtime's default
     cache_dir: Path | None = None  # optimised graphs are saved here for a fast second start
+    # Spinning threads answer the next operator a little sooner but hold their cores while
+    # they wait: the window turns it off so its own thread and the screen reader get the CPU.
+    spin: bool = True
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -171,6 +174,8 @@ def create_session(model: Path, config: SessionConfig = SessionConfig(), *,
         options.add_session_config_entry("session.use_env_allocators", "1")
     if config.threads:
         options.intra_op_num_threads = config.threads
+    if not config.spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     path = model
     cached = _cache_path(model, config, choice.providers)
     if cached is not None and cached.is_file():

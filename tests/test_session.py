@@ -150,3 +150,14 @@ def test_a_quiet_run_fails_with_our_error_and_onnxruntime_prints_nothing(tmp_pat
     with pytest.raises(ModelRuntimeError):
         run(session, mismatched, quiet=True)
     assert capfd.readouterr().err == ""
+
+
+def test_sessions_that_must_not_spin_say_so_to_onnxruntime(tmp_path: Path) -> None:
+    # The window's models run on every core with sleeping threads (desktop/model_threads.py).
+    model = _concat_model(tmp_path / "concat.onnx")
+    quiet = create_session(model, SessionConfig("cpu", 2, spin=False)).session.get_session_options()
+    assert quiet.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert quiet.intra_op_num_threads == 2
+    default = create_session(model, SessionConfig("cpu", 2)).session.get_session_options()
+    with pytest.raises(Exception, match="allow_spinning"):  # not set: ONNX Runtime's default (spin)
+        default.get_session_config_entry("session.intra_op.allow_spinning")
