@@ -11,6 +11,8 @@ With no question-answering model installed, Ask says how to install one and its 
 """
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -28,6 +30,14 @@ if TYPE_CHECKING:
 
 NO_PICTURE = "There is no picture yet; open, paste or capture one first."
 
+
+
+@dataclass
+class _HistoryRef:
+    """The History entry of the conversation on screen (None until its first answer is kept)."""
+
+    id: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 class _Conversation(_ResultText):
     """Ctrl+C here copies the answer (or the selection), not the window's description."""
@@ -82,6 +92,7 @@ class AskController(QObject):
         self.panel = AskPanel()
         self.source: ImageSource | None = None  # the picture the conversation is about
         self.turns: list[tuple[str, str]] = []
+        self._history = _HistoryRef()
         self.pending: str | None = None  # the question being answered
         self.last_answer = ""
         self.panel.question.returnPressed.connect(self.submit)
@@ -104,7 +115,8 @@ class AskController(QObject):
             self.w.show_error(f"Asking about a picture needs a question-answering model; {install_hint()}.")
             return
         if current is not self.source:
-            self.source, self.turns = current, []
+            # One History entry per conversation: the first answer adds it, later ones rewrite it.
+            self.source, self.turns, self._history = current, [], _HistoryRef()
             self._render()
         self.panel.show()
         self.panel.question.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -170,11 +182,19 @@ class AskController(QObject):
         self.w.earcons.play("done")
         self.w.speech.say(text, language=language)
         if self.w.settings.history:
-            store, panel = self.w.store, self.w.history_panel
-            self.w.tasks.run(lambda: store.add(source=source.label, task="ask", detail="",
-                                               text=f"Question: {question}\nAnswer: {text}", uncertain=False,
-                                               image=source.data),
-                             lambda _entry: panel.isVisible() and panel.refresh())
+            store, panel, held = self.w.store, self.w.history_panel, self._history
+            conversation = self.conversation_text()
+
+            def keep() -> object:  # on a pool thread; the lock keeps one entry per conversation
+                with held.lock:
+                    entry = store.replace_text(held.id, conversation) if held.id else None
+                    if entry is None:
+                        entry = store.add(source=source.label, task="ask", detail="", text=conversation,
+                                          uncertain=False, image=source.data)
+                        held.id = entry.id
+                    return entry
+
+            self.w.tasks.run(keep, lambda _entry: panel.isVisible() and panel.refresh())
 
     def _failed(self, source: ImageSource, question: str, exc: BaseException) -> None:
         if source is not self.source:
@@ -188,10 +208,14 @@ class AskController(QObject):
         self.w.show_error(error_sentence(exc))
 
     # ----- showing -----
-    def _render(self, partial: str | None = None) -> None:
+    def conversation_text(self) -> str:
         lines = []
         for question, answer in self.turns:
             lines += [f"Question: {question}", f"Answer: {answer}", ""]
+        return "\n".join(lines).strip()
+
+    def _render(self, partial: str | None = None) -> None:
+        lines = [self.conversation_text(), ""] if self.turns else []
         if self.pending is not None:
             lines += [f"Question: {self.pending}", f"Answer: {partial or ''} …"]
         self.panel.conversation.setPlainText("\n".join(lines).strip())

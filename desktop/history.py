@@ -11,7 +11,7 @@ import logging
 import shutil
 import threading
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -99,6 +99,20 @@ class HistoryStore:
                 f.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
             self._trim_locked()
         return entry
+
+    def replace_text(self, entry_id: str, text: str) -> HistoryEntry | None:
+        """The entry with its text replaced (a conversation that grew); None if it is gone
+        (cleared or trimmed meanwhile)."""
+        with self._lock:
+            entries = self._read_locked()
+            found = next((e for e in entries if e.id == entry_id), None)
+            if found is None:
+                return None
+            updated = replace(found, text=text)
+            body = "".join(json.dumps(asdict(updated if e.id == entry_id else e), ensure_ascii=False) + "\n"
+                           for e in entries)
+            self._index.write_text(body, encoding="utf-8")
+        return updated
 
     def entries(self) -> list[HistoryEntry]:
         """Newest first. Damaged lines are skipped, never fatal."""

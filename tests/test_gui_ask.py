@@ -60,8 +60,11 @@ def test_ask_by_keyboard_answers_announces_speaks_and_keeps_history(make_window,
         assert f"Question: {question}\nAnswer: {answer}" in text
         assert answer in heard  # announced (the screen reader's route) ...
         assert (answer, None) in window.speaker.said  # ... and spoken with Lumen's voice (no reader runs)
-    qtbot.waitUntil(lambda: sum(e.task == "ask" for e in window.store.entries()) == 2, timeout=TIMEOUT_MS)
-    assert "Answer: " + expected[1] in window.store.entries()[0].text
+    # The conversation stays with the picture in History: one entry, both turns, with a thumbnail.
+    both = "\n\n".join(f"Question: {q}\nAnswer: {a}" for q, a in zip(QUESTIONS, expected))
+    qtbot.waitUntil(lambda: [e.text for e in window.store.entries() if e.task == "ask"] == [both],
+                    timeout=TIMEOUT_MS)
+    assert window.store.thumbnail_path(window.store.entries()[0]) is not None
 
     qtbot.keyClick(panel.conversation, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.clipboard().text() == expected[1]
