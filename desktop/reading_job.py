@@ -46,7 +46,7 @@ class ReadingJob:
             on_settled: Callable[[str], None] | None = None) -> Caption:
         first = self._text_first()
         if options.task == "ocr":
-            caption = first.read(data)
+            caption = first.read(data, on_settled=on_settled, should_stop=should_stop)
             on_text(caption.caption)
             return caption
         return first.describe(data, DescribeOptions(task="caption", detail=options.detail), captioner,

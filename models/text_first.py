@@ -74,11 +74,13 @@ class TextFirst:
             return kind, rgb, (detection, result)
         return kind, rgb, detection
 
-    def read(self, image: ImageInput) -> Caption:
-        """`--task ocr`: the text in reading order (empty when there is none)."""
+    def read(self, image: ImageInput, *, on_settled: Callable[[str], None] | None = None,
+             should_stop: Callable[[], bool] | None = None) -> Caption:
+        """`--task ocr`: the text in reading order (empty when there is none). `on_settled`
+        hears the text read so far, a few lines at a time (speech starts on the first ones)."""
         t = time.perf_counter()
         rgb = load_image(image)
-        result = self.reader.read(rgb)
+        result = self.reader.read(rgb, on_text=on_settled, should_stop=should_stop)
         result.timings_ms["total"] = (time.perf_counter() - t) * 1000.0
         return ocr_caption(result, self.reader)
 
@@ -98,7 +100,11 @@ class TextFirst:
                            task="none", model="", kind="blank",
                            timings_ms={"classify": classify_ms})
         if kind.kind == "text":
-            result = detection[1] if isinstance(detection[1], OcrResult) else self.reader.read(rgb, detection)
+            if isinstance(detection[1], OcrResult):  # read in full to decide the kind
+                result = detection[1]
+            else:
+                heard = (lambda text: on_settled(f"{TEXT_INTRO}\n{text}")) if on_settled is not None else None
+                result = self.reader.read(rgb, detection, on_text=heard, should_stop=should_stop)
             caption = ocr_caption(result, self.reader, kind="text")
             spoken = f"{TEXT_INTRO}\n{result.text}" if result.text else NO_TEXT
             if captioner is not None and not (should_stop and should_stop()):

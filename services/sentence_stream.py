@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 
 # Sentence-final punctuation (Latin and CJK), optional closing quotes/brackets, then space
-# followed by something: only then is the sentence known to be over.
-_BOUNDARY = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*\s+(?=\S)")
+# followed by something: only then is the sentence known to be over. A line break before more
+# text ends a piece too: text read from a screen (menus, buttons, a heading) has no full stops.
+_BOUNDARY = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*\s+(?=\S)|\s*\n\s*(?=\S)")
 
 
 class SentenceFeed:

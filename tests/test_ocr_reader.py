@@ -140,3 +140,25 @@ def test_ppocr_is_a_family_its_wheel_folder_opens_as() -> None:
     assert (folder.family, folder.dtype) == ("ppocr", "fp32")
     reader = FAMILIES["ppocr"].load_adapter()(folder, SessionConfig("cpu"))
     assert isinstance(reader, TextReader) and reader.files.folder == folder.path
+
+
+def test_reading_in_groups_hears_the_first_lines_first_and_ends_with_the_same_text(reader: TextReader) -> None:
+    # What the window speaks while the rest of a screen is still being read (issue 12).
+    page = next(p for p in text_pages() if p.name == "two columns")
+    whole = reader.read(page.image)
+    heard: list[str] = []
+    streamed = reader.read(page.image, on_text=heard.append)
+    assert streamed.text == whole.text and len(heard) >= 2
+    assert words(heard[0]) and words(whole.text).startswith(words(heard[0]))  # the heading first
+    assert len(heard[0]) < len(heard[-1]) <= len(whole.text) + 1
+    assert words(heard[-1]) == words(whole.text)
+
+
+def test_reading_stops_between_groups(reader: TextReader) -> None:
+    from models.errors import CancelledError
+
+    page = next(p for p in text_pages() if p.name == "two columns")
+    heard: list[str] = []
+    with pytest.raises(CancelledError):
+        reader.read(page.image, on_text=heard.append, should_stop=lambda: bool(heard))
+    assert len(heard) == 1

@@ -100,3 +100,22 @@ def test_cli_reads_text_and_names_kinds_without_a_description_model(tmp_path: Pa
     assert rows[0]["lines"][0]["text"] == "Save changes" and len(rows[0]["lines"][0]["box"]) == 4
     assert rows[1]["caption"] == "The picture is blank, all black."
     assert "photo.png: this picture is a photo and no description model is installed" in auto.stderr
+
+
+def test_a_screen_of_text_is_heard_from_its_first_lines_on(first: TextFirst) -> None:
+    # The window speaks settled text: a screen of text starts with the intro and its first lines
+    # while the rest is still being read (the description model comes last, if at all).
+    from models.results import DescribeOptions
+
+    page = next(p for p in text_pages() if p.name == "two columns")
+    settled: list[str] = []
+    caption = first.describe(page.image, DescribeOptions(), None, screen=True, on_settled=settled.append)
+    assert caption.kind == "text" and caption.caption.startswith(f"{TEXT_INTRO}\n")
+    assert len(settled) >= 2 and all(s.startswith(f"{TEXT_INTRO}\n") for s in settled)
+    assert " ".join(caption.caption.split()).startswith(" ".join(settled[0].split()))
+    stopped: list[str] = []
+    from models.errors import CancelledError
+
+    with pytest.raises(CancelledError):
+        first.describe(page.image, DescribeOptions(), None, on_settled=stopped.append,
+                       should_stop=lambda: bool(stopped))

@@ -59,3 +59,11 @@ def test_feed_knows_quotes_and_other_scripts() -> None:
     feed = SentenceFeed()
     assert feed.settled('A sign says "Stop." Below') == ['A sign says "Stop."']
     assert SentenceFeed().settled("一只狗。 一只猫") == ["一只狗。"]
+
+
+def test_feed_speaks_text_read_from_a_screen_line_by_line() -> None:
+    # PP-OCR's text arrives a few lines at a time; menus and buttons have no full stops.
+    feed = SentenceFeed()
+    assert feed.settled("A page of text:\nFile Edit") == ["A page of text:"]
+    assert feed.settled("A page of text:\nFile Edit View\nSave") == ["File Edit View"]
+    assert feed.finish("A page of text:\nFile Edit View\nSave\nCancel") == "Save Cancel"

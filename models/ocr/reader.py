@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from models.errors import CancelledError
 from models.image_io import load_image
 from models.ocr.detect import MAX_SIDE, Detection, detect
 from models.ocr.files import OcrFiles, find_ocr_files
@@ -80,25 +82,60 @@ class TextReader:
         return bgr, detect(self._det, bgr), scale
 
     def read(self, image: str | Path | bytes | Image.Image,
-             detection: tuple[np.ndarray, Detection, float] | None = None) -> OcrResult:
-        """All text in reading order; `detection` reuses an earlier `detect` of the same picture."""
+             detection: tuple[np.ndarray, Detection, float] | None = None, *,
+             on_text: Callable[[str], None] | None = None,
+             should_stop: Callable[[], bool] | None = None) -> OcrResult:
+        """All text in reading order; `detection` reuses an earlier `detect` of the same picture.
+
+        With `on_text`, lines are read in reading order, a few at a time, and `on_text` hears
+        the text read so far after each group (a full screen takes seconds on a small CPU; its
+        first lines are ready in a fraction of that, so speech can start on them). It is the
+        best guess of how the text begins: the result's text is ordered again from every line
+        read, and a listener must take that final text as the truth."""
         timings: dict[str, float] = {"load": self.load_ms}
         t = time.perf_counter()
         bgr, found, scale = detection or self.detect(image)
         timings["detect"] = (time.perf_counter() - t) * 1000.0
         t = time.perf_counter()
-        crops = [crop_line(bgr, box) for box in found.boxes]
-        if self._cls is not None and crops:
-            crops = turn_upside_down_lines(self._cls, crops)
-        read = recognize(self._rec, crops, self._characters) if crops else []
+        boxes = [_line_box(box, scale) for box in found.boxes]
+        groups = [list(range(len(boxes)))]
+        if on_text is not None and boxes:
+            groups = reading_groups(boxes)
+        lines: list[TextLine | None] = [None] * len(boxes)
+        for group in groups:
+            if should_stop is not None and should_stop():
+                raise CancelledError("stopped")
+            crops = [crop_line(bgr, found.boxes[i]) for i in group]
+            if self._cls is not None:
+                crops = turn_upside_down_lines(self._cls, crops)
+            for i, (text, score) in zip(group, recognize(self._rec, crops, self._characters)):
+                if score >= TEXT_SCORE and text.strip():
+                    lines[i] = TextLine(text.strip(), score, boxes[i])
+            if on_text is not None and len(groups) > 1:
+                if "first_group" not in timings:
+                    timings["first_group"] = (time.perf_counter() - t) * 1000.0
+                on_text("\n".join(reading_order([x for x in lines if x is not None])[1]))
         timings["recognize"] = (time.perf_counter() - t) * 1000.0
-        lines = []
-        for box, (text, score) in zip(found.boxes, read):
-            if score < TEXT_SCORE or not text.strip():
-                continue
-            x0, y0 = box.min(axis=0) / scale
-            x1, y1 = box.max(axis=0) / scale
-            lines.append(TextLine(text.strip(), score, (float(x0), float(y0), float(x1), float(y1))))
-        ordered, paragraphs = reading_order(lines)
+        ordered, paragraphs = reading_order([x for x in lines if x is not None])
         h, w = bgr.shape[:2]
         return OcrResult(ordered, paragraphs, (round(w / scale), round(h / scale)), timings)
+
+
+# Lines read together while streaming: the first group small (first words soon), then larger
+# groups (the recogniser batches lines of similar width; a group of 8 screen lines loses nothing).
+FIRST_GROUP, GROUP = 2, 8
+
+
+def _line_box(box: np.ndarray, scale: float) -> tuple[float, float, float, float]:
+    x0, y0 = box.min(axis=0) / scale
+    x1, y1 = box.max(axis=0) / scale
+    return float(x0), float(y0), float(x1), float(y1)
+
+
+def reading_groups(boxes: list[tuple[float, float, float, float]]) -> list[list[int]]:
+    """Indices of `boxes` in reading order (as if every box held text), in groups."""
+    placeholders = [TextLine(str(i), 1.0, box) for i, box in enumerate(boxes)]
+    order = [int(t.text) for t in reading_order(placeholders)[0]]
+    groups = [order[:FIRST_GROUP]]
+    groups += [order[k:k + GROUP] for k in range(FIRST_GROUP, len(order), GROUP)]
+    return [g for g in groups if g]
