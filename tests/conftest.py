@@ -56,7 +56,7 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_argos() -> Path:
-    """Folder of tiny random .argosmodel packages (en-de, fr-en); see tests/support/tiny_argos.py."""
+    """Folder of tiny random .argosmodel packages (en-de, fr-en, en-fr); see tests/support/tiny_argos.py."""
     ctranslate2 = pytest.importorskip(
         "ctranslate2", reason="translation needs the [translate] extra (`make test` installs it)")
     from tests.support.tiny_argos import build_tiny_argos

@@ -97,3 +97,32 @@ def test_smolvlm_also_describes(tiny_smolvlm_onnx, photo):
                      "--detail", "detailed")
     assert brief.returncode == detailed.returncode == 0, brief.stderr + detailed.stderr
     assert json.loads(brief.stdout)["token_ids"] != json.loads(detailed.stdout)["token_ids"]  # a prompt per level
+
+
+def test_lang_asks_the_model_in_english_and_answers_in_the_users_language(tiny_smolvlm_onnx, photo, tiny_argos,
+                                                                          tmp_path):
+    from services.argos_install import install_translation_package
+    from tests.support.tiny_argos import argosmodel_name
+
+    packages = tmp_path / "argos"
+    for pair in (("fr", "en"), ("en", "fr")):
+        install_translation_package(tiny_argos / argosmodel_name(*pair), packages, fetch_splitter=False)
+    env = dict(os.environ, ARGOS_PACKAGES_DIR=str(packages))
+    question = "Quelle est la couleur de la voiture ?"
+    done = lumen("ask", str(photo), question, "--model", str(tiny_smolvlm_onnx), "--lang", "fr",
+                 "--max-tokens", "8", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    # The same steps by hand, with the real translation packages, in a process of their own.
+    script = ("import json, sys\nfrom pathlib import Path\nfrom models.asker import Asker\n"
+              "from services.translation import translate\n"
+              "english = translate(sys.argv[1], 'en', 'fr')\n"
+              "answer = Asker.load(Path(sys.argv[2]), 'cpu').conversation(Path(sys.argv[3])).ask(english, max_tokens=8)\n"
+              "print(json.dumps([english, answer.token_ids, answer.answer, translate(answer.answer, 'fr')]))")
+    by_hand = subprocess.run([sys.executable, "-c", script, question, str(tiny_smolvlm_onnx), str(photo)],
+                             capture_output=True, text=True, timeout=300, env=env)
+    assert by_hand.returncode == 0, by_hand.stderr
+    english, token_ids, english_answer, french_answer = json.loads(by_hand.stdout)
+    assert english != question  # the tiny random pair really translated
+    assert got["question"] == question and got["token_ids"] == token_ids
+    assert got["answer"] == french_answer and french_answer != english_answer

@@ -27,6 +27,7 @@ CORPUS = [
 PACKAGES = [
     ("en", "English", "de", "German", 1),
     ("fr", "French", "en", "English", 2),
+    ("en", "English", "fr", "French", 3),  # with fr-en: both ways, as `lumen ask --lang fr` needs
 ]
 
 
