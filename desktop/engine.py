@@ -20,11 +20,12 @@ from desktop.model_threads import SPIN, model_threads
 from desktop.reading_job import TEXT_FIRST_TASKS, ReadingJob
 from desktop.tasks import Failed, JobContext, TaskManager
 from models.errors import LumenError, ModelFolderError
-from models.results import Caption, DescribeOptions
+from models.results import DETAILS, Caption, DescribeOptions
 from services import latency_trace
 
 log = logging.getLogger(__name__)
 DESCRIBE_LANE = "describe"
+AHEAD_LANE = "ahead"  # work for the next likely action, cancelled by any new describe
 
 
 @dataclass(frozen=True)
@@ -180,9 +181,31 @@ class Engine(QObject):
             latency_trace.mark("describe_done", timings_ms=caption.timings_ms, cpu_s=time.thread_time() - cpu)
             return caption
 
+        def done(caption: Caption) -> None:
+            if options.task == "caption" or (options.task == "auto" and caption.kind == "photo"):
+                self._prepare_ahead(source, options)
+            on_done(caption)  # may start the next describe, which cancels the work ahead
+
+        self._worker.cancel(AHEAD_LANE)
         return self._worker.submit(
-            job, on_done=on_done, on_failed=on_failed, lane=DESCRIBE_LANE, name="describe"
+            job, on_done=done, on_failed=on_failed, lane=DESCRIBE_LANE, name="describe"
         )
+
+    def _prepare_ahead(self, source: ImageSource, done: DescribeOptions) -> None:
+        """While the description is spoken, encode the prompts of the other detail levels:
+        "describe again" then skips the text encoder as well as the vision encoder
+        (`lumen bench --latency`: describe again, README). Any new describe cancels it; one
+        arriving mid-run waits for that one text-encoder run."""
+        captioner = self._captioner
+        if captioner is None:
+            return
+        others = [DescribeOptions(task="caption", detail=d) for d in DETAILS if d != done.detail]
+
+        def job(ctx: JobContext) -> int:
+            return captioner.prepare_ahead(source.data, others, should_stop=ctx.should_stop)
+
+        self._worker.submit(job, lane=AHEAD_LANE, name="prepare ahead",
+                            on_failed=lambda exc: log.info("preparing ahead failed: %s", exc))
 
     def cancel(self) -> None:
         self._worker.cancel(DESCRIBE_LANE)

@@ -27,7 +27,9 @@ class ResultSpeech:
         self._muted = False
 
     def begin(self, request: Request) -> None:
-        self._request, self._feed = request, SentenceFeed()
+        # Text read from the picture (read text; the shortcuts' text-first describe) is also
+        # spoken line by line as PP-OCR reads it.
+        self._request, self._feed = request, SentenceFeed(lines=request.options.task in ("ocr", "auto"))
         self._said_any = self._muted = False
 
     def stop(self) -> None:
@@ -35,7 +37,8 @@ class ResultSpeech:
         self._muted = True
 
     def _streams(self, request: Request) -> bool:
-        return (request is self._request and not self._muted and request.options.task in ("caption", "auto")
+        return (request is self._request and not self._muted
+                and request.options.task in ("caption", "auto", "ocr")
                 and not self._window.settings.translate_to)
 
     def settled(self, request: Request, text: str) -> None:

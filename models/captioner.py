@@ -91,19 +91,28 @@ class Captioner:
             settings = settings.replace(max_new_tokens=int(positions) - 1, max_length=int(positions))
         return settings
 
+    def _features_key(self, rgb: Image.Image) -> tuple:
+        return (picture_key(rgb), str(self.folder.path), self.folder.dtype, "image_features")
+
+    @staticmethod
+    def _prompt_key(features_key: tuple, options: DescribeOptions) -> tuple:
+        return (*features_key[:3], "encoded_prompt", options.task, options.detail)
+
     def _prepare(self, rgb: Image.Image, options: DescribeOptions, timings: dict[str, float],
                  t: float) -> Prepared:
         """Encode `rgb`, reusing its encoded image when this model saw the same pixels before
         ("describe again" at another detail level, read text, list objects): the vision encoder
-        is most of the cost of a describe, and the cache (models/picture_cache.py) is shared."""
+        is most of the cost of a describe, and the cache (models/picture_cache.py) is shared.
+        A prompt encoded ahead (`prepare_ahead`) skips the text encoder as well."""
         encode = getattr(self.adapter, "encode", None)
         if encode is None:  # a family without a reusable encoded image
             pixels = self.adapter.pixels(rgb)
             timings["preprocess"] = (time.perf_counter() - t) * 1000.0
             return self.adapter.prepare(pixels, rgb.size, options, timings)
-        key = (picture_key(rgb), str(self.folder.path), self.folder.dtype, "image_features")
+        key = self._features_key(rgb)
+        ahead = self.cache.get(self._prompt_key(key, options))
         features = self.cache.get(key)
-        if features is None:
+        if features is None and ahead is None:
             pixels = self.adapter.pixels(rgb)
             timings["preprocess"] = (time.perf_counter() - t) * 1000.0
             features = encode(pixels, timings)
@@ -111,7 +120,37 @@ class Captioner:
         else:
             timings["preprocess"] = (time.perf_counter() - t) * 1000.0
             timings["vision"] = 0.0
-        return self.adapter.prepare(None, rgb.size, options, timings, features=features)
+        if ahead is not None:
+            timings["encoder"] = 0.0
+        elif hasattr(self.adapter, "encode_prompt"):  # kept too: going back to this level is free
+            ahead = self.adapter.encode_prompt(features, options, timings)
+            self.cache.put(self._prompt_key(key, options), ahead, sum(a.nbytes for a in ahead))
+        if ahead is None:  # a family whose prompt encoding is not kept (SmolVLM)
+            return self.adapter.prepare(None, rgb.size, options, timings, features=features)
+        return self.adapter.prepare(None, rgb.size, options, timings, features=features, encoded=ahead)
+
+    def prepare_ahead(self, image: str | Path | bytes | Image.Image, options: list[DescribeOptions],
+                      should_stop: Callable[[], bool] | None = None) -> int:
+        """Run the text encoder now for other ways of describing a picture whose image is
+        already encoded (the window does it for the other detail levels while the first
+        description is being spoken): describing again then starts decoding at once. Returns
+        how many prompts were encoded; none for a family without a text encoder to reuse, or
+        a picture not encoded (or no longer cached)."""
+        encode_prompt = getattr(self.adapter, "encode_prompt", None)
+        if encode_prompt is None:
+            return 0
+        key = self._features_key(load_image(image))
+        features = self.cache.get(key)
+        done = 0
+        for option in options:
+            if features is None or (should_stop is not None and should_stop()):
+                break
+            prompt_key = self._prompt_key(key, option)
+            if self.cache.get(prompt_key) is None:
+                encoded = encode_prompt(features, option, {})
+                self.cache.put(prompt_key, encoded, sum(a.nbytes for a in encoded))
+                done += 1
+        return done
 
     def describe(
         self,

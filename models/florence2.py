@@ -54,13 +54,12 @@ class Florence2:
         timings["vision"] = _ms(t)
         return features
 
-    def prepare(self, pixel_values: np.ndarray | None, image_size: tuple[int, int], options: DescribeOptions,
-                timings: dict[str, float], features: np.ndarray | None = None) -> Prepared:
-        """`features` from `encode` (kept from an earlier action on this picture) skip the vision
-        encoder; `pixel_values` are then not needed."""
+    def encode_prompt(self, features: np.ndarray, options: DescribeOptions,
+                      timings: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """The text encoder's output (hidden states, mask) for the image features and the
+        task's prompt: what a detail level changes (the prompt attends to the image, so each
+        level needs its own run)."""
         task = florence_task(options.task, options.detail)
-        if features is None:
-            features = self.encode(pixel_values, timings)
         t = time.perf_counter()
         prompt = np.array([self.tokenizer.encode(task.prompt)], dtype=np.int64)
         text = self._embed(prompt)
@@ -68,6 +67,20 @@ class Florence2:
         mask = np.ones(embeds.shape[:2], dtype=np.int64)
         hidden = run(self.encoder, {"inputs_embeds": embeds, "attention_mask": mask})[0]
         timings["encoder"] = _ms(t)
+        return hidden, mask
+
+    def prepare(self, pixel_values: np.ndarray | None, image_size: tuple[int, int], options: DescribeOptions,
+                timings: dict[str, float], features: np.ndarray | None = None,
+                encoded: tuple[np.ndarray, np.ndarray] | None = None) -> Prepared:
+        """`features` from `encode` (kept from an earlier action on this picture) skip the vision
+        encoder, `encoded` from `encode_prompt` the text encoder too; `pixel_values` are then
+        not needed."""
+        task = florence_task(options.task, options.detail)
+        if encoded is None:
+            if features is None:
+                features = self.encode(pixel_values, timings)
+            encoded = self.encode_prompt(features, options, timings)
+        hidden, mask = encoded
         decoder = MergedDecoder(self.decoder, self.layout, hidden, mask,
                                 lambda ids: {"inputs_embeds": self._embed(ids)})
 

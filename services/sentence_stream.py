@@ -12,17 +12,20 @@ from __future__ import annotations
 import re
 
 # Sentence-final punctuation (Latin and CJK), optional closing quotes/brackets, then space
-# followed by something: only then is the sentence known to be over. A line break before more
-# text ends a piece too: text read from a screen (menus, buttons, a heading) has no full stops.
-_BOUNDARY = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*\s+(?=\S)|\s*\n\s*(?=\S)")
+# followed by something: only then is the sentence known to be over.
+_BOUNDARY = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*\s+(?=\S)")
+# For text read from a picture, a line break before more text ends a piece too: a screen's
+# menus, buttons and headings have no full stops.
+_LINE_BOUNDARY = re.compile(_BOUNDARY.pattern + r"|\s*\n\s*(?=\S)")
 
 
 class SentenceFeed:
     """Whole sentences out of a growing settled text; every character is handed out once."""
 
-    def __init__(self) -> None:
+    def __init__(self, lines: bool = False) -> None:
         self._said = 0  # characters of the settled text already handed out
         self._text = ""
+        self._boundary = _LINE_BOUNDARY if lines else _BOUNDARY
 
     @property
     def said(self) -> str:
@@ -35,7 +38,7 @@ class SentenceFeed:
             return []  # not an extension of what was said: leave the rest to finish()
         self._text = text
         out = []
-        for m in _BOUNDARY.finditer(text, self._said):
+        for m in self._boundary.finditer(text, self._said):
             sentence = text[self._said: m.end()].strip()
             self._said = m.end()
             if sentence:

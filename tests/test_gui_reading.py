@@ -37,6 +37,11 @@ def test_capture_task_reads_text_and_names_blank_screens_without_a_model(qtbot, 
     assert result.text.startswith("A page of text:\nSave changes\n")
     assert result.text.endswith("Save\nDon't Save\nCancel")
     qtbot.waitUntil(lambda: any("Don't Save" in text for text, _ in window.speaker.said), timeout=TIMEOUT_MS)
+    # Spoken as it was read, a line at a time (the intro first), not in one piece at the end.
+    said = [text for text, _ in window.speaker.said]
+    said = said[said.index("A page of text:"):]  # after the start-up notice (no model installed)
+    assert said[1] == "Save changes" and len(said) > 3
+    assert " ".join(" ".join(said).split()) == " ".join(result.text.split())
 
     black = _result(qtbot, window, ImageSource("screen", blank("black", noise=2), "screen"), "auto")
     assert (black.caption.kind, black.text) == ("blank", "The screen is black.")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from desktop.describer import MAY_BE_WRONG, SUPERSEDED, clean_text
 from desktop.imaging import ImageSource
+from models.image_io import load_image
 from models.results import DescribeOptions
 from models.tasks import object_summary
 
@@ -96,7 +97,14 @@ def test_detail_keys_describe_again_and_are_remembered(make_window, qtbot, tmp_p
     first = wait_result(qtbot, window, lambda: window.describe_sources([ImageSource(str(path), path)]))
     assert first.caption.detail == "brief"
 
+    # While the first description is read out, the other levels' prompts are encoded ahead:
+    # describing again then runs neither the vision nor the text encoder.
+    captioner = window.describer._engine._captioner
+    key = captioner._features_key(load_image(path))
+    more = captioner._prompt_key(key, DescribeOptions(task="caption", detail="more"))
+    qtbot.waitUntil(lambda: captioner.cache.get(more) is not None, timeout=TIMEOUT_MS)
     again = wait_result(qtbot, window, lambda: qtbot.keyClick(window, Qt.Key.Key_3))
+    assert again.caption.timings_ms["vision"] == again.caption.timings_ms["encoder"] == 0.0
     assert again.caption.detail == "more" and again.request.source is first.request.source  # no re-capture
     assert again.text == expected(reference, path, detail="more")
     assert window.detail_radios["more"].isChecked() and window.actions["more"].isChecked()

@@ -63,7 +63,8 @@ def test_feed_knows_quotes_and_other_scripts() -> None:
 
 def test_feed_speaks_text_read_from_a_screen_line_by_line() -> None:
     # PP-OCR's text arrives a few lines at a time; menus and buttons have no full stops.
-    feed = SentenceFeed()
+    assert SentenceFeed().settled("A page of text:\nFile Edit") == []  # a caption: sentences only
+    feed = SentenceFeed(lines=True)
     assert feed.settled("A page of text:\nFile Edit") == ["A page of text:"]
     assert feed.settled("A page of text:\nFile Edit View\nSave") == ["File Edit View"]
     assert feed.finish("A page of text:\nFile Edit View\nSave\nCancel") == "Save Cancel"

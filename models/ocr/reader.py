@@ -1,9 +1,10 @@
 """`TextReader`: a picture in, its text in reading order out (PP-OCR; no Qt, no torch)."""
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from models.ocr.detect import MAX_SIDE, Detection, detect
 from models.ocr.files import OcrFiles, find_ocr_files
 from models.ocr.layout import TextLine, reading_order
 from models.ocr.recognize import TEXT_SCORE, crop_line, dictionary, recognize, turn_upside_down_lines
-from models.session import SessionConfig, create_session
+from models.session import CPU, SessionConfig, create_session
 
 MIN_SIDE = 30  # rapidocr's min_side_len: smaller pictures are scaled up first
 
@@ -71,7 +72,11 @@ class TextReader:
         self.files = files or find_ocr_files()
         self._det = create_session(self.files.detect, config)
         self.provider, self.warning = self._det.provider, self._det.warning
-        self._rec = create_session(self.files.recognize, config)
+        # The recogniser runs batches side by side, one core each (see recognize()); on CUDA
+        # one run at a time.
+        cores = config.threads or os.cpu_count() or 1
+        self._rec = create_session(self.files.recognize, replace(config, threads=1) if cores > 1 else config)
+        self._rec_workers = cores if self._rec.provider == CPU else 1
         self._cls = create_session(self.files.direction, config) if use_direction else None
         self._characters = dictionary(self._rec)
         self.load_ms = (time.perf_counter() - t) * 1000.0
@@ -108,7 +113,8 @@ class TextReader:
             crops = [crop_line(bgr, found.boxes[i]) for i in group]
             if self._cls is not None:
                 crops = turn_upside_down_lines(self._cls, crops)
-            for i, (text, score) in zip(group, recognize(self._rec, crops, self._characters)):
+            for i, (text, score) in zip(group, recognize(self._rec, crops, self._characters,
+                                                             self._rec_workers)):
                 if score >= TEXT_SCORE and text.strip():
                     lines[i] = TextLine(text.strip(), score, boxes[i])
             if on_text is not None and len(groups) > 1:
