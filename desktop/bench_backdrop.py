@@ -1,10 +1,12 @@
 """A full-screen picture under Lumen's window, for `lumen bench --latency`.
 
     python -m desktop.bench_backdrop        # then "next\n" on stdin: a new picture, "ok\n" back
+                                            # or "text\n": a new screen of text
 
 Each press of the bench must capture a new picture (the same pixels would come from the
 encoded-picture cache), so this window shows a different photo-like picture
-(export.benchmark.inputs.bench_image) each time it is told, and answers once it is painted.
+(export.benchmark.inputs.bench_image), or a different screen of prose
+(export.benchmark.ocr.screen_of_text), each time it is told, and answers once it is painted.
 It never takes the keyboard focus.
 """
 from __future__ import annotations
@@ -18,12 +20,13 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 
 class _Commands(QObject):
-    next = Signal()
+    next = Signal(str)
     done = Signal()
 
 
 def main() -> int:
     from export.benchmark.inputs import bench_image
+    from export.benchmark.ocr import screen_of_text
 
     app = QApplication(sys.argv[:1])
     size = QGuiApplication.primaryScreen().geometry().size()
@@ -33,9 +36,11 @@ def main() -> int:
     label.setGeometry(0, 0, size.width(), size.height())
     seed = [0]
 
-    def show_next() -> None:
+    def show_next(kind: str = "next") -> None:
         seed[0] += 1
-        rgb = bench_image((size.width(), size.height()), seed=seed[0]).tobytes()
+        wanted = (size.width(), size.height())
+        picture = screen_of_text(wanted, start=seed[0]) if kind == "text" else bench_image(wanted, seed=seed[0])
+        rgb = picture.convert("RGB").tobytes()
         image = QImage(rgb, size.width(), size.height(), 3 * size.width(), QImage.Format.Format_RGB888)
         label.setPixmap(QPixmap.fromImage(image.copy()))
         label.repaint()
@@ -48,8 +53,8 @@ def main() -> int:
 
     def read() -> None:
         for line in sys.stdin:
-            if line.strip() == "next":
-                commands.next.emit()
+            if line.strip() in ("next", "text"):
+                commands.next.emit(line.strip())
         commands.done.emit()
 
     label.show()

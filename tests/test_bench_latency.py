@@ -38,9 +38,10 @@ def test_latency_bench_on_the_tiny_model(tiny_florence2_onnx: Path, tmp_path: Pa
     assert done.returncode == 0, done.stderr[-3000:]
     data = json.loads(out.read_text())
     for key in ("shortcut_to_speech_s", "redescribe_to_speech_s", "shortcut_to_screen_reader_s",
-                "capture_command_to_speech_s"):
+                "capture_command_to_speech_s", "text_screen_to_speech_s"):
         assert isinstance(data[key], float) and 0 < data[key] < 120, (key, data[key])
     assert len(data["runs"]["shortcut"]) == 2 and len(data["runs"]["redescribe"]) == 4
+    assert len(data["runs"]["text_screen"]) == 2 and "a screen of text |" in done.stdout
     shortcut = data["stages"]["shortcut"]
     assert set(STAGES) <= set(shortcut), shortcut
     assert "shortcut" not in data["stages"]["redescribe"] and "capture" not in data["stages"]["redescribe"]

@@ -8,7 +8,8 @@ stop anywhere), which stands for a first sentence of N tokens. Each round:
    describe-the-screen shortcut (Ctrl+Alt+Shift+D) pressed with xdotool (the global shortcut, heard by pynput like any key);
 2. "2", then "1" pressed in the window: the same picture described again at another detail
    level (the redescribe case);
-and after the rounds, `lumen capture --screen` from a fresh process (the second trigger).
+then the shortcut on screens of prose (the text is read aloud from its first lines), and
+`lumen capture --screen` from a fresh process (the second trigger).
 Each is timed from just before xdotool (or the command) starts to the first non-silent sample
 of Lumen's voice handed to the audio player (the player start plus the leading silence of the
 synthesised audio) and to the moment the text is handed to the screen reader route. Stages come
@@ -42,6 +43,7 @@ class LatencyOptions:
     tokens: int = 20
     presses: int = 5
     capture_commands: int = 2
+    text_presses: int = 2  # the shortcut on a screen of text: read aloud from its first lines
     timeout_s: float = 180.0
     ready_timeout_s: float = 600.0
 
@@ -170,7 +172,8 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     log(f"starting the window on {display} ({dtype}, {options.tokens} tokens per description)")
     app = AppSession(work / "model", display, work / "app", settings, {"screen": SHORTCUT[0]}, log)
-    runs: dict[str, list[dict[str, float]]] = {"shortcut": [], "redescribe": [], "capture_command": []}
+    runs: dict[str, list[dict[str, float]]] = {"shortcut": [], "redescribe": [], "text_screen": [],
+                                               "capture_command": []}
     try:
         status = app.wait_ready(options.ready_timeout_s)
         ready_s = time.monotonic() - app.started_at
@@ -190,6 +193,12 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
                 time.sleep(0.5)
             log(f"  press {i + 1}/{options.presses}: shortcut -> speech {shortcut['to_speech_s']:.2f} s, "
                 f"describe again -> speech {runs['redescribe'][-1]['to_speech_s']:.2f} s")
+        for i in range(options.text_presses):
+            app.next_picture(text=True)
+            t0 = app.xdotool("key", "--clearmodifiers", SHORTCUT[1])
+            runs["text_screen"].append(stages_of(t0, app.wait_for(t0, _complete, options.timeout_s)))
+            time.sleep(0.5)
+            log(f"  screen of text {i + 1}: shortcut -> speech {runs['text_screen'][-1]['to_speech_s']:.2f} s")
         for i in range(options.capture_commands):
             app.next_picture()
             t0, proc = app.capture_command()
@@ -207,6 +216,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
         "redescribe_to_speech_s": stages["redescribe"]["to_speech_s"],
         "redescribe_to_screen_reader_s": stages["redescribe"]["to_screen_reader_s"],
         "capture_command_to_speech_s": stages.get("capture_command", {}).get("to_speech_s"),
+        "text_screen_to_speech_s": stages.get("text_screen", {}).get("to_speech_s"),
         "stages": stages,
         "runs": runs,
         "model": str(options.model), "dtype": dtype, "tokens": options.tokens, "presses": options.presses,
@@ -219,9 +229,9 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
 
 
 def latency_table(data: dict[str, Any]) -> str:
-    kinds = [k for k in ("shortcut", "redescribe", "capture_command") if k in data["stages"]]
+    kinds = [k for k in ("shortcut", "redescribe", "text_screen", "capture_command") if k in data["stages"]]
     names = {"shortcut": SHORTCUT[0], "redescribe": "describe again (other detail)",
-             "capture_command": "`lumen capture`"}
+             "text_screen": f"{SHORTCUT[0]}, a screen of text", "capture_command": "`lumen capture`"}
     lines = [f"Latency, {data['dtype']}, {data['tokens']} tokens, medians of {data['presses']} presses "
              f"(seconds; app ready in {data['app_ready_s']:.1f} s, peak RSS {data['app_peak_rss_mb'] or 0:.0f} MB, "
              f"load average {data['load_average_before'] or 0:.1f} before, {data['load_average'] or 0:.1f} after)",

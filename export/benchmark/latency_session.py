@@ -100,10 +100,11 @@ class AppSession:
         if line.strip() != "ok":
             raise LatencyError(f"the backdrop picture did not show: {self.output()[-400:]}")
 
-    def next_picture(self) -> None:
-        """A new picture on the screen, painted before this returns."""
+    def next_picture(self, text: bool = False) -> None:
+        """A new picture on the screen (a photo, or with `text` a screen of prose), painted
+        before this returns."""
         assert self.backdrop.stdin is not None
-        self.backdrop.stdin.write("next\n")
+        self.backdrop.stdin.write("text\n" if text else "next\n")
         self.backdrop.stdin.flush()
         self._backdrop_ready()
 

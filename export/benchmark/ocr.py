@@ -35,11 +35,12 @@ class OcrBench:
     streamed_wall_s: float = 0.0  # median: the whole read when read that way (the window's)
 
 
-def screen_of_text(size: tuple[int, int] = (1280, 800)) -> Image.Image:
+def screen_of_text(size: tuple[int, int] = (1280, 800), start: int = 0) -> Image.Image:
+    """A screen filled with 15 px prose; `start` begins it at another word (other pixels)."""
     image = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(image)
     face = ImageFont.truetype(FONT, 15)
-    words, line, y = PROSE.split() * 200, "", 10
+    words, line, y = (PROSE.split() * 200)[start:], "", 10
     for word in words:
         if draw.textlength(f"{line} {word}", font=face) > size[0] - 40:
             draw.text((20, y), line.strip(), font=face, fill="black")
