@@ -36,6 +36,30 @@ class AskEngine(QObject):
             self.folder = self._find()
         return self.folder
 
+    def _conversation(self, folder: Path | None, source: ImageSource) -> Any:
+        """The conversation about `source` (worker thread): the model loaded and the picture
+        encoded on first use, both kept for the next question."""
+        from models.asker import Asker
+
+        if self._asker is None or self._asker.folder.path != folder:
+            # One tile: an answer in seconds; all 13-17 tiles take ~13 times longer to encode
+            # (README, Speed: Asking).
+            self._asker, self._chat = Asker.load(folder, threads=model_threads(), one_tile=True, spin=SPIN), None
+        if self._chat is None or self._chat[0] is not source:
+            self._chat = (source, self._asker.conversation(source.data))
+        return self._chat[1]
+
+    def prepare(self, source: ImageSource, on_failed: Failed) -> JobContext:
+        """Load the model and encode the picture while the user types the question (the Ask
+        field just opened): the answer then costs only its own tokens. A question asked
+        meanwhile waits for this encoding, which it needs anyway."""
+        folder = self.folder
+
+        def job(ctx: JobContext) -> None:
+            self._conversation(folder, source)
+
+        return self._worker.submit(job, on_failed=on_failed, lane=ASK_LANE, name="prepare to ask")
+
     def ask(self, source: ImageSource, question: str, *, to_english: Callable[[str], str] | None,
             on_text: Callable[[str], None], on_done: Callable[[Any], None], on_failed: Failed) -> JobContext:
         """Answer `question` about `source` on the worker; earlier questions about the same
@@ -43,18 +67,9 @@ class AskEngine(QObject):
         folder = self.folder
 
         def job(ctx: JobContext) -> Any:
-            from models.asker import Asker
-
-            if self._asker is None or self._asker.folder.path != folder:
-                # One tile: an answer in seconds; all 13-17 tiles take ~13 times longer to encode
-                # (README, Speed: Asking).
-                self._asker, self._chat = Asker.load(folder, threads=model_threads(), one_tile=True,
-                                                            spin=SPIN), None
-            if self._chat is None or self._chat[0] is not source:
-                self._chat = (source, self._asker.conversation(source.data))
+            chat = self._conversation(folder, source)
             english = to_english(question) if to_english else question
-            return self._chat[1].ask(english, on_text=lambda text: ctx.post(on_text, text),
-                                     should_stop=ctx.should_stop)
+            return chat.ask(english, on_text=lambda text: ctx.post(on_text, text), should_stop=ctx.should_stop)
 
         return self._worker.submit(job, on_done=on_done, on_failed=on_failed, lane=ASK_LANE, name="ask")
 

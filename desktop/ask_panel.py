@@ -118,6 +118,8 @@ class AskController(QObject):
             # One History entry per conversation: the first answer adds it, later ones rewrite it.
             self.source, self.turns, self._history = current, [], _HistoryRef()
             self._render()
+            # Encode the picture while the question is typed (a model load error is shown then).
+            self.engine.prepare(current, on_failed=lambda exc: self._failed(current, "", exc))
         self.panel.show()
         self.panel.question.setFocus(Qt.FocusReason.ShortcutFocusReason)
 

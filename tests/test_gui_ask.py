@@ -53,6 +53,10 @@ def test_ask_by_keyboard_answers_announces_speaks_and_keeps_history(make_window,
     press_ask(qtbot, window)
     panel = window.ask_flow.panel
     assert panel.isVisible() and panel.question.accessibleName() == "Question about the picture"
+    # While the question is typed the model loads and the picture is encoded for it.
+    engine = window.ask_flow.engine
+    qtbot.waitUntil(lambda: engine._chat is not None and engine._chat[0] is window.describer.current,
+                    timeout=TIMEOUT_MS)
     ask(qtbot, window, QUESTIONS[0])
     ask(qtbot, window, QUESTIONS[1])  # focus stays in the field for the follow-up
     text = panel.conversation.toPlainText()
