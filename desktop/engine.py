@@ -158,7 +158,7 @@ class Engine(QObject):
                     "No model is loaded; install one with model setup, or open Lumen with --model."
                 )
             latency_trace.mark("describe_start", task=options.task, detail=options.detail)
-            cpu = time.thread_time()  # ONNX Runtime with one thread runs on this thread
+            cpu = time.thread_time()  # this thread's share (ONNX Runtime's other threads run the rest)
 
             def settled(text: str) -> None:
                 latency_trace.mark("settled", chars=len(text))
