@@ -104,6 +104,8 @@ class TextFirst:
                 result = detection[1]
             else:
                 heard = (lambda text: on_settled(f"{TEXT_INTRO}\n{text}")) if on_settled is not None else None
+                if on_settled is not None:  # said while the first lines are read
+                    on_settled(f"{TEXT_INTRO}\n")
                 result = self.reader.read(rgb, detection, on_text=heard, should_stop=should_stop)
             caption = ocr_caption(result, self.reader, kind="text")
             spoken = f"{TEXT_INTRO}\n{result.text}" if result.text else NO_TEXT

@@ -14,9 +14,9 @@ import re
 # Sentence-final punctuation (Latin and CJK), optional closing quotes/brackets, then space
 # followed by something: only then is the sentence known to be over.
 _BOUNDARY = re.compile(r"[.!?\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*\s+(?=\S)")
-# For text read from a picture, a line break before more text ends a piece too: a screen's
-# menus, buttons and headings have no full stops.
-_LINE_BOUNDARY = re.compile(_BOUNDARY.pattern + r"|\s*\n\s*(?=\S)")
+# For text read from a picture, a line break ends a piece too (a screen's menus, buttons and
+# headings have no full stops), also at the very end: such text is settled a whole line at a time.
+_LINE_BOUNDARY = re.compile(_BOUNDARY.pattern + r"|\s*\n(?:\s*(?=\S)|\s*$)")
 
 
 class SentenceFeed:

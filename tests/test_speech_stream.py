@@ -65,6 +65,7 @@ def test_feed_speaks_text_read_from_a_screen_line_by_line() -> None:
     # PP-OCR's text arrives a few lines at a time; menus and buttons have no full stops.
     assert SentenceFeed().settled("A page of text:\nFile Edit") == []  # a caption: sentences only
     feed = SentenceFeed(lines=True)
-    assert feed.settled("A page of text:\nFile Edit") == ["A page of text:"]
+    assert feed.settled("A page of text:\n") == ["A page of text:"]  # a whole line: said at once
+    assert feed.settled("A page of text:\nFile Edit") == []
     assert feed.settled("A page of text:\nFile Edit View\nSave") == ["File Edit View"]
     assert feed.finish("A page of text:\nFile Edit View\nSave\nCancel") == "Save Cancel"
