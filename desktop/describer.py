@@ -156,7 +156,8 @@ class Describer(QObject):
 
     def _on_settled(self, request: Request, text: str) -> None:
         if request is self.active:
-            self.settled.emit(request, clean_text(text))
+            # A trailing line break says the line is whole (text read from the picture): kept.
+            self.settled.emit(request, clean_text(text) + ("\n" if text.endswith("\n") else ""))
 
     def _on_done(self, request: Request, caption: Caption) -> None:
         if request is not self.active:

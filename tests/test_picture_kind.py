@@ -112,6 +112,7 @@ def test_a_screen_of_text_is_heard_from_its_first_lines_on(first: TextFirst) -> 
     caption = first.describe(page.image, DescribeOptions(), None, screen=True, on_settled=settled.append)
     assert caption.kind == "text" and caption.caption.startswith(f"{TEXT_INTRO}\n")
     assert len(settled) >= 2 and all(s.startswith(f"{TEXT_INTRO}\n") for s in settled)
+    assert settled[0] == f"{TEXT_INTRO}\n"  # said at once, before any line is read
     assert " ".join(caption.caption.split()).startswith(" ".join(settled[0].split()))
     stopped: list[str] = []
     from models.errors import CancelledError
