@@ -31,24 +31,36 @@ def processor(tiny_smolvlm_hf: Path):
 
 
 def published_form(folder: Path, out: Path) -> Path:
-    """The same model laid out as onnx-community publishes SmolVLM."""
+    """The same model laid out as onnx-community publishes SmolVLM (written by the Idefics3
+    classes of the transformers of its day).
+
+    Saved with transformers' own save_pretrained where today's library still writes that form:
+    the image settings as an Idefics3 image processor's preprocessor_config.json, the config as
+    an Idefics3Config (model_type idefics3). transformers 5 writes chat_template.json and a flat
+    processor_config.json no more (it only reads them), and its tokenizers always add
+    extra_special_tokens: those three legacy files are written here as the hub has them."""
+    from transformers import Idefics3Config, Idefics3ImageProcessorPil
+
     shutil.copytree(folder, out)
     nested = json.loads((out / "processor_config.json").read_text())
-    image = dict(nested.pop("image_processor"), image_processor_type="Idefics3ImageProcessor",
-                 processor_class="Idefics3Processor")
-    (out / "preprocessor_config.json").write_text(json.dumps(image))
+    image = {k: v for k, v in nested.pop("image_processor").items() if k != "image_processor_type"}
+    (out / "processor_config.json").unlink()
+    Idefics3ImageProcessorPil(**image).save_pretrained(out)
     (out / "processor_config.json").write_text(json.dumps({"image_seq_len": nested["image_seq_len"],
                                                            "processor_class": "Idefics3Processor"}))
     template = (out / "chat_template.jinja").read_text()
     (out / "chat_template.jinja").unlink()
     (out / "chat_template.json").write_text(json.dumps({"chat_template": template}))
     config = json.loads((out / "config.json").read_text())
-    (out / "config.json").write_text(json.dumps(dict(config, model_type="idefics3")))
+    config.pop("model_type", None)
+    Idefics3Config(**config).save_pretrained(out)
     tok = json.loads((out / "tokenizer_config.json").read_text())
     tok.pop("extra_special_tokens", None)
     for name in ("image_token", "fake_image_token", "global_image_token", "end_of_utterance_token"):
         tok.pop(name, None)
     (out / "tokenizer_config.json").write_text(json.dumps(tok))
+    assert json.loads((out / "config.json").read_text())["model_type"] == "idefics3"
+    assert "preprocessor_config.json" in {f.name for f in out.iterdir()}
     return out
 
 
