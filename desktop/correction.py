@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QMessageBox, QPlainTextEdit,
                                QVBoxLayout, QWidget)
 
+from desktop.widgets import dialog_buttons
 from services.training_set import TrainingSet, storage_statement
 
 OPT_IN_KEY = "training/save_corrections"
@@ -35,11 +36,8 @@ class CorrectionDialog(QDialog):
         self.editor.setTabChangesFocus(True)
         self.editor.selectAll()
         label.setBuddy(self.editor)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        for button in buttons.buttons():
-            button.setAccessibleName(button.text().replace("&", ""))
+        buttons = dialog_buttons(self, QDialogButtonBox.StandardButton.Save
+                                 | QDialogButtonBox.StandardButton.Cancel)
         layout = QVBoxLayout(self)
         layout.addWidget(label)
         layout.addWidget(self.editor, 1)

@@ -21,6 +21,7 @@ from desktop.training_page import TrainingSetPage
 from desktop.settings import HOTKEY_ACTIONS, TEXT_SCALE_MAX, TEXT_SCALE_MIN, TEXT_SCALE_STEP, Settings
 from desktop.speech_router import MODE_NAMES
 from desktop.voice import Voice
+from desktop.widgets import dialog_buttons
 from services.translation import Translator
 
 THEME_NAMES = {
@@ -74,11 +75,7 @@ class SettingsDialog(QDialog):
         tabs.addTab(self.training_page, "&Training set")
         self.models_panel = ModelsPanel(window=parent)  # acts at once; the window follows its default
         tabs.addTab(self.models_panel, "&Models")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        for button in buttons.buttons():
-            button.setAccessibleName(button.text().replace("&", ""))
+        buttons = dialog_buttons(self, QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         layout = QVBoxLayout(self)
         layout.addWidget(tabs)
         layout.addWidget(buttons)

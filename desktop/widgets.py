@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton
 
 
 def named_button(text: str, name: str, description: str, slot: Callable) -> QPushButton:
@@ -14,3 +14,14 @@ def named_button(text: str, name: str, description: str, slot: Callable) -> QPus
     button.setToolTip(description)
     button.clicked.connect(slot)
     return button
+
+
+def dialog_buttons(dialog: QDialog, buttons: QDialogButtonBox.StandardButton) -> QDialogButtonBox:
+    """The dialog's standard buttons, wired to accept/reject, each named for screen readers
+    without its mnemonic ampersand ("&Save" is read "Save")."""
+    box = QDialogButtonBox(buttons)
+    box.accepted.connect(dialog.accept)
+    box.rejected.connect(dialog.reject)
+    for button in box.buttons():
+        button.setAccessibleName(button.text().replace("&", ""))
+    return box
