@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from PIL import Image
 
@@ -123,8 +123,7 @@ class Captioner:
         if ahead is not None:
             timings["encoder"] = 0.0
         elif hasattr(self.adapter, "encode_prompt"):  # kept too: going back to this level is free
-            ahead = self.adapter.encode_prompt(features, options, timings)
-            self.cache.put(self._prompt_key(key, options), ahead, sum(a.nbytes for a in ahead))
+            ahead = self._encode_prompt(key, features, options, timings)
         if ahead is None:  # a family whose prompt encoding is not kept (SmolVLM)
             return self.adapter.prepare(None, rgb.size, options, timings, features=features)
         return self.adapter.prepare(None, rgb.size, options, timings, features=features, encoded=ahead)
@@ -136,8 +135,7 @@ class Captioner:
         description is being spoken): describing again then starts decoding at once. Returns
         how many prompts were encoded; none for a family without a text encoder to reuse, or
         a picture not encoded (or no longer cached)."""
-        encode_prompt = getattr(self.adapter, "encode_prompt", None)
-        if encode_prompt is None:
+        if not hasattr(self.adapter, "encode_prompt"):
             return 0
         key = self._features_key(load_image(image))
         features = self.cache.get(key)
@@ -145,12 +143,17 @@ class Captioner:
         for option in options:
             if features is None or (should_stop is not None and should_stop()):
                 break
-            prompt_key = self._prompt_key(key, option)
-            if self.cache.get(prompt_key) is None:
-                encoded = encode_prompt(features, option, {})
-                self.cache.put(prompt_key, encoded, sum(a.nbytes for a in encoded))
+            if self.cache.get(self._prompt_key(key, option)) is None:
+                self._encode_prompt(key, features, option, {})
                 done += 1
         return done
+
+    def _encode_prompt(self, features_key: tuple, features: Any, options: DescribeOptions,
+                       timings: dict[str, float]) -> tuple:
+        """The adapter's text-encoder output for `options`, kept in the cache with the picture."""
+        encoded = self.adapter.encode_prompt(features, options, timings)
+        self.cache.put(self._prompt_key(features_key, options), encoded, sum(a.nbytes for a in encoded))
+        return encoded
 
     def describe(
         self,

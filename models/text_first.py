@@ -103,9 +103,10 @@ class TextFirst:
             if isinstance(detection[1], OcrResult):  # read in full to decide the kind
                 result = detection[1]
             else:
-                heard = (lambda text: on_settled(f"{TEXT_INTRO}\n{text}")) if on_settled is not None else None
-                if on_settled is not None:  # said while the first lines are read
-                    on_settled(f"{TEXT_INTRO}\n")
+                heard = None
+                if on_settled is not None:
+                    on_settled(f"{TEXT_INTRO}\n")  # said while the first lines are read
+                    heard = lambda text: on_settled(f"{TEXT_INTRO}\n{text}")  # noqa: E731
                 result = self.reader.read(rgb, detection, on_text=heard, should_stop=should_stop)
             caption = ocr_caption(result, self.reader, kind="text")
             spoken = f"{TEXT_INTRO}\n{result.text}" if result.text else NO_TEXT
