@@ -86,6 +86,14 @@ def build_once(final: Path, build: Callable[[Path], object]) -> Path:
     tmp.mkdir(parents=True)
     build(tmp)
     (tmp / ".done").write_text("ok")
+    if (final / ".done").is_file():  # another process finished the same build first
+        shutil.rmtree(tmp, ignore_errors=True)
+        return final
     shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    try:
+        tmp.rename(final)
+    except OSError:
+        if not (final / ".done").is_file():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)  # lost a race with an identical build
     return final
