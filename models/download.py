@@ -23,7 +23,7 @@ from models.catalogue import onnx_files
 from models.families import present_files
 from models.errors import CancelledError, ModelFolderError
 from models.folder_check import check_folder
-from models.fsutil import ensure_space, exclusive
+from models.fsutil import ensure_space, exclusive, write_atomic
 from models.hub_errors import DownloadError, hub_errors  # noqa: F401  (DownloadError: API)
 from models.manifest import FileEntry, write_manifest
 from models.registry import AlreadyInstalledError, InstalledModel, Registry
@@ -348,7 +348,7 @@ def _write_state(work: Path, plan: DownloadPlan) -> None:
         "repo_id": plan.repo_id, "commit": plan.commit, "dtype": plan.dtype,
         "files": {f.path: f.ident for f in plan.files},
     }
-    (work / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+    write_atomic(work / STATE_FILE, json.dumps(state, indent=2))
 
 
 def _drop_strays(work: Path, plan: DownloadPlan) -> None:

@@ -1,10 +1,11 @@
-"""Disk-space checks, human-readable sizes, locks and build-once folders shared by installs,
-imports, packs, the benchmark and the tests."""
+"""Disk-space checks, human-readable sizes, locks, atomic writes and build-once folders shared
+by installs, imports, packs, the training set, history, checkpoints, the benchmark and the tests."""
 from __future__ import annotations
 
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +75,91 @@ def exclusive(lock_path: Path, what: str) -> Iterator[None]:
         yield
     finally:
         handle.close()  # closing releases the lock on every platform
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Replace `path` with `data` so that a crash or power loss at any moment leaves either the
+    old file or the new one, never a mix: a temporary sibling is written, flushed to the disk,
+    and renamed over `path` (os.replace is atomic on one file system), then the folder's entry
+    is flushed too."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename or a new file) to the disk; a no-op on Windows, where
+    folders cannot be opened and NTFS journals the rename itself."""
+    if sys.platform == "win32":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file under `folder` and the folders themselves, before the folder is renamed
+    into place, so the name never points at files still only in memory after a power loss."""
+    for path in sorted(Path(folder).rglob("*"), reverse=True):
+        if path.is_file() and not path.is_symlink():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+        elif path.is_dir():
+            fsync_dir(path)
+    fsync_dir(Path(folder))
+
+
+def remove_stale(folder: Path, *, prefix: str) -> list[Path]:
+    """Remove the entries `<prefix><pid>-...` in `folder` whose process has ended (work left by
+    a Lumen that was killed); entries of live processes are left alone. Returns what went."""
+    gone = []
+    if not folder.is_dir():
+        return gone
+    for entry in folder.iterdir():
+        if not entry.name.startswith(prefix):
+            continue
+        pid = entry.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        gone.append(entry)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if sys.platform == "win32":
+        import ctypes
+
+        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # QUERY_LIMITED_INFORMATION
+        if not handle:
+            return False
+        ctypes.windll.kernel32.CloseHandle(handle)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def build_once(final: Path, build: Callable[[Path], object]) -> Path:

@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
 
 from models.errors import ModelFolderError
+from models.fsutil import write_atomic
 
 MANIFEST = "lumen.json"
 FORMAT = 1
@@ -167,7 +168,5 @@ def write_manifest(
         versions=package_versions() if versions is None else versions,
         files=files,
     )
-    tmp = folder / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(manifest.to_json(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / MANIFEST)
+    write_atomic(folder / MANIFEST, json.dumps(manifest.to_json(), indent=2) + "\n")
     return manifest

@@ -19,7 +19,7 @@ from models.catalogue import CONFIG_FILES, onnx_files
 from models.families import present_files
 from models.errors import LumenError, ModelFolderError
 from models.folder_check import check_folder
-from models.fsutil import ensure_space
+from models.fsutil import ensure_space, write_atomic
 from models.manifest import MANIFEST, FileEntry, Manifest, read_manifest, safe_relpath
 from models.manifest import write_manifest
 from models.registry import AlreadyInstalledError, InstalledModel, Registry, check_name
@@ -105,7 +105,7 @@ def import_model(
             check_folder(root, require_manifest=True, verify_checksums=False)
         final = name or manifest.name
         if final != manifest.name:
-            (root / MANIFEST).write_bytes(_renamed(root / MANIFEST, final))
+            write_atomic(root / MANIFEST, _renamed(root / MANIFEST, final))
         return registry.adopt(root, final, make_default=make_default)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -11,6 +11,7 @@ half there. Linked folders (chosen by the user, left where they are) are never d
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -21,7 +22,10 @@ from pathlib import Path
 from models.catalogue import UnknownModelError
 from models.errors import LumenError, ModelFolderError
 from models.folder_check import check_folder
+from models.fsutil import fsync_dir, fsync_tree, remove_stale, write_atomic
 from models.manifest import read_manifest
+
+log = logging.getLogger(__name__)
 
 ENV_MODELS_DIR = "LUMEN_MODELS_DIR"
 STATE_FILE = "registry.json"
@@ -93,9 +97,7 @@ class Registry:
 
     def _save(self, state: dict) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".{STATE_FILE}.tmp"
-        tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, self.root / STATE_FILE)
+        write_atomic(self.root / STATE_FILE, json.dumps(state, indent=2) + "\n")
 
     def _links(self) -> dict[str, str]:
         links = self._state().get("links")
@@ -189,7 +191,9 @@ class Registry:
         check_name(name)
         if self.exists(name):
             raise AlreadyInstalledError(name)
+        fsync_tree(folder)  # the files reach the disk before the name that makes them a model
         os.replace(folder, self.root / name)
+        fsync_dir(self.root)
         staging = self.root / STAGING
         if folder.parent.parent == staging and not any(folder.parent.iterdir()):
             folder.parent.rmdir()  # the empty temporary folder it came from
@@ -239,9 +243,13 @@ class Registry:
         return self.root / PARTIAL / check_name(name)
 
     def new_staging(self) -> Path:
+        """A private temporary folder for an import; those left by a Lumen that was killed
+        mid-import (named by its process id) are removed first."""
         base = self.root / STAGING
         base.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=base))
+        for gone in remove_stale(base, prefix=""):
+            log.info("removed %s, left by an import that was interrupted", gone)
+        return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
 
 
 class AlreadyInstalledError(LumenError):

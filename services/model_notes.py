@@ -10,9 +10,10 @@ No Qt, no torch: the window's model list and the CLI read these.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from models.fsutil import write_atomic
 
 ORIGIN_FILE = "origin.json"
 EVALUATION_FILE = ".evaluation.json"
@@ -44,10 +45,8 @@ def last_evaluation(folder: Path) -> dict[str, Any] | None:
 def save_evaluation(folder: Path, result: dict[str, Any]) -> bool:
     """Keep `result` as the folder's last evaluation; False when the folder is read-only."""
     path = Path(folder) / EVALUATION_FILE
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(json.dumps(result, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(result, indent=2))
     except OSError:
         return False
     return True

@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from models.errors import LumenError
+from models.fsutil import write_atomic
 from models.image_io import ImageSource, load_image
 
 METADATA = "metadata.jsonl"
@@ -140,9 +140,9 @@ class TrainingSet:
         try:
             with self._locked():
                 if not (self.root / name).is_file():
-                    _write_atomic(self.root / name, data)
+                    write_atomic(self.root / name, data)
                 rows = [e for e in self.examples() if e.file_name != name] + [example]
-                _write_atomic(self.root / METADATA, _jsonl(rows))
+                write_atomic(self.root / METADATA, _jsonl(rows))
                 self._remove_orphans(rows)
         except OSError as e:
             raise TrainingSetError(f"Cannot save to the training set in {self.root} "
@@ -156,7 +156,7 @@ class TrainingSet:
             kept = [e for e in rows if e.file_name != file_name]
             if len(kept) == len(rows):
                 return False
-            _write_atomic(self.root / METADATA, _jsonl(kept))
+            write_atomic(self.root / METADATA, _jsonl(kept))
             self._remove_orphans(kept)
         return True
 
@@ -195,7 +195,7 @@ class TrainingSet:
         dest.mkdir(parents=True, exist_ok=True)
         for e in rows:
             shutil.copyfile(e.path, dest / e.file_name)
-        _write_atomic(dest / METADATA, _jsonl(rows))
+        write_atomic(dest / METADATA, _jsonl(rows))
         return dest
 
     # --- internals ------------------------------------------------------------------------
@@ -237,17 +237,3 @@ def _is_jpeg(image: ImageSource) -> bool:
 
 def _jsonl(rows: list[Example]) -> bytes:
     return "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in rows).encode("utf-8")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary sibling, flush it to disk, then rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.fsutil import fsync_dir, fsync_tree, write_atomic
+
 _EPOCH = re.compile(r"epoch-(\d{4})")
 
 
@@ -58,18 +60,20 @@ def latest(work: Path) -> tuple[Path, RunState] | None:
 
 def save(work: Path, state: RunState, write_model: Any, optimizer_state: dict | None) -> Path:
     """Write checkpoint `state.epoch` atomically, then drop those neither latest nor best."""
-    import torch
-
     final = epoch_dir(work, state.epoch)
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     write_model(tmp)
     if optimizer_state is not None:
+        import torch
+
         torch.save(optimizer_state, tmp / "optimizer.pt")
     write_state(tmp, state)
+    fsync_tree(tmp)  # whole on the disk before the name says it is complete
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
+    fsync_dir(work)
     for epoch in checkpoints(work):
         if epoch not in (state.epoch, state.best_epoch):
             shutil.rmtree(epoch_dir(work, epoch), ignore_errors=True)
@@ -77,6 +81,4 @@ def save(work: Path, state: RunState, write_model: Any, optimizer_state: dict | 
 
 
 def write_state(folder: Path, state: RunState) -> None:
-    tmp = folder / ".state.json.tmp"
-    tmp.write_text(json.dumps(state.to_json(), indent=2))
-    os.replace(tmp, folder / "state.json")
+    write_atomic(folder / "state.json", json.dumps(state.to_json(), indent=2))
