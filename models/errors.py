@@ -14,6 +14,14 @@ class ImageError(LumenError):
     exit_code = 2
 
 
+class DocumentError(ImageError):
+    """A PDF or multi-page picture cannot be read: broken, truncated, empty, a page past its end."""
+
+
+class DocumentPasswordError(DocumentError):
+    """The PDF is encrypted and no password, or a wrong one, was given."""
+
+
 class ModelFolderError(LumenError):
     """The model folder is missing, incomplete or broken."""
 

@@ -1,10 +1,11 @@
 """Reading order for text found on a page or a screen.
 
 Recursive XY-cut: a page is split where a horizontal band of empty space runs across it (top to
-bottom), then where a vertical gutter runs down it (columns, left to right), and again inside
-each part. A cut needs a gap wider than ordinary line and word spacing, so the lines of two
+bottom) or where a vertical gutter runs down it (columns, left to right), whichever is wider for
+its kind, and again inside each part. A cut needs a gap wider than ordinary line and word spacing, so the lines of two
 columns are never interleaved. Inside a block, boxes on the same line are joined left to right,
-and a line that runs to the block's right edge continues into the next (a paragraph), with
+and a line that runs to the block's right edge, or ends too close to it for the next line's first
+word to have fitted, continues into the next (a paragraph), with
 "exam-/ple" hyphenation undone. Written here because no maintained Python library orders OCR
 boxes without pulling a layout model in.
 """
@@ -31,27 +32,35 @@ class TextLine:
         return self.box[3] - self.box[1]
 
 
-def _split(items: list[TextLine], axis: int, min_gap: float) -> list[list[TextLine]]:
-    """Groups separated by an empty stretch wider than min_gap along axis (0: x, 1: y)."""
+def _split(items: list[TextLine], axis: int, min_gap: float) -> tuple[list[list[TextLine]], float]:
+    """Groups separated by an empty stretch wider than min_gap along axis (0: x, 1: y), and the
+    widest such stretch (0 when there is none)."""
     ordered = sorted(items, key=lambda t: t.box[axis])
-    groups, end = [[ordered[0]]], ordered[0].box[axis + 2]
+    groups, end, widest = [[ordered[0]]], ordered[0].box[axis + 2], 0.0
     for item in ordered[1:]:
         if item.box[axis] - end > min_gap:
+            widest = max(widest, item.box[axis] - end)
             groups.append([item])
         else:
             groups[-1].append(item)
         end = max(end, item.box[axis + 2])
-    return groups
+    return groups, widest
 
 
 def _xy_cut(items: list[TextLine], unit: float) -> list[list[TextLine]]:
+    """Cut where the empty stretch is widest for its axis (as a share of its threshold): two
+    columns whose paragraph gaps happen to line up across the page are still cut into columns
+    first, because a gutter is wider than a paragraph gap is tall."""
     if len(items) <= 1:
         return [items]
+    best: tuple[float, list[list[TextLine]]] | None = None
     for axis, gap in ((1, BAND_GAP), (0, GUTTER_GAP)):
-        groups = _split(items, axis, gap * unit)
-        if len(groups) > 1:
-            return [block for group in groups for block in _xy_cut(group, unit)]
-    return [items]
+        groups, widest = _split(items, axis, gap * unit)
+        if len(groups) > 1 and (best is None or widest / gap > best[0]):
+            best = (widest / gap, groups)
+    if best is None:
+        return [items]
+    return [block for group in best[1] for block in _xy_cut(group, unit)]
 
 
 def _rows(block: list[TextLine]) -> list[list[TextLine]]:
@@ -75,6 +84,18 @@ def _join(previous: str, following: str) -> str:
     return f"{previous} {following}"
 
 
+def _char_width(line: TextLine) -> float:
+    return (line.box[2] - line.box[0]) / max(1, len(line.text))
+
+
+def _first_word_width(row: list[TextLine], previous_row: list[TextLine]) -> float:
+    """About how wide the row's first word is, with a space (at the narrower of the two rows'
+    character widths: when unsure, a new paragraph)."""
+    first = row[0]
+    word = first.text.split()[0] if first.text.split() else first.text
+    return (len(word) + 1) * min(_char_width(first), _char_width(previous_row[-1]))
+
+
 def _paragraphs(block: list[TextLine], unit: float) -> list[str]:
     left = min(t.box[0] for t in block)
     width = max(t.box[2] for t in block) - left
@@ -86,7 +107,8 @@ def _paragraphs(block: list[TextLine], unit: float) -> list[str]:
             continue
         if previous_row is not None and paragraphs:
             gap = min(t.box[1] for t in row) - max(t.box[3] for t in previous_row)
-            full = max(t.box[2] for t in previous_row) - left >= FULL_LINE * width
+            end = max(t.box[2] for t in previous_row)
+            full = end - left >= FULL_LINE * width or left + width - end < _first_word_width(row, previous_row)
             if full and gap <= PARAGRAPH_GAP * unit:
                 paragraphs[-1] = _join(paragraphs[-1], text)
                 previous_row = row
