@@ -4,21 +4,20 @@ ONNX sessions are not shared between threads (the engine's rule), and one worker
 bounded however many clients connect: a request either gets a place in the queue or is told to
 come back (`Busy`, answered 503 with Retry-After). Each job carries a cancel flag: a job whose
 client went away is skipped if it has not started, and stopped between decoding steps if it has.
+The worker is services/worker.py's `SerialWorker`, the one every part of Lumen uses.
 """
 from __future__ import annotations
 
 import math
-import queue
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
+
+from services.worker import Job, SerialWorker, StopCheck, WorkerFull
 
 T = TypeVar("T")
-StopCheck = Callable[[], bool]
 DEFAULT_QUEUE = 8
+__all__ = ["Busy", "Engine", "Job", "StopCheck"]
 
 
 class Busy(Exception):
@@ -29,95 +28,57 @@ class Busy(Exception):
         self.retry_after = retry_after
 
 
-@dataclass
-class Job(Generic[T]):
-    work: Callable[[StopCheck], T]
-    future: Future = field(default_factory=Future)
-    cancelled: threading.Event = field(default_factory=threading.Event)
-
-    def cancel(self) -> None:
-        self.cancelled.set()
-        self.future.cancel()  # only succeeds while it waits in the queue
-
-
 class Engine:
-    """Runs `load()` on its own thread, then the jobs given to `submit`, one at a time."""
+    """Runs `load()` on its own worker (services/worker.py), then the jobs given to `submit`,
+    one at a time; at most `queue_size` wait."""
 
     def __init__(self, load: Callable[[], Any], queue_size: int = DEFAULT_QUEUE) -> None:
         self._load = load
-        self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=queue_size)
-        self._ready = threading.Event()
-        self._load_error: BaseException | None = None
+        self._worker = SerialWorker("lumen-engine", max_waiting=queue_size)
         self._seconds = 1.0  # running mean of a job's time, for Retry-After
         self.state: Any = None  # what load() returned: the loaded models
-        self.completed = 0  # jobs run to the end (answered, or failed with an error)
-        self.cancelled = 0  # jobs skipped or stopped because their client went away
-        self._thread = threading.Thread(target=self._run, name="lumen-engine", daemon=True)
+        self._loads = 0  # the load job, which is no request
+
+    @property
+    def completed(self) -> int:
+        """Jobs run to the end (answered, or failed with an error)."""
+        return self._worker.completed - self._loads
+
+    @property
+    def cancelled(self) -> int:
+        """Jobs skipped or stopped because their client went away."""
+        return self._worker.cancelled
 
     def start(self) -> Any:
         """Load the models on the worker; raise what loading raised."""
-        self._thread.start()
-        self._ready.wait()
-        if self._load_error is not None:
-            raise self._load_error
+        try:
+            self.state = self._worker.submit(lambda job: self._load(), name="load").result()
+        except BaseException:
+            self._worker.shutdown(0)
+            raise
+        self._loads = self._worker.completed
         return self.state
 
     def submit(self, work: Callable[[StopCheck], T]) -> Job[T]:
-        job: Job[T] = Job(work)
+        def run(job: Job[T]) -> T:
+            started = time.perf_counter()
+            try:
+                return work(job.should_stop)
+            finally:
+                self._seconds = 0.8 * self._seconds + 0.2 * (time.perf_counter() - started)
+
         try:
-            self._queue.put_nowait(job)
-        except queue.Full:
+            return self._worker.submit(run, name="request")
+        except WorkerFull:
             raise Busy(self.retry_after()) from None
-        return job
 
     def retry_after(self) -> int:
-        return max(1, math.ceil(self._seconds * (self._queue.qsize() + 1)))
+        return max(1, math.ceil(self._seconds * (self._worker.waiting + 1)))
 
     @property
     def waiting(self) -> int:
-        return self._queue.qsize()
+        return self._worker.waiting
 
     def close(self, timeout: float = 10.0) -> None:
         """Finish the running job, drop the waiting ones, stop the thread."""
-        while True:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if job is not None:
-                job.cancel()
-        try:
-            self._queue.put(None, timeout=timeout)
-        except queue.Full:
-            return
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        try:
-            self.state = self._load()
-        except BaseException as e:  # reported by start(), on the caller's thread
-            self._load_error = e
-            self._ready.set()
-            return
-        self._ready.set()
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            if job.cancelled.is_set() or not job.future.set_running_or_notify_cancel():
-                self.cancelled += 1  # its client went away while it waited
-                continue
-            started = time.perf_counter()
-            try:
-                result = job.work(job.cancelled.is_set)
-            except BaseException as e:
-                job.future.set_exception(e)
-                stopped = job.cancelled.is_set()
-            else:
-                job.future.set_result(result)
-                stopped = False
-            self._seconds = 0.8 * self._seconds + 0.2 * (time.perf_counter() - started)
-            if stopped:
-                self.cancelled += 1
-            else:
-                self.completed += 1
+        self._worker.shutdown(timeout, cancel_running=False)
