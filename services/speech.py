@@ -9,7 +9,8 @@
 
 Each utterance is synthesised by the process's single pyttsx3 engine thread
 (`services.speech_engine`) into a temporary file, then played by a player process
-(`services.audio_player`) that Stop kills. A worker thread per Speaker runs that pipeline, so
+(`services.audio_player`) that Stop kills. A serial worker per Speaker (`services.worker`)
+runs that pipeline in one lane, so
 no call here blocks on audio except `wait()` and `save_wav()`. Nothing raises into the caller
 except `save_wav` (SpeechError) and invalid settings (ValueError); failures while speaking
 are reported through `last_error` and the `on_event` callback, which runs on the worker
@@ -21,7 +22,6 @@ import dataclasses
 import itertools
 import logging
 import os
-import queue
 import shutil
 import sys
 import tempfile
@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from services import latency_trace
-from services.audio_player import AudioPlayer, Playback, find_player
+from services.audio_player import AudioPlayer, find_player
 from services.errors import SpeechError
 from services.speech_engine import (SpeechEngine, SpeechSettings, Voice, audio_suffix,
                                     convert_to_wav, shared_engine)
+from services.worker import Job, SerialWorker
 
 __all__ = ["Speaker", "SpeechEvent", "SpeechSettings", "Voice"]
 
@@ -53,11 +54,7 @@ class SpeechEvent:
     message: str = ""
 
 
-@dataclass(frozen=True)
-class _Job:
-    generation: int
-    text: str
-    language: str | None
+SPEAK = "speak"  # the worker's one lane: say() supersedes it, say_more() queues in it, stop() empties it
 
 
 class Speaker:
@@ -79,21 +76,15 @@ class Speaker:
             self._player = player
             self._player_reason = None if player else "No audio player is configured."
         self._on_event = on_event
+        # Held while the lane changes and while a playback starts, so stop() cannot slip in between.
         self._lock = threading.Lock()
-        self._generation = 0
-        self._pending = 0  # utterances of the current generation not yet heard to the end
-        self._idle = threading.Event()
-        self._idle.set()
-        self._playback: Playback | None = None
         self._last: tuple[str, str | None] | None = None
         self._last_error: str | None = None
         self._closed = False
         self._tmp = Path(tempfile.mkdtemp(prefix="lumen-speech-"))
         weakref.finalize(self, shutil.rmtree, self._tmp, True)  # also at exit without close()
         self._names = itertools.count()
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        self._worker = threading.Thread(target=self._work, name="lumen-speech", daemon=True)
-        self._worker.start()
+        self._worker = SerialWorker("lumen-speech")
 
     # ---- availability -------------------------------------------------------------------
 
@@ -175,7 +166,7 @@ class Speaker:
     @property
     def speaking(self) -> bool:
         """True from `say` until its audio has ended, failed or been stopped."""
-        return not self._idle.is_set()
+        return not self._worker.idle(SPEAK)
 
     def say(self, text: str, language: str | None = None) -> None:
         """Speak `text` (in `language`, e.g. "ru", choosing a matching voice), interrupting
@@ -184,14 +175,7 @@ class Speaker:
             return
         with self._lock:
             self._last = (text, language)
-            self._generation += 1
-            job = _Job(self._generation, text, language)
-            self._pending = 1
-            self._idle.clear()
-            playback, self._playback = self._playback, None
-        if playback is not None:
-            playback.stop()
-        self._jobs.put(job)
+            self._worker.submit(self._utterance(text, language), lane=SPEAK, name="say")
 
     def say_more(self, text: str, language: str | None = None) -> None:
         """Speak `text` after what is being said now (the next sentence of the same result);
@@ -199,15 +183,11 @@ class Speaker:
         if self._closed or not text or not text.strip():
             return
         with self._lock:
-            if self._pending == 0:  # nothing left to follow: a fresh start, alone
-                self._generation += 1
+            if self._worker.idle(SPEAK):  # nothing left to follow: a fresh start, alone
                 self._last = (text, language)
             else:
                 self._last = (f"{self._last[0]} {text}" if self._last else text, language)
-            job = _Job(self._generation, text, language)
-            self._pending += 1
-            self._idle.clear()
-        self._jobs.put(job)
+            self._worker.submit(self._utterance(text, language), lane=SPEAK, replace=False, name="say more")
 
     def warm(self) -> None:
         """Start the engine and synthesise once (nothing is played), so the first result is
@@ -225,16 +205,11 @@ class Speaker:
     def stop(self) -> None:
         """Silence now and drop anything waiting to be said."""
         with self._lock:
-            self._generation += 1
-            self._pending = 0
-            playback, self._playback = self._playback, None
-        if playback is not None:
-            playback.stop()
-        self._idle.set()
+            self._worker.cancel(SPEAK)  # its cancel hook kills the playing sound
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until nothing is being said; False if `timeout` ran out first."""
-        return self._idle.wait(timeout)
+        return self._worker.wait_idle(SPEAK, timeout)
 
     def save_wav(self, text: str, path: str | Path, language: str | None = None) -> Path:
         """Write `text` as speech to a WAV file (16-bit mono). Raises SpeechError."""
@@ -263,8 +238,7 @@ class Speaker:
             return
         self._closed = True
         self.stop()
-        self._jobs.put(None)
-        self._worker.join(timeout=5)
+        self._worker.shutdown(timeout=5)
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> Speaker:
@@ -275,61 +249,47 @@ class Speaker:
 
     # ---- worker -------------------------------------------------------------------------
 
-    def _current(self, job: _Job) -> bool:
-        return job.generation == self._generation and not self._closed
-
-    def _work(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
+    def _utterance(self, text: str, language: str | None) -> Callable[[Job[None]], None]:
+        def run(job: Job[None]) -> None:
+            if self._closed or job.cancelled:
                 return
-            if not self._current(job):
-                continue
             try:
-                self._speak(job)
-            except Exception as exc:  # never let the worker die: report and carry on
+                self._speak(job, text, language)
+            except Exception as exc:  # never let speech end quietly: report and carry on
                 log.exception("speech failed")
-                self._report(SpeechEvent("error", job.text, f"Speech failed: {exc}"))
-            finally:
-                with self._lock:
-                    if job.generation == self._generation and self._pending > 0:
-                        self._pending -= 1
-                        if self._pending == 0:
-                            self._idle.set()
+                self._report(SpeechEvent("error", text, f"Speech failed: {exc}"))
+        return run
 
-    def _speak(self, job: _Job) -> None:
+    def _speak(self, job: Job[None], text: str, language: str | None) -> None:
         if self._player is None:
-            self._report(SpeechEvent("error", job.text, self.unavailable_reason or ""))
+            self._report(SpeechEvent("error", text, self.unavailable_reason or ""))
             return
         path = self._tmp / f"utterance-{next(self._names)}{audio_suffix()}"
         try:
-            settings = dataclasses.replace(self._settings, voice=self.voice_for(job.language))
-            latency_trace.mark("speech_synth_start", chars=len(job.text))
-            self._engine.synthesize(job.text, path, settings)
+            settings = dataclasses.replace(self._settings, voice=self.voice_for(language))
+            latency_trace.mark("speech_synth_start", chars=len(text))
+            self._engine.synthesize(text, path, settings)
             trim_leading_silence(path)  # eSpeak NG starts most utterances with ~0.1 s of silence
             silence = leading_silence_s(path) if latency_trace.enabled() else 0.0
             with self._lock:  # start under the lock so stop() cannot slip in between
-                if not self._current(job):
+                if self._closed or job.cancelled:
                     return
                 playback = self._player.play(path)
-                self._playback = playback
+                job.on_cancel(playback.stop)
             # The first audible sample plays `silence` seconds after the file is handed over.
-            latency_trace.mark("speech_play", leading_silence_s=silence, text=job.text[:80])
-            self._report(SpeechEvent("started", job.text))
+            latency_trace.mark("speech_play", leading_silence_s=silence, text=text[:80])
+            self._report(SpeechEvent("started", text))
             playback.wait()
-            with self._lock:
-                if self._playback is playback:
-                    self._playback = None
             if playback.stopped:
-                self._report(SpeechEvent("stopped", job.text))
+                self._report(SpeechEvent("stopped", text))
             elif playback.error:
-                self._report(SpeechEvent("error", job.text, playback.error))
+                self._report(SpeechEvent("error", text, playback.error))
             else:
-                self._report(SpeechEvent("finished", job.text))
+                self._report(SpeechEvent("finished", text))
         except SpeechError as exc:
-            self._report(SpeechEvent("error", job.text, str(exc)))
+            self._report(SpeechEvent("error", text, str(exc)))
         except OSError as exc:  # the player could not start
-            self._report(SpeechEvent("error", job.text, f"Could not start the audio player: {exc}."))
+            self._report(SpeechEvent("error", text, f"Could not start the audio player: {exc}."))
         finally:
             path.unlink(missing_ok=True)
 

@@ -14,13 +14,14 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from services.errors import SpeechError
+from services.worker import SerialWorker
 
 T = TypeVar("T")
 
@@ -93,19 +94,21 @@ def audio_suffix() -> str:
 
 
 class SpeechEngine:
-    """pyttsx3 behind a one-worker executor. Every public method is safe from any thread."""
+    """pyttsx3 on its own serial worker. Every public method is safe from any thread."""
 
     def __init__(self, driver: str | None = None) -> None:
         self._driver = driver
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lumen-speech-engine")
+        self._worker = SerialWorker("lumen-speech-engine")
         self._state: _EngineState | None = None
 
     def _run(self, fn: Callable[[_EngineState], T], timeout: float = ENGINE_TIMEOUT_S) -> T:
-        future = self._executor.submit(lambda: fn(self._ensure()))
+        job = self._worker.submit(lambda job: fn(self._ensure()), name="speech engine")
         try:
-            return future.result(timeout=timeout)
+            return job.result(timeout=timeout)
         except FutureTimeout:
             raise SpeechError("The speech engine stopped responding: restart Lumen.") from None
+        except FutureCancelled:
+            raise SpeechError("The speech engine was closed: restart Lumen.") from None
 
     def _ensure(self) -> _EngineState:
         """Runs on the engine thread: start pyttsx3 once, remembering why it failed."""
@@ -162,7 +165,7 @@ class SpeechEngine:
         raise SpeechError("The speech engine produced no audio: try another voice.")
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._worker.shutdown(0, cancel_running=False)
 
 
 def _voice_of(v: Any) -> Voice:
