@@ -13,6 +13,7 @@ from models.version import lumen_version
 # name -> (module under desktop.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "describe": ("describe", "describe images and print the result"),
+    "batch": ("batch", "describe folders of pictures into JSON Lines or Parquet, resumable"),
     "ask": ("ask", "answer questions about a picture"),
     "capture": ("capture", "capture the screen, a window or a region and describe it"),
     "models": ("models_cmd", "list, install, import and remove models"),

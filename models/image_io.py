@@ -36,7 +36,7 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 from models.errors import ImageError
 from models.tiff_quiet import silence_libtiff
 
-__all__ = ["MAX_PIXELS", "MAX_SIDE", "ImageSource", "load_image", "to_rgb"]
+__all__ = ["MAX_PIXELS", "MAX_SIDE", "ImageSource", "load_image", "looks_like_picture", "to_rgb"]
 
 ImageSource = str | os.PathLike[str] | bytes | bytearray | memoryview | Image.Image
 
@@ -89,6 +89,19 @@ def load_image(
     if isinstance(source, (str, os.PathLike)):
         return _load_path(source, max_side, max_pixels)
     raise TypeError(f"load_image() takes a path, bytes or a PIL image, not {type(source).__name__}")
+
+
+def looks_like_picture(path: str | os.PathLike[str]) -> bool:
+    """Whether the file's header is one of the formats `load_image` reads (by content, not by
+    name; only the header is read, nothing decoded). A damaged body is still found later."""
+    try:
+        with open(path, "rb") as fh, _quiet_pillow():
+            with Image.open(fh, formats=_safe_formats()):
+                return True
+    except Image.DecompressionBombError:
+        return True  # a picture, too large: describing it says so
+    except Exception:  # not a picture, unreadable, or a header Pillow refuses
+        return False
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

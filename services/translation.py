@@ -241,3 +241,11 @@ def forget(directory: Path | None = None) -> None:
 def translate(text: str, to_code: str, from_code: str = ENGLISH) -> str:
     """Translate with the packages in `packages_dir()`. Raises TranslationError."""
     return translator().translate(text, to_code, from_code)
+
+
+def translate_result(caption: str, task: str, lang: str) -> tuple[str, str]:
+    """(text, language) of a result asked for in `lang` (`--lang`): a description is
+    translated; text read from the picture (task "ocr") is kept as read, in its own language."""
+    if task == "ocr":
+        return caption, lang
+    return translate(caption, lang), lang

@@ -91,14 +91,10 @@ class SpeechOutput:
         if not self.lang and self._speaker is None:
             return data  # none of the options: the result as it is
         text, language = caption.caption, "en"
-        if self.lang and caption.task == "ocr":
-            # Text read from the picture is spoken as read, never translated and back.
-            language = self.lang
-            data = {**data, "language": language, "text": text}
-        elif self.lang:
-            from services.translation import translate
+        if self.lang:  # text read from the picture is spoken as read, never translated and back
+            from services.translation import translate_result
 
-            text, language = translate(caption.caption, self.lang), self.lang
+            text, language = translate_result(caption.caption, caption.task, self.lang)
             data = {**data, "language": language, "text": text}
         if self._speaker is None or not text.strip():
             return data
