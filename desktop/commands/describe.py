@@ -9,20 +9,23 @@ import argparse
 import sys
 from pathlib import Path
 
-from desktop.commands import reading, speech_options
+from desktop.commands import documents, reading, speech_options
 from desktop.commands.common import add_model_arguments, open_captioner, print_result, report_error, whole_number
 from models.errors import ImageError, LumenError
 from models.results import DETAILS, MAX_ALTERNATIVES, TASKS, DescribeOptions
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files to describe")
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="image files to describe; PDFs and multi-page TIFFs are read page by page")
     add_model_arguments(parser)
     parser.add_argument("--detail", choices=DETAILS, default="brief", help="how much to say (default brief)")
-    parser.add_argument("--task", choices=(*TASKS, "auto"), default="caption",
-                        help="caption describes, ocr reads the text, objects lists what is there, "
-                             "auto names blank pictures, reads text and describes photos")
+    parser.add_argument("--task", choices=(*TASKS, "auto"), default=None,
+                        help="caption describes (default for pictures), ocr reads the text, objects lists "
+                             "what is there, auto names blank pictures, reads text and describes photos "
+                             "(default for documents, decided page by page)")
     reading.add_arguments(parser)
+    documents.add_arguments(parser)
     parser.add_argument("--max-tokens", type=whole_number(1), metavar="N", help="longest answer in tokens")
     parser.add_argument("--beams", type=whole_number(1), metavar="N", help="beam width (default: the model's)")
     parser.add_argument("--alternatives", type=whole_number(0, MAX_ALTERNATIVES), default=0, metavar="N",
@@ -71,6 +74,9 @@ def add_tags(tagger, path: Path, caption, data: dict) -> dict:
 def run(args: argparse.Namespace) -> int:
     # A --lang that is not installed fails here, before the model loads, not once per image.
     with speech_options.output(args) as speech:
+        if documents.any_document(args.images):  # page by page: desktop/commands/documents.py
+            return documents.run(args, speech)
+        args.task = args.task or "caption"
         if reading.handles(args):  # PP-OCR, and the kind of picture: desktop/commands/reading.py
             return reading.run(args, speech)
         return _describe(args, speech)

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from models.errors import CancelledError, LumenError, ModelRuntimeError
-from models.results import DETAILS, MAX_ALTERNATIVES, TASKS, DescribeOptions
+from models.results import AUTO, DETAILS, MAX_ALTERNATIVES, TASKS, DescribeOptions
 from services.api import work
 from services.api.engine import Busy, Engine, StopCheck
 from services.api.payload import BodyLimit, decode_image_field
@@ -38,7 +38,12 @@ class CaptionIn(ImageIn):
 
 class DescribeIn(ImageIn):
     detail: Literal[DETAILS] = "brief"  # type: ignore[valid-type]
-    task: Literal[TASKS] = "caption"  # type: ignore[valid-type]
+    task: Literal[(*TASKS, AUTO)] | None = Field(  # type: ignore[valid-type]
+        None, description="caption (default for pictures), ocr, objects, or auto (default for documents: "
+                          "text read, blank named, photos described, decided page by page).")
+    pages: str | None = Field(None, description="A PDF's or multi-page TIFF's pages to read, like 1-3,7 "
+                                                "(at most 100 per request; default all).")
+    password: str | None = Field(None, description="The password of an encrypted PDF.")
     lang: str | None = Field(None, description="Translate the description to this language code (installed packages only).")
     alternatives: int = Field(0, ge=0, le=MAX_ALTERNATIVES, description="Also give N sampled captions.")
     seed: int | None = Field(None, ge=0, description="Seed for the alternatives (reproducible).")
@@ -159,15 +164,21 @@ def create_app(engine: Engine, *, token: str | None = None, training_dir: Path |
         data = _bytes(body.image)
         if isinstance(data, Response):
             return data
+        from models.documents import is_document
+
+        document = is_document(data)
         try:
-            options = DescribeOptions(task=body.task, detail=body.detail, alternatives=body.alternatives,
-                                      seed=body.seed)
+            options = DescribeOptions(task=body.task or ("auto" if document else "caption"), detail=body.detail,
+                                      alternatives=body.alternatives, seed=body.seed)
             if body.lang and body.lang != "en":
                 from services.translation import translation_route
 
                 translation_route(body.lang)  # an uninstalled language is refused before queueing
         except (ValueError, LumenError) as e:
             return error(400, str(e))
+        if document:  # a PDF or multi-page TIFF: {"pages": [one describe object per page]}
+            return await _answer(request, engine, lambda stop: work.document_answer(
+                state(), data, options, body.pages, body.password, body.lang, stop))
         return await _answer(request, engine, lambda stop: work.describe_answer(
             state(), data, options, body.lang, body.tags, stop))
 

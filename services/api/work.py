@@ -27,6 +27,7 @@ class Loaded:
     device: str = "auto"
     threads: int | None = None
     asker: Any = None  # models.asker.Asker, loaded on the first POST /ask
+    first: Any = None  # models.text_first.TextFirst (PP-OCR), opened on the first document or auto
 
 
 def load(choice: ServeModels, device: str = "auto", threads: int | None = None) -> Loaded:
@@ -66,11 +67,28 @@ def seed_answer(models: Loaded, data: bytes, stop: StopCheck) -> dict[str, Any]:
     }
 
 
+# A request's document is read while its client waits: more pages than this are asked for in parts.
+MAX_DOCUMENT_PAGES = 100
+
+
+def _first(models: Loaded):  # noqa: ANN202 - TextFirst
+    from models.captioner import default_cache_dir
+    from models.session import SessionConfig
+    from models.text_first import TextFirst
+
+    if models.first is None:
+        models.first = TextFirst(SessionConfig(models.device, models.threads, default_cache_dir()))
+    return models.first
+
+
 def describe_answer(models: Loaded, data: bytes, options: DescribeOptions, lang: str | None,
                     tags: bool, stop: StopCheck) -> dict[str, Any]:
     """`lumen describe --json`'s object for one picture (its "image" is "request")."""
     image = picture(data)
-    caption = models.captioner.describe(image, options, should_stop=stop)
+    if options.task == "auto":
+        caption = _first(models).describe(image, options, models.captioner, should_stop=stop)
+    else:
+        caption = models.captioner.describe(image, options, should_stop=stop)
     answer = caption.to_json("request")
     if tags:
         answer.update(tag_fields(models.clip, image, [caption.caption, *caption.alternatives]))
@@ -79,6 +97,33 @@ def describe_answer(models: Loaded, data: bytes, options: DescribeOptions, lang:
 
         answer.update(language=lang, text=translate(caption.caption, lang))
     return answer
+
+
+def document_answer(models: Loaded, data: bytes, options: DescribeOptions, pages: str | None,
+                    password: str | None, lang: str | None, stop: StopCheck) -> dict[str, Any]:
+    """{"pages": [`lumen describe --json`'s object for each page, in page order]} for a PDF or
+    a multi-page TIFF (each "image" is "request"); raises DocumentError (answered 400)."""
+    from models.documents import Document, PageReader
+    from models.errors import CancelledError, DocumentError
+
+    with Document(data, password=password) as document:
+        numbers = document.select(pages)
+        if len(numbers) > MAX_DOCUMENT_PAGES:
+            raise DocumentError(f"The document has {document.pages} pages and {len(numbers)} were asked for: "
+                                f"ask for at most {MAX_DOCUMENT_PAGES} at a time, e.g. pages 1-{MAX_DOCUMENT_PAGES}.")
+        reader = PageReader(_first(models), models.captioner)
+        answers = []
+        for number in numbers:
+            if stop():
+                raise CancelledError("the client went away")
+            result = reader.read(document.page(number), options, should_stop=stop)
+            answer = result.to_json("request")
+            if lang and lang != "en" and result.caption.task != "ocr":
+                from services.translation import translate
+
+                answer.update(language=lang, text=translate(result.caption.caption, lang))
+            answers.append(answer)
+    return {"pages": answers}
 
 
 def store_pair(root: Path | None, data: bytes, text: str) -> dict[str, Any]:
