@@ -8,6 +8,7 @@ import sys
 
 from desktop.commands.common import report_error
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 from models.version import lumen_version
 
 # name -> (module under desktop.commands, one-line help)
@@ -44,28 +45,29 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> ExitStatus:
     argv = sys.argv[1:] if argv is None else argv
     try:  # imports happen in here too, so that an early Ctrl+C still gets its one line
         args = build_parser(argv).parse_args(argv)
         if args.command is None:
             from desktop.app import run_app
 
-            return run_app(model=args.model)
+            return ExitStatus.FAILED if run_app(model=args.model) else ExitStatus.OK  # Qt's exit code
         import logging
 
         # Subcommands print their own `warning:` lines; library log records would repeat them.
         logging.basicConfig(level=os.environ.get("LUMEN_LOG", "ERROR"), format="lumen: %(message)s")
         module = importlib.import_module(f"desktop.commands.{COMMANDS[args.command][0]}")
-        return int(module.run(args) or 0)
+        # A command returns None (done) or an ExitStatus (a batch's); anything else is a bug.
+        return ExitStatus(module.run(args) or ExitStatus.OK)
     except LumenError as e:
         # The one place where our exceptions become exit statuses: each LumenError subclass
         # carries its own (README "Exit statuses" lists them; tests/test_exit_statuses.py).
         report_error(str(e))
-        return e.exit_code
+        return ExitStatus(e.exit_code)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`lumen describe *.png | head -1`): stop quietly, as a shell tool
         # killed by SIGPIPE would, and keep Python from complaining when it flushes at exit.
@@ -73,10 +75,10 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         except (OSError, ValueError):  # stdout is not a real file (embedded, captured)
             pass
-        return 141
+        return ExitStatus.BROKEN_PIPE
     except OSError as e:  # e.g. stdout on a full disk
         print(f"error: {e.strerror or e}{f' ({e.filename})' if e.filename else ''}", file=sys.stderr)
-        return 1
+        return ExitStatus.FAILED
     except Exception as e:  # a bug of ours: still one line; LUMEN_LOG=DEBUG shows the traceback
         if os.environ.get("LUMEN_LOG", "").upper() == "DEBUG":
             import traceback
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         print(f"error: unexpected {type(e).__name__}{f': {first}' if first else ''}; please report this",
               file=sys.stderr)
-        return 1
+        return ExitStatus.FAILED
 
 
 if __name__ == "__main__":

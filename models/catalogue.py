@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 from models.families import DTYPE_SUFFIX, FAMILIES as FAMILY_TABLE
 
 # The family table (models/families.py) says which files a folder needs to load. An entry
@@ -29,7 +30,7 @@ _BYTES_PER_PARAM = {
 class UnknownModelError(LumenError):
     """A model name or dtype the user typed is not one Lumen knows."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 def onnx_files(family: str, dtype: str) -> tuple[str, ...]:

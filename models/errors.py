@@ -1,17 +1,26 @@
-"""Our own exceptions. Each message says what happened and what the user can do."""
+"""Our own exceptions. Each message says what happened and what the user can do, and each class
+carries the one exit status (models/exit_status.py) desktop/cli.py ends a command with."""
 from __future__ import annotations
+
+from models.exit_status import ExitStatus
 
 
 class LumenError(Exception):
     """Base class: the message is one sentence fit to show, print or speak."""
 
-    exit_code = 1
+    exit_code = ExitStatus.FAILED
+
+
+class UsageError(LumenError):
+    """Something given on the command line or in the environment cannot be used."""
+
+    exit_code = ExitStatus.USAGE
 
 
 class ImageError(LumenError):
     """The image cannot be read: missing, corrupt, truncated, too large, not an image."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 class DocumentError(ImageError):
@@ -25,25 +34,43 @@ class DocumentPasswordError(DocumentError):
 class ModelFolderError(LumenError):
     """The model folder is missing, incomplete or broken."""
 
-    exit_code = 3
+    exit_code = ExitStatus.NO_MODEL
 
 
 class ModelRuntimeError(LumenError):
     """ONNX Runtime failed while running a model that loaded."""
 
-    exit_code = 4
+    exit_code = ExitStatus.MODEL_FAILED
 
 
 class ExportError(LumenError):
     """Exporting or validating a model failed."""
 
-    exit_code = 5
+    exit_code = ExitStatus.EXPORT
 
 
 class CancelledError(LumenError):
     """The caller cancelled the work between two steps."""
 
-    exit_code = 130
+    exit_code = ExitStatus.INTERRUPTED
+
+
+class MissingExtraError(LumenError):
+    """An optional part of Lumen (an extra: export, train, serve, translate) is not installed."""
+
+    exit_code = ExitStatus.NOT_INSTALLED
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(f"{what}: {extra_hint(extra)}")
+        self.extra = extra
+
+
+def require_extra(extra: str, *packages: str, what: str) -> None:
+    """Raise MissingExtraError ("`what` needs ...: install it with ...") when any of the extra's
+    `packages` is missing; found without importing them."""
+    missing = missing_packages(*packages)
+    if missing:
+        raise MissingExtraError(f"{what} needs {', '.join(missing)}", extra)
 
 
 def extra_hint(extra: str) -> str:

@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 
 # Headroom kept free beyond what a model needs, so the disk is not filled to the last byte.
 _HEADROOM = 64 << 20
 
 
 class NotEnoughSpaceError(LumenError):
-    exit_code = 1
+    exit_code = ExitStatus.FAILED
 
 
 def human_size(n: float) -> str:
@@ -44,7 +45,7 @@ def ensure_space(folder: Path, needed: int) -> None:
 
 
 class FolderBusyError(LumenError):
-    exit_code = 1
+    exit_code = ExitStatus.FAILED
 
 
 @contextmanager

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 
 
 class DownloadError(LumenError):
     """The hub could not be reached or refused a request."""
 
-    exit_code = 1
+    exit_code = ExitStatus.FAILED
 
 
 class hub_errors:

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from models.catalogue import CONFIG_FILES, onnx_files
 from models.families import present_files
 from models.errors import LumenError, ModelFolderError
+from models.exit_status import ExitStatus
 from models.folder_check import check_folder
 from models.fsutil import ensure_space, write_atomic
 from models.manifest import MANIFEST, FileEntry, Manifest, read_manifest, safe_relpath
@@ -29,13 +30,13 @@ OnBytes = Callable[[int], None]
 
 
 class PackTargetExistsError(LumenError):
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 class PackTargetFolderError(LumenError):
     """The folder the .zip should go into does not exist."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 def pack(

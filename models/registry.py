@@ -21,6 +21,7 @@ from pathlib import Path
 
 from models.catalogue import UnknownModelError
 from models.errors import LumenError, ModelFolderError
+from models.exit_status import ExitStatus
 from models.folder_check import check_folder
 from models.fsutil import fsync_dir, fsync_tree, remove_stale, write_atomic
 from models.manifest import read_manifest
@@ -253,7 +254,7 @@ class Registry:
 
 
 class AlreadyInstalledError(LumenError):
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
     def __init__(self, name: str) -> None:
         super().__init__(

@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 
 
 class SpeechError(LumenError):
     """Speech could not be produced or written (no engine, unwritable file, engine failure)."""
 
-    exit_code = 6
+    exit_code = ExitStatus.SPEECH
 
 
 class TranslationError(LumenError):
     """Translation is not installed for the languages asked, or the package is broken."""
 
-    exit_code = 7
+    exit_code = ExitStatus.TRANSLATION
 
 
 class ScreenReaderError(SpeechError):

@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 from models.fsutil import write_atomic
 from models.image_io import ImageSource, load_image
 
@@ -38,7 +39,7 @@ MAX_TEXT = 2000  # characters; a description, not a document
 
 
 class TrainingSetError(LumenError):
-    exit_code = 1
+    exit_code = ExitStatus.FAILED
 
 
 @dataclass(frozen=True)

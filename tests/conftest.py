@@ -14,7 +14,20 @@ ROOT = TESTS.parent
 # The builders of the cached tiny checkpoints: a change to any of them rebuilds the fixture.
 FLORENCE_SOURCES = (SUPPORT / "tiny_models.py", SUPPORT / "tiny_tokenizers.py")
 CACHE = Path(os.environ.get("LUMEN_TEST_CACHE", ROOT / ".cache" / "tests"))
-SHARED = ROOT.parent / "shared"
+
+
+def _shared() -> Path:
+    """The project's `shared` folder, beside the checkout; from a git worktree (whose .git file
+    names <main checkout>/.git/worktrees/NAME), beside the main checkout."""
+    beside = ROOT.parent / "shared"
+    git = ROOT / ".git"
+    if beside.is_dir() or not git.is_file():
+        return beside
+    gitdir = Path(git.read_text(encoding="utf-8").split("gitdir:", 1)[1].strip())
+    return gitdir.parents[2].parent / "shared"
+
+
+SHARED = _shared()
 
 
 def _fingerprint(*files: Path) -> str:
@@ -50,15 +63,17 @@ def tiny_florence2_hf() -> Path:
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is absent (it exists beside the checkout in development and CI)")
+        pytest.fail(f"{SHARED} is absent: put the project's `shared` folder (STYLE.md, florence2-base, "
+                    "corpus) beside this checkout, as development and CI have it", pytrace=False)
     return SHARED
 
 
 @pytest.fixture(scope="session")
 def tiny_argos() -> Path:
     """Folder of tiny random .argosmodel packages (en-de, fr-en, en-fr); see tests/support/tiny_argos.py."""
-    ctranslate2 = pytest.importorskip(
-        "ctranslate2", reason="translation needs the [translate] extra (`make test` installs it)")
+    from tests.support.require import require
+
+    ctranslate2 = require("ctranslate2")  # the [translate] extra, in [dev]
     from tests.support.tiny_argos import build_tiny_argos
 
     return cached_dir(f"argos-ct2-{ctranslate2.__version__}", build_tiny_argos, SUPPORT / "tiny_argos.py")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.require import require
+
 CONTRACT = {"torch_s", "onnx_fp32_s", "onnx_int8_s", "ratio_fp32", "ratio_int8", "peak_rss_mb_int8",
             "first_token_s_int8", "gemm_gflops", "vision_gflops_fp32"}
 PER_VARIANT = ("load_s", "preprocess_s", "vision_s", "encoder_s", "decode_per_token_s", "first_token_s",
@@ -60,7 +62,7 @@ def test_torch_checkpoint_needs_a_model(tmp_path: Path) -> None:
 
 
 def test_original_config_maps_to_full_size_florence2(shared_dir: Path) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     from transformers import Florence2ForConditionalGeneration
 
     from export.benchmark.random_weights import native_config

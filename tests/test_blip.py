@@ -15,8 +15,10 @@ from models.captioner import Captioner
 from models.errors import ModelRuntimeError
 from models.results import DETAILS, DescribeOptions
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+from tests.support.require import require
+
+torch = require("torch")
+transformers = require("transformers")
 
 MAX_TOKENS = 24
 SEEDS = range(4)

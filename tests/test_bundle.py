@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
+from tests.support.require import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist" / "lumen"
@@ -176,8 +177,8 @@ def test_qt_plugins_for_desktop_and_headless_use(bundle: Path) -> None:
 
 def test_speech_writes_a_wav_file(bundle: Path, user_env, tiny_florence2_onnx: Path, photo: Path,
                                   tmp_path: Path) -> None:
-    if sys.platform.startswith("linux") and not shutil.which("espeak-ng"):
-        pytest.skip("espeak-ng is not installed (CI installs it): pyttsx3 has no engine to drive")
+    if sys.platform.startswith("linux"):
+        require_tool("espeak-ng", "espeak-ng")  # pyttsx3's engine
     out = tmp_path / "spoken.wav"
     done = run_bundle("describe", str(photo), "--model", str(tiny_florence2_onnx), "--max-tokens", "6",
                       "--audio-out", str(out), env=user_env)
@@ -193,8 +194,7 @@ def test_players_get_the_users_library_path(bundle: Path, user_env, tiny_florenc
     must give programs Lumen starts (here the audio player) the user's value back."""
     if not sys.platform.startswith("linux"):
         pytest.skip("LD_LIBRARY_PATH is how the Linux bootloader finds the bundle's libraries")
-    if not shutil.which("espeak-ng"):
-        pytest.skip("espeak-ng is not installed (CI installs it): nothing is spoken, no player starts")
+    require_tool("espeak-ng", "espeak-ng")  # without it nothing is spoken and no player starts
     seen = tmp_path / "player-env.txt"
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
@@ -217,8 +217,7 @@ def test_players_get_the_users_library_path(bundle: Path, user_env, tiny_florenc
 @pytest.fixture
 def xvfb():
     """A private Xvfb display; its number comes back through -displayfd."""
-    if not shutil.which("Xvfb"):
-        pytest.skip("Xvfb is not installed (CI installs it): the xcb window test needs an X server")
+    require_tool("Xvfb", "xvfb")  # the xcb window test needs an X server
     read, write = os.pipe()
     proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24",
                              "-nolisten", "tcp"], pass_fds=(write,), stderr=subprocess.DEVNULL)

@@ -18,8 +18,7 @@ BLIP = ImagePreprocessor.from_config({"image_processor_type": "BlipImageProcesso
 @pytest.fixture(scope="module")
 def corpus(shared_dir: Path) -> Path:
     folder = shared_dir / "corpus" / "pillow"
-    if not folder.is_dir():
-        pytest.skip(f"{folder} is absent (it ships in ../shared beside the checkout)")
+    assert folder.is_dir(), f"{folder} is absent: the corpus ships in ../shared beside the checkout"
     return folder
 
 

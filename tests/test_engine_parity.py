@@ -12,8 +12,10 @@ from models.results import DETAILS, DescribeOptions
 from models.tasks import florence_task
 from models.tokenizer import TextTokenizer
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+from tests.support.require import require
+
+torch = require("torch")
+transformers = require("transformers")
 
 
 def _image(seed: int, size: tuple[int, int] = (150, 110)) -> Image.Image:

@@ -1,5 +1,7 @@
-"""Exit statuses are one table (README "Exit statuses"): every LumenError subclass carries one
-status, each status has one meaning, and desktop/cli.py turns the exceptions into statuses."""
+"""Exit statuses are one table: README's "Exit statuses" and `ExitStatus` (models/exit_status.py)
+hold the same statuses, every error class carries one of its members (never a bare number),
+and desktop/cli.py alone turns an error into a status. The commands themselves are run into
+each situation in tests/test_exit_status_runs.py."""
 from __future__ import annotations
 
 import ast
@@ -8,68 +10,110 @@ from pathlib import Path
 
 import pytest
 
+from models.exit_status import SEVERITY, ExitStatus
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("models", "services", "export", "desktop", "training")
 
 
-def _readme_table() -> dict[int, str]:
+def _section() -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("### Exit statuses", 1)[1].split("\n#", 1)[0]
-    rows = re.findall(r"^\| (\d+) \| (.+?) \|$", section, re.M)
+    return text.split("### Exit statuses", 1)[1].split("\n#", 1)[0]
+
+
+def readme_table() -> dict[int, str]:
+    rows = re.findall(r"^\| (\d+) \| (.+?) \|$", _section(), re.M)
     statuses = [int(n) for n, _ in rows]
     assert len(statuses) == len(set(statuses)), f"a status is listed twice: {statuses}"
     return {int(n): meaning for n, meaning in rows}
 
 
-def _declared_statuses() -> dict[str, int]:
-    """class name -> the exit_code it declares, for every class in our packages that sets one."""
-    found = {}
+def test_the_readme_table_is_the_enum_both_ways() -> None:
+    table = readme_table()
+    assert sorted(table) == sorted(int(s) for s in ExitStatus)
+    assert len(set(ExitStatus)) == len(ExitStatus.__members__)  # no alias: one meaning per number
+
+
+def test_most_serious_is_one_order_of_every_status_as_the_readme_gives_it() -> None:
+    assert sorted(SEVERITY) == sorted(ExitStatus) and len(SEVERITY) == len(set(SEVERITY))
+    order = re.search(r"From most to\s+least serious: ([\d, ]+)\.", _section())
+    assert order, "README's Exit statuses section gives the order"
+    assert [int(n) for n in order.group(1).split(",")] == [int(s) for s in SEVERITY]
+
+
+@pytest.mark.parametrize("described, failures, status", [
+    (3, [], ExitStatus.OK),
+    (0, [], ExitStatus.OK),
+    (1, [ExitStatus.USAGE], ExitStatus.SOME_FAILED),  # a.png broken.png
+    (0, [ExitStatus.USAGE, ExitStatus.USAGE], ExitStatus.USAGE),  # nothing could be read
+    (0, [ExitStatus.USAGE], ExitStatus.USAGE),  # one picture: its own status
+    (2, [ExitStatus.USAGE, ExitStatus.MODEL_FAILED], ExitStatus.MODEL_FAILED),  # never hidden by 11
+    (0, [ExitStatus.NO_MODEL, ExitStatus.USAGE], ExitStatus.NO_MODEL),
+    (5, [ExitStatus.INTERRUPTED, ExitStatus.USAGE], ExitStatus.INTERRUPTED),
+])
+def test_a_batch_ends_with_the_most_serious_status_it_met(described: int, failures: list, status) -> None:
+    assert ExitStatus.of_batch(described, failures) is status
+
+
+def _exit_code_assignments() -> list[tuple[str, ast.expr]]:
+    """(where, value) of every `exit_code = ...` in our packages, in a class or not."""
+    found = []
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if not isinstance(node, ast.ClassDef):
-                    continue
-                for item in node.body:
-                    if (isinstance(item, ast.Assign) and any(getattr(t, "id", "") == "exit_code" for t in item.targets)
-                            and isinstance(item.value, ast.Constant)):
-                        found[f"{path.relative_to(ROOT)}:{node.name}"] = item.value.value
+                targets = node.targets if isinstance(node, ast.Assign) else \
+                    [node.target] if isinstance(node, ast.AnnAssign) else []
+                for target in targets:
+                    name = getattr(target, "id", None) or getattr(target, "attr", None)
+                    if name == "exit_code":
+                        found.append((f"{path.relative_to(ROOT)}:{node.lineno}", node.value))
     return found
 
 
-def test_every_status_a_class_declares_is_in_the_readme_table() -> None:
-    table = _readme_table()
-    declared = _declared_statuses()
-    assert len(declared) >= 10  # the walk found the errors
-    assert {name: status for name, status in declared.items() if status not in table} == {}
+def test_every_error_class_carries_an_enum_member_never_a_number() -> None:
+    found = _exit_code_assignments()
+    assert len(found) >= 15  # the walk found the errors
+    members = set(ExitStatus.__members__)
+    wrong = {where: ast.unparse(value) for where, value in found
+             if not (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
+                     and value.value.id == "ExitStatus" and value.attr in members)}
+    assert wrong == {}
 
 
-def test_speech_capture_and_display_have_their_own_statuses() -> None:
-    from desktop.errors import CaptureError, NoDisplayError
-    from services.errors import SpeechError
+def _lumen_errors() -> list[type]:
+    """Every LumenError subclass of the lower layers and of the window's Qt-free errors."""
+    import importlib
 
-    statuses = [SpeechError.exit_code, CaptureError.exit_code, NoDisplayError.exit_code]
-    assert len(set(statuses)) == 3
-    table = _readme_table()
-    assert "Speech" in table[SpeechError.exit_code] and "captured" in table[CaptureError.exit_code]
-    assert "no display" in table[NoDisplayError.exit_code]
+    from models.errors import LumenError
+
+    for path in sorted((ROOT / "models").glob("*.py")) + sorted((ROOT / "services").glob("*.py")):
+        importlib.import_module(f"{path.parent.name}.{path.stem}")
+    importlib.import_module("desktop.errors")
+    seen, todo = [], [LumenError]
+    while todo:
+        cls = todo.pop()
+        seen.append(cls)
+        todo.extend(cls.__subclasses__())
+    return seen
 
 
-@pytest.mark.parametrize("error", ["ModelFolderError", "ImageError", "ExportError", "CancelledError"])
-def test_cli_maps_a_raised_error_to_its_status(error: str, monkeypatch, capsys) -> None:
-    """A command raises; cli.main prints one line and returns the class's status."""
+def test_each_error_class_maps_to_its_member_through_cli_main(monkeypatch, capsys) -> None:
+    """A command raises; cli.main prints one line and returns the class's status, as an ExitStatus."""
     import types
 
     from desktop import cli
-    from models import errors
 
-    cls = getattr(errors, error)
+    errors = _lumen_errors()
+    assert len(errors) >= 15
+    for cls in errors:
+        error = cls.__new__(cls)
+        Exception.__init__(error, "the model folder /x is missing config.json;\nreinstall it")
 
-    def run(_args):
-        raise cls("the model folder /x is missing config.json;\nreinstall it")
+        def run(_args, error=error):
+            raise error
 
-    monkeypatch.setattr(cli.importlib, "import_module",
-                        lambda name: types.SimpleNamespace(
-                            run=run, register=lambda parser: parser.add_argument("image")))
-    assert cli.main(["describe", "x.png"]) == cls.exit_code
-    err = capsys.readouterr().err
-    assert err == "error: the model folder /x is missing config.json; reinstall it\n"
+        monkeypatch.setattr(cli.importlib, "import_module", lambda name, run=run: types.SimpleNamespace(
+            run=run, register=lambda parser: parser.add_argument("image")))
+        status = cli.main(["describe", "x.png"])
+        assert type(status) is ExitStatus and status == cls.exit_code, cls
+        assert capsys.readouterr().err == "error: the model folder /x is missing config.json; reinstall it\n"

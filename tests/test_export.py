@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import onnx
-import pytest
 
-pytest.importorskip("torch")
+from tests.support.require import require
+
+require("torch")
 
 
 def lumen(*args: str) -> subprocess.CompletedProcess:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+from tests.support.require import require
+
+torch = require("torch")
 
 from models.generation import generate  # noqa: E402
 from tests.support.torch_decoder import (  # noqa: E402

@@ -7,6 +7,8 @@ import pytest
 
 from models.generation import GenerationSettings
 
+from tests.support.require import require
+
 FLORENCE_GENERATION = {
     "_from_model_config": True, "bos_token_id": 0, "decoder_start_token_id": 2, "early_stopping": True,
     "eos_token_id": 2, "forced_bos_token_id": 0, "forced_eos_token_id": 2, "no_repeat_ngram_size": 3,
@@ -32,7 +34,7 @@ def test_reads_generation_config_and_ignores_unknown_keys():
 
 
 def test_matches_transformers_generation_config(tmp_path):
-    transformers = pytest.importorskip("transformers")
+    transformers = require("transformers")
     generation = {**FLORENCE_GENERATION, "eos_token_id": [2, 5], "length_penalty": 2}
     write(tmp_path, "generation_config.json", generation)
     ours = GenerationSettings.from_config(generation, {})
@@ -45,7 +47,7 @@ def test_matches_transformers_generation_config(tmp_path):
 
 def test_falls_back_to_config_json_like_transformers(tmp_path):
     """No generation_config.json: top-level keys of config.json, then its decoder section."""
-    transformers = pytest.importorskip("transformers")
+    transformers = require("transformers")
     config = {
         "model_type": "florence2", "bos_token_id": 0, "eos_token_id": 2, "pad_token_id": 1,
         "text_config": {"decoder_start_token_id": 2, "num_beams": 3, "no_repeat_ngram_size": 3,

@@ -8,7 +8,7 @@ from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QWidget
 
 from desktop import announce
-from desktop.announce import Announcer, announcement_event
+from desktop.announce import Announcer
 from desktop.settings import Settings
 from desktop.speech_router import ReaderLink, SpeechRouter
 from desktop.tasks import TaskManager
@@ -125,14 +125,6 @@ def test_both_and_a_failing_channel(route, qtbot):
     router.say("A green tree.")
     qtbot.waitUntil(lambda: speaker.said == [("A green tree.", None)], timeout=5000)  # not lost
     assert ("A green tree.", QAccessible.AnnouncementPoliteness.Polite) in events
-
-
-def test_announcement_event_for_voiceover_and_uia(qtbot):
-    widget = QWidget()
-    qtbot.addWidget(widget)
-    event = announcement_event(widget, "Copied.", assertive=False)
-    assert event.message() == "Copied." and event.politeness() == QAccessible.AnnouncementPoliteness.Polite
-    assert announcement_event(widget, "Failed.", True).politeness() == QAccessible.AnnouncementPoliteness.Assertive
 
 
 def test_said_before_the_first_check_is_held_until_it_is_done(route, qtbot):

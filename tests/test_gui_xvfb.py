@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.require import require_tool
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,10 +32,8 @@ def _free_display() -> int:
 @pytest.fixture
 def xvfb():
     """A fresh X server on a free display number; skipped only where Xvfb is not installed."""
-    if not shutil.which("Xvfb"):
-        pytest.skip("Xvfb is not installed (apt-get install xvfb) - the real-display run needs it")
-    if not shutil.which("xdotool"):
-        pytest.skip("xdotool is not installed (apt-get install xdotool) - it presses the global shortcut")
+    require_tool("Xvfb", "xvfb")  # the real-display run
+    require_tool("xdotool", "xdotool")  # it presses the global shortcut
     for _ in range(5):
         number = _free_display()
         server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x900x24", "-nolisten", "tcp"],

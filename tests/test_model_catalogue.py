@@ -1,6 +1,8 @@
 """The catalogue of installable models and the recommendation for this computer."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from models import catalogue
@@ -37,16 +39,19 @@ def test_unknown_name_lists_the_known_ones() -> None:
     assert UnknownModelError.exit_code == 2
 
 
-def test_files_per_dtype() -> None:
-    assert catalogue.onnx_files("florence2", "q4") == (
-        "onnx/vision_encoder_q4.onnx", "onnx/embed_tokens_q4.onnx",
-        "onnx/encoder_model_q4.onnx", "onnx/decoder_model_merged_q4.onnx",
-    )
-    assert catalogue.onnx_files("blip", "fp32") == (
-        "onnx/vision_model.onnx", "onnx/decoder_model_merged.onnx")
-    assert catalogue.onnx_files("florence2", "q8")[0] == "onnx/vision_encoder_quantized.onnx"
-    entry = catalogue.find("florence-2-base-ft")
-    assert "config.json" in entry.files("int8") and "tokenizer.json" in entry.files("int8")
+def test_exported_folders_hold_exactly_the_files_the_catalogue_asks_for(
+        tiny_florence2_onnx: Path, tiny_blip_onnx: Path) -> None:
+    """The catalogue's file lists (what an install fetches and a folder check demands) against
+    what our own exporter writes, for every dtype it writes: nothing missing, no graph unnamed."""
+    for family, folder in (("florence2", tiny_florence2_onnx), ("blip", tiny_blip_onnx)):
+        graphs = {p.relative_to(folder).as_posix() for p in folder.rglob("*.onnx")}
+        named: set[str] = set()
+        for dtype in catalogue.EXPORT_DTYPES:
+            missing = [f for f in catalogue.required_files(family, dtype)
+                       if not any((folder / choice).is_file() for choice in f.split("|"))]
+            assert missing == [], (family, dtype)
+            named |= set(catalogue.onnx_files(family, dtype))
+        assert graphs == named, family
     with pytest.raises(UnknownModelError, match="Unknown dtype 'int3'"):
         catalogue.onnx_files("florence2", "int3")
 
@@ -59,9 +64,11 @@ def test_sizes_are_plausible_and_ordered() -> None:
     assert base.approx_bytes("q4") < base.approx_bytes("int8") < base.approx_bytes("fp16")
 
 
-def test_blip_is_export_only() -> None:
+def test_an_export_only_entry_installs_what_our_exporter_writes() -> None:
     blip = catalogue.find("blip-base")
-    assert blip.export_only and blip.dtypes == ()
-    assert blip.export_source == "Salesforce/blip-image-captioning-base"
-    assert catalogue.default_dtype(blip, ["CPUExecutionProvider"]) in catalogue.EXPORT_DTYPES
+    assert blip.export_only
+    for providers in (["CPUExecutionProvider"], ["CUDAExecutionProvider", "CPUExecutionProvider"]):
+        assert catalogue.default_dtype(blip, providers) in catalogue.EXPORT_DTYPES
     assert catalogue.default_dtype(catalogue.find("florence-2-large-ft"), ["CUDAExecutionProvider"]) == "fp16"
+    with pytest.raises(ValueError, match="export-only"):
+        catalogue.CatalogueEntry("x", "X", "blip", None, "someone/x", 1, ("fp32",), "")

@@ -138,11 +138,16 @@ def test_reports_this_environment() -> None:
     assert status.distributions, status.describe()
     chosen = status.chosen()
     assert status.intact(chosen), status.describe()
+    # The CUDA provider library is there exactly when the build is onnxruntime-gpu, and exactly
+    # then onnxruntime offers CUDA (the GPU build lists it with or without a GPU present): on a
+    # CPU machine both sides are False, on the GPU machine both True; each can fail.
+    gpu_build = chosen == ortd.GPU
     has_cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-    assert (status.cuda_provider is not None) == has_cuda or chosen != ortd.GPU
+    assert (status.cuda_provider is not None, has_cuda) == (gpu_build, gpu_build), status.describe()
     done = subprocess.run([sys.executable, "-m", "services.onnxruntime_dist"],
                           capture_output=True, text=True, cwd=Path(__file__).parent.parent)
-    assert done.returncode == 0 and f"{chosen} " in done.stdout
+    assert done.returncode == 0 and f"{chosen} {status.distributions[chosen]} " in done.stdout
+    assert f"CUDA provider library: {status.cuda_provider or 'absent'}" in done.stdout
 
 
 def fake_nvidia_smi(folder: Path, monkeypatch, output: str, code: int = 0) -> None:

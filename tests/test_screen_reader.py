@@ -48,9 +48,9 @@ def test_ssip_text_blocks_escape_a_line_that_starts_with_a_dot():
 
 @pytest.fixture(scope="module")
 def speechd(tmp_path_factory):
-    need = [p for p in missing_tools() if p in ("speech-dispatcher",)]
-    if need:
-        pytest.skip("needs speech-dispatcher: apt-get install speech-dispatcher")
+    if "speech-dispatcher" in missing_tools():
+        pytest.fail("speech-dispatcher is not installed; install it: apt-get install speech-dispatcher "
+                    "(or `make system-test`)", pytrace=False)
     session = OrcaSession(tmp_path_factory.mktemp("speechd")).start(with_orca=False)
     yield session
     session.stop()

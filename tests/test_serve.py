@@ -3,6 +3,7 @@ socket, a client written from the seed services' JSON (not from our code), tiny 
 
 The server runs under the socket guard (tests/support/net_guard.py): any connection beyond
 this machine makes it exit with NETWORK_EXIT_CODE, which every test checks it never did.
+A full queue (503 + Retry-After) and clients that leave: tests/test_serve_queue.py, held by a gate.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -24,9 +24,10 @@ from PIL import Image
 
 from tests.support.clip_fixtures import tiny_clip_hf, tiny_clip_onnx  # noqa: F401 (fixtures)
 from tests.support.net_guard import NETWORK_EXIT_CODE, guard_site_dir
+from tests.support.require import require
 from tests.support.smolvlm_fixtures import tiny_smolvlm_hf, tiny_smolvlm_onnx  # noqa: F401 (fixtures)
 
-requests = pytest.importorskip("requests")
+requests = require("requests")
 ROOT = Path(__file__).resolve().parents[1]
 CAPTIONS = 3
 QUEUE = 4
@@ -90,16 +91,13 @@ def stop_server(server: Server) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tiny_blip_onnx: Path, tiny_clip_onnx: Path, tmp_path_factory, request) -> Server:
+def server(tiny_blip_onnx: Path, tiny_clip_onnx: Path, tiny_smolvlm_onnx: Path, tmp_path_factory) -> Server:
     tmp = tmp_path_factory.mktemp("serve")
-    try:  # POST /ask when the tiny SmolVLM can be built here
-        ask = ["--ask-model", str(request.getfixturevalue("tiny_smolvlm_onnx"))]
-    except pytest.skip.Exception:
-        ask = []
     running = start_server(tmp, "--model", str(tiny_blip_onnx), "--tags-model", str(tiny_clip_onnx),
-                           "--captions", str(CAPTIONS), "--queue", str(QUEUE), "--device", "cpu", *ask)
+                           "--ask-model", str(tiny_smolvlm_onnx),
+                           "--captions", str(CAPTIONS), "--queue", str(QUEUE), "--device", "cpu")
     running.training = tmp / "training"  # type: ignore[attr-defined]
-    running.ask = Path(ask[1]) if ask else None  # type: ignore[attr-defined]
+    running.ask = tiny_smolvlm_onnx  # type: ignore[attr-defined]
     yield running
     stop_server(running)
 
@@ -164,8 +162,6 @@ def test_describe_answers_like_lumen_describe_json(server: Server, tiny_blip_onn
 
 
 def test_ask_answers_like_lumen_ask_json(server: Server, tmp_path: Path) -> None:
-    if server.ask is None:
-        pytest.skip("the tiny SmolVLM cannot be built here (num2words missing)")
     path = tmp_path / "q.jpg"
     path.write_bytes(_jpeg(6))
     question = "What is in the picture?"
@@ -220,30 +216,10 @@ def test_docs_work_offline(server: Server) -> None:
     assert {"/", "/learning-model", "/caption", "/describe", "/hello-world"} <= set(spec["paths"])
 
 
-def test_a_client_that_leaves_cancels_its_work(server: Server) -> None:
-    before = requests.get(f"{server.url}/hello-world", timeout=30).json()
-    body = json.dumps({"image": _b64(_jpeg(4)), "alternatives": 20}).encode()
-    host, port = server.url.removeprefix("http://").split(":")
-    sockets = []
-    for _ in range(QUEUE):
-        s = socket.create_connection((host, int(port)))
-        s.sendall(b"POST /describe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        sockets.append(s)
-    time.sleep(0.1)
-    for s in sockets:
-        s.close()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        now = requests.get(f"{server.url}/hello-world", timeout=30).json()
-        if now["waiting"] == 0 and now["completed"] + now["cancelled"] == before["completed"] + before["cancelled"] + QUEUE:
-            break
-        time.sleep(0.2)
-    assert now["cancelled"] - before["cancelled"] >= QUEUE - 1, now  # the first may finish first
-
-
 def test_load_16_clients_200_requests(server: Server) -> None:
-    """Every request answered 200 or 503 (with Retry-After), none lost or hung; memory stable."""
+    """Every request answered 200 or 503 (with Retry-After), none lost or hung; memory stable.
+    Whether any is refused depends on the machine's speed: the refusal itself is proven with a
+    held engine in tests/test_serve_queue.py."""
     picture = _b64(_jpeg(5))
 
     def one(_: int) -> tuple[int, str | None]:

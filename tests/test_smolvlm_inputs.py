@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
+from tests.support.require import require
+
+require("torch")
 
 from models.asker import Asker  # noqa: E402
 from models.folder import ModelFolder  # noqa: E402

@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+from tests.support.require import require
+
+torch = require("torch")
 
 from models.asker import Asker  # noqa: E402
 from models.picture_cache import PictureCache  # noqa: E402

@@ -19,7 +19,7 @@ import pytest
 
 from services.audio_player import CommandPlayer
 from services.errors import SpeechError
-from services.speech import Speaker, SpeechEvent, SpeechSettings
+from services.speech import Speaker, SpeechEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTENCE = "The quick brown fox jumps over the lazy dog."
@@ -216,14 +216,24 @@ def test_without_a_player_speech_explains_itself(recorder: Recorder, tmp_path: P
 
 
 def test_save_wav_refuses_what_it_cannot_do(tmp_path: Path) -> None:
+    """Each refusal is a SpeechError naming what to fix, leaves the folder as it was (no
+    half-written or temporary file) and leaves the speaker working."""
+    target = tmp_path / "taken.wav"
+    target.mkdir()  # a folder where the file should go: the real engine runs, the write fails
     with Speaker(player=None) as speaker:
-        with pytest.raises(SpeechError, match="no text"):
+        with pytest.raises(SpeechError, match="There is no text to speak"):
             speaker.save_wav("   ", tmp_path / "empty.wav")
-        with pytest.raises(SpeechError, match="does not exist"):
+        with pytest.raises(SpeechError, match=f"the folder {tmp_path / 'missing'} does not exist"):
             speaker.save_wav("Hello.", tmp_path / "missing" / "x.wav")
-        with pytest.raises(ValueError):
+        with pytest.raises(SpeechError, match=f"Cannot write {target}"):
+            speaker.save_wav("Hello.", target)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.wav"] and not any(target.iterdir())
+        before = speaker.rate
+        with pytest.raises(ValueError, match="between 50 and 500"):
             speaker.rate = 5
-    assert SpeechSettings(rate=200).rate == 200
+        assert speaker.rate == before
+        samples, rate, _ = read_wav(speaker.save_wav("Hello.", tmp_path / "after.wav"))
+        assert len(samples) / rate > 0.2  # still speaks after every refusal
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="simulates a missing libespeak-ng")

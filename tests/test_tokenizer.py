@@ -56,8 +56,7 @@ STRINGS = [
 @pytest.fixture(scope="session")
 def florence_folder(shared_dir: Path) -> Path:
     folder = shared_dir / "florence2-base"
-    if not (folder / "tokenizer.json").is_file():
-        pytest.skip(f"{folder} has no tokenizer.json")
+    assert (folder / "tokenizer.json").is_file(), f"{folder} has no tokenizer.json (../shared is incomplete)"
     return folder
 
 

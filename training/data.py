@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 
 SEED = 0
 
 
 class DatasetError(LumenError):
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 @dataclass(frozen=True)

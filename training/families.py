@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 from models.image_io import load_image
 
 MAX_TOKENS = 64  # caption length cap in training; longer texts are cut
@@ -34,7 +35,7 @@ SIDE_FILES = (
 class TrainingError(LumenError):
     """Training could not start or go on (wrong checkpoint, diverged, settings clash)."""
 
-    exit_code = 8
+    exit_code = ExitStatus.TRAINING
 
 
 @dataclass

@@ -15,12 +15,13 @@ import io
 from collections.abc import Mapping, Sequence
 
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 
 NAMES = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "WER")
 
 
 class MetricsError(LumenError):
-    exit_code = 8
+    exit_code = ExitStatus.TRAINING
 
 
 def _need_java() -> None:

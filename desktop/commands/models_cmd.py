@@ -16,6 +16,7 @@ from pathlib import Path
 from models import catalogue
 from models.catalogue import DTYPE_SUFFIX, EXPORT_DTYPES
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 from models.fsutil import human_size
 from models.registry import Registry
 
@@ -27,7 +28,7 @@ TRANSLATION_HOOK = "services.argos_install"
 class UsageError(LumenError):
     """The command line asks for something that cannot be done as asked."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 from services import latency_trace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ NULL_PLAYER = "aplay -q -D null {path}"
 class LatencyError(LumenError):
     """The app could not be started or driven on the virtual display."""
 
-    exit_code = 1
+    exit_code = ExitStatus.FAILED
 
 
 def missing_tools() -> list[str]:

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 
 MAX_BODY = 25 * 1024 * 1024
 # A picture in memory: enough for a 40-megapixel photo. load_image's own ceiling (178 MP, 0.5 GB
@@ -21,7 +22,7 @@ _WHITESPACE = re.compile(r"\s+")
 class BadRequest(LumenError):
     """The request cannot be answered as sent (answered 400 with {"error": message})."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 def decode_image_field(value: str) -> bytes:

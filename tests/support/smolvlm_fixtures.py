@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXPORT_SOURCES, SUPPORT, cached_dir
+from tests.support.require import require
 
 SMOLVLM_SOURCES = (SUPPORT / "tiny_smolvlm.py", SUPPORT.parents[1] / "export" / "smolvlm_checkpoint.py")
 
@@ -13,7 +14,7 @@ SMOLVLM_SOURCES = (SUPPORT / "tiny_smolvlm.py", SUPPORT.parents[1] / "export" / 
 @pytest.fixture(scope="session")
 def tiny_smolvlm_hf() -> Path:
     """A tiny random SmolVLM checkpoint, saved as transformers 5 saves one."""
-    pytest.importorskip("num2words", reason="transformers' SmolVLMProcessor needs num2words (the export extra)")
+    require("num2words")  # transformers' SmolVLMProcessor needs it (the export extra, in [dev])
     from tests.support.tiny_smolvlm import build_tiny_smolvlm
 
     return cached_dir("smolvlm-hf", build_tiny_smolvlm, *SMOLVLM_SOURCES)
