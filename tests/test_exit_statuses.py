@@ -81,14 +81,16 @@ def test_every_error_class_carries_an_enum_member_never_a_number() -> None:
 
 
 def _lumen_errors() -> list[type]:
-    """Every LumenError subclass of the lower layers and of the window's Qt-free errors."""
+    """Every LumenError subclass of the modules that declare a status (training's import torch,
+    which takes half a minute: the walk above checks them)."""
     import importlib
 
     from models.errors import LumenError
 
-    for path in sorted((ROOT / "models").glob("*.py")) + sorted((ROOT / "services").glob("*.py")):
-        importlib.import_module(f"{path.parent.name}.{path.stem}")
-    importlib.import_module("desktop.errors")
+    for where, _ in _exit_code_assignments():
+        path = Path(where.split(":")[0])
+        if path.parts[0] != "training":
+            importlib.import_module(".".join(path.with_suffix("").parts))
     seen, todo = [], [LumenError]
     while todo:
         cls = todo.pop()

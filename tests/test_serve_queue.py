@@ -150,7 +150,7 @@ def test_clients_that_leave_cancel_their_work(gated: Gated) -> None:
     wait_until(lambda: len(gated.jobs) == 1 + QUEUE and gated.hello()["waiting"] == QUEUE, "the queue is full")
     for client in (held, *leaving):
         client.close()
-    wait_until(lambda: all(job.cancelled.is_set() for job in gated.jobs), "the server saw every client leave")
+    wait_until(lambda: all(job.cancelled for job in gated.jobs), "the server saw every client leave")
     gated.captioner.gate.set()
     wait_until(lambda: gated.hello()["cancelled"] == 1 + QUEUE, "every job counted as cancelled")
     hello = gated.hello()

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.errors import ModelFolderError
+from models.errors import ModelFolderError, UsageError
 
 ENV_NAME, ENV_TYPE, ENV_TOTAL = "caption_model_name", "caption_model_type_name", "total_captions_number"
 DEFAULT_CAPTIONS = 3
@@ -42,9 +42,9 @@ def total_captions(flag: int | None, env: Mapping[str, str]) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ModelFolderError(f"{ENV_TOTAL}={raw!r} is not a whole number; set it to 1-{MAX_CAPTIONS}") from None
+        raise UsageError(f"{ENV_TOTAL}={raw!r} is not a whole number; set it to 1-{MAX_CAPTIONS}") from None
     if not 1 <= value <= MAX_CAPTIONS:
-        raise ModelFolderError(f"{ENV_TOTAL}={value} is out of range; set it to 1-{MAX_CAPTIONS}")
+        raise UsageError(f"{ENV_TOTAL}={value} is out of range; set it to 1-{MAX_CAPTIONS}")
     return value
 
 
@@ -77,10 +77,10 @@ def caption_model_from_env(env: Mapping[str, str]) -> Path | None:
                 f"(or `lumen export {source} DIR` and pass --model DIR)")
         return found[0].path
     if name == "blip_caption":
-        raise ModelFolderError(f"{ENV_TYPE}={kind!r} is not one Lumen knows; use base_coco or large_coco")
+        raise UsageError(f"{ENV_TYPE}={kind!r} is not one Lumen knows; use base_coco or large_coco")
     registry = _registry()
     if not registry.exists(name):
-        raise ModelFolderError(f"{ENV_NAME}={name!r} is not an installed model; see `lumen models list`")
+        raise UsageError(f"{ENV_NAME}={name!r} is not an installed model; see `lumen models list`")
     return registry.path_of(name)
 
 
@@ -95,7 +95,8 @@ def default_caption_model() -> Path | None:
 
 def choose(model: str | None, tags_model: str | None, captions: int | None,
            env: Mapping[str, str] | None = None, ask_model: str | None = None) -> ServeModels:
-    """Raises ModelFolderError (exit status 3) with what to install when a model is missing."""
+    """Raises ModelFolderError (exit status 3) with what to install when a model is missing, and
+    UsageError (2) for a seed variable whose value cannot be used."""
     env = os.environ if env is None else env
     total = total_captions(captions, env)
     folder = Path(model) if model else caption_model_from_env(env) or default_caption_model()
