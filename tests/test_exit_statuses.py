@@ -65,7 +65,7 @@ def _exit_code_assignments() -> list[tuple[str, ast.expr]]:
                     [node.target] if isinstance(node, ast.AnnAssign) else []
                 for target in targets:
                     name = getattr(target, "id", None) or getattr(target, "attr", None)
-                    if name == "exit_code":
+                    if name == "exit_code" and node.value is not None:  # not a bare annotation
                         found.append((f"{path.relative_to(ROOT)}:{node.lineno}", node.value))
     return found
 

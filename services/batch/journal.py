@@ -24,6 +24,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from models.errors import LumenError
+from models.exit_status import ExitStatus
 from services.batch.sources import Picture
 
 SIZE, MTIME = "file_size", "file_mtime_ns"
@@ -32,7 +33,7 @@ SIZE, MTIME = "file_size", "file_mtime_ns"
 class BatchOutputError(LumenError):
     """The output file cannot be written, or another batch is writing it."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 def row_key(row: dict[str, Any]) -> tuple[str, int, int] | None:
