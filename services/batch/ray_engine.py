@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from models.errors import LumenError, extra_hint, missing_packages
+from models.errors import LumenError, MissingExtraError, missing_packages
+from models.exit_status import ExitStatus
 from services.batch.describer import BatchOptions, Describer, error_row
 from services.batch.sources import Picture
 
@@ -28,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]  # where `services` is importable fro
 
 
 class RayUnavailable(LumenError):
-    """Ray is not installed, or the cluster cannot be joined."""
+    """The Ray cluster cannot be started or joined (--ray-address)."""
 
-    exit_code = 2
+    exit_code = ExitStatus.USAGE
 
 
 def _picture(row: dict[str, Any]) -> Picture:
@@ -91,7 +92,7 @@ def run_ray(pending: list[Picture], options: BatchOptions, take: Callable[[list[
             address: str | None = None, should_stop: Callable[[], bool] | None = None,
             warn: Callable[[str], None] | None = None) -> None:
     if missing_packages("ray"):
-        raise RayUnavailable(f"--engine ray needs Ray Data: {extra_hint('ray')}.")
+        raise MissingExtraError("--engine ray needs Ray Data", "ray")
     import ray
     import ray.data
 
