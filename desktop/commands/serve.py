@@ -15,6 +15,7 @@ from models.errors import LumenError, extra_hint, missing_packages
 
 TOKEN_ENV = "LUMEN_API_TOKEN"  # a token in the environment stays out of `ps` listings
 MAX_CONNECTIONS = 64  # uvicorn answers 503 beyond this many open connections
+KEEP_ALIVE_S = 5  # an idle connection between requests is closed after this
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +33,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                                         "needed for any address but this computer's")
     parser.add_argument("--queue", type=whole_number(1, 1000), default=8, metavar="N",
                         help="pictures that may wait for the engine before clients get 503 (default 8)")
+    parser.add_argument("--read-timeout", type=whole_number(1, 3600), default=10, metavar="SECONDS",
+                        help="drop a client whose request headers have not arrived, or whose body "
+                             "stops, for this long (408; default 10)")
 
 
 def is_loopback(host: str) -> bool:
@@ -70,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from services.api import work
     from services.api.engine import Engine
     from services.api.model_choice import choose
+    from services.api.slow_clients import guarded_protocol
 
     token = args.token or os.environ.get(TOKEN_ENV) or None
     if not is_loopback(args.host) and not token:
@@ -94,9 +99,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"lumen: serving {loaded.captioner.name}"
           f"{f' with tags from {loaded.clip.name}' if loaded.clip else ''} on http://{shown}:{port}/ "
           f"(API description at /docs); Ctrl+C stops", file=sys.stderr, flush=True)
-    config = uvicorn.Config(create_app(engine, token=token), log_level="warning", access_log=False,
+    app = create_app(engine, token=token, read_timeout=args.read_timeout)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, http=guarded_protocol(args.read_timeout),
                             limit_concurrency=MAX_CONNECTIONS, server_header=False, lifespan="off",
-                            timeout_graceful_shutdown=5)
+                            timeout_keep_alive=KEEP_ALIVE_S, timeout_graceful_shutdown=5)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

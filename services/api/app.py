@@ -1,7 +1,8 @@
 """`lumen serve`'s routes: the seed services' JSON, unchanged, plus Lumen's own describe.
 
 Every answer is JSON; every error is {"error": "..."} with 400 (bad request), 401 (token),
-413 (body over 25 MB), 503 + Retry-After (queue full) or 500 (the model failed).
+408 (the request stalled: services/api/slow_clients.py), 413 (body over 25 MB), 503 +
+Retry-After (queue full) or 500 (the model failed).
 No route takes a file path: pictures arrive as base64 and the training set's folder is the
 server's own.
 """
@@ -23,6 +24,7 @@ from models.results import AUTO, DETAILS, MAX_ALTERNATIVES, TASKS, DescribeOptio
 from services.api import work
 from services.api.engine import Busy, Engine, StopCheck
 from services.api.payload import BodyLimit, decode_image_field
+from services.api.slow_clients import READ_TIMEOUT, BodyDeadline
 
 POLL_SECONDS = 0.2  # how often a waiting request checks that its client is still there
 
@@ -99,8 +101,9 @@ async def _answer(request: Request, engine: Engine, job_work: Callable[[StopChec
     return JSONResponse(result, status_code=status)
 
 
-def create_app(engine: Engine, *, token: str | None = None, training_dir: Path | None = None) -> Any:
-    """The ASGI app: FastAPI's routes inside the 25 MB body limit."""
+def create_app(engine: Engine, *, token: str | None = None, training_dir: Path | None = None,
+               read_timeout: float = READ_TIMEOUT) -> Any:
+    """The ASGI app: FastAPI's routes inside the 25 MB body limit and the body deadline."""
     app = FastAPI(
         title="Lumen", version="1", docs_url=None, redoc_url=None,
         description="Describes pictures offline. POST / and /learning-model answer as the newsroom "
@@ -198,7 +201,7 @@ def create_app(engine: Engine, *, token: str | None = None, training_dir: Path |
     async def docs() -> HTMLResponse:
         return HTMLResponse(_docs_page(app.openapi()))
 
-    return BodyLimit(app)
+    return BodyDeadline(BodyLimit(app), read_timeout)
 
 
 class _Unauthorised(Exception):
