@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from models.errors import ImageError, LumenError, extra_hint, missing_packages
+from models.exit_status import ExitStatus
+from models.errors import ImageError, LumenError, require_extra
 from services.batch.describer import BatchOptions, Describer, error_row
 from services.batch.journal import BatchOutputError, Journal
 from services.batch.progress import Counts, ProgressCallback
@@ -45,7 +46,7 @@ class BatchRequest:
 @dataclass
 class BatchResult:
     counts: Counts
-    exit_code: int  # 0: all described; else the most serious status met
+    exit_code: int  # ExitStatus.of_batch: 0 all described, 11 some failed, or a more serious one
     repaired: bool = False  # a torn last line was cut off (its picture described again)
     out: Path | None = None
 
@@ -54,8 +55,8 @@ def output_format(out: Path) -> str:
     fmt = FORMATS.get(Path(out).suffix.lower())
     if fmt is None:
         raise BatchOutputError(f"--out {out}: name a .jsonl or a .parquet file.")
-    if fmt == "parquet" and missing_packages("pyarrow"):
-        raise BatchOutputError(f"Parquet output needs pyarrow: {extra_hint('parquet')}.")
+    if fmt == "parquet":
+        require_extra("parquet", "pyarrow", what="Parquet output")
     return fmt
 
 
@@ -83,11 +84,11 @@ def run_batch(request: BatchRequest, *, progress: ProgressCallback | None = None
     sources = list(request.sources) + (read_list(request.from_list) if request.from_list else [])
     listing = list_pictures(sources)
     counts = Counts(skipped=len(listing.skipped))
-    worst = 0
+    failures: set[int] = set()  # the statuses of the pictures that failed
     for name in listing.missing:
         warn(f"error: {name}: no such file or folder")
         counts.failed += 1
-        worst = ImageError.exit_code
+        failures.add(ImageError.exit_code)
     with Journal(journal_path(out)) as journal:
         done = journal.load(listing.pictures, request.restart)
         pending = [p for p in listing.pictures if p.key not in done]
@@ -95,14 +96,13 @@ def run_batch(request: BatchRequest, *, progress: ProgressCallback | None = None
         counts.total = len(pending) + counts.failed
 
         def take(rows: list[dict[str, Any]]) -> None:
-            nonlocal worst
             lines = []
             for row in rows:
                 line, code = _clean(row)
                 lines.append(line)
                 if code:
                     counts.failed += 1
-                    worst = max(worst, code)
+                    failures.add(code)
                     warn(f"error: {line['image']}: {line['error']}")
                 else:
                     counts.described += 1
@@ -127,7 +127,7 @@ def run_batch(request: BatchRequest, *, progress: ProgressCallback | None = None
                 from services.batch.parquet import write_parquet
 
                 write_parquet(journal.path, out)
-    return BatchResult(counts, worst, journal.repaired, out)
+    return BatchResult(counts, int(ExitStatus.of_batch(counts.described + counts.already, failures)), journal.repaired, out)
 
 
 def _read(picture: Picture):  # noqa: ANN202
