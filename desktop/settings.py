@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings
 
 from models.results import DETAILS
 
-SPEAK_WITH = ("auto", "screen-reader", "voice", "both")  # see desktop/speech_router.py
+SPEAK_WITH = ("auto", "screen-reader", "voice", "both")  # see desktop/speech/speech_router.py
 THEMES = ("system", "light", "dark", "high-contrast", "high-contrast-light")
 TEXT_SCALE_MIN, TEXT_SCALE_MAX, TEXT_SCALE_STEP = 100, 300, 25
 

@@ -1,5 +1,5 @@
 """Our own exceptions. Each message says what happened and what the user can do, and each class
-carries the one exit status (models/exit_status.py) desktop/cli.py ends a command with."""
+carries the one exit status (models/exit_status.py) desktop/cli/__init__.py ends a command with."""
 from __future__ import annotations
 
 from models.exit_status import ExitStatus

@@ -1,7 +1,7 @@
 """Every status a `lumen` command can end with: README's "Exit statuses" table, as one enum.
 
 Commands raise our exceptions (models/errors.py `LumenError` and its subclasses, each carrying
-one of these); desktop/cli.py alone turns an exception into a status. tests/test_exit_statuses.py
+one of these); desktop/cli/__init__.py alone turns an exception into a status. tests/test_exit_statuses.py
 checks this enum and the README table against each other, both ways.
 """
 from __future__ import annotations

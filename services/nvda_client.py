@@ -3,7 +3,7 @@
 The DLL comes from NV Access (the "controller client" download beside each NVDA release, LGPL
 2.1); Lumen does not ship it. It is looked for in $LUMEN_NVDA_CLIENT, then in resources/nvda/,
 then next to Lumen's executable. Without it, NVDA still hears the window's UI Automation
-notification (desktop/announce.py). Every function returns 0 or a Windows error code (1717 when
+notification (desktop/speech/announce.py). Every function returns 0 or a Windows error code (1717 when
 NVDA is not running). Written against nvdaController.h; not run on Windows in our CI.
 """
 from __future__ import annotations

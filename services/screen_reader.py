@@ -8,7 +8,7 @@
 - macOS: VoiceOver gets the window's announcement (Qt maps it to an NSAccessibility
   announcement request); there is no separate client here.
 
-No Qt here: desktop/speech_router.py decides what goes where.
+No Qt here: desktop/speech/speech_router.py decides what goes where.
 """
 from __future__ import annotations
 

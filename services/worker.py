@@ -1,7 +1,7 @@
 """The one way Lumen runs background work: a serial worker, Qt-free.
 
 One thread runs jobs one at a time. An ONNX session and the pyttsx3 engine are not
-thread-safe, so each lives on one of these; the window (through `desktop.tasks`), the server's
+thread-safe, so each lives on one of these; the window (through `desktop.work.workers`), the server's
 engine (`services.api.engine`), speech (`services.speech`, `services.speech_engine`) and the
 Wayland screenshot tool all use this class.
 

@@ -231,7 +231,7 @@ def xvfb():
 
 
 def ask(sock_path: str, request: dict, timeout: float = 60.0) -> dict:
-    """One request to the running window over its instance socket (see desktop/single_instance.py)."""
+    """One request to the running window over its instance socket (see desktop/capture/single_instance.py)."""
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(timeout)
         s.connect(sock_path)

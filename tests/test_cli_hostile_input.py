@@ -87,7 +87,7 @@ def test_ctrl_c_while_the_command_is_imported_is_one_line(monkeypatch, capsys) -
 
 
 def test_a_bug_of_ours_is_one_line_not_a_traceback(monkeypatch, capsys) -> None:
-    from desktop.commands import describe
+    from desktop.cli import describe_cmd as describe
 
     def broken(args):
         raise RuntimeError("boom\nsecond line")

@@ -1,6 +1,6 @@
 """Exit statuses are one table: README's "Exit statuses" and `ExitStatus` (models/exit_status.py)
 hold the same statuses, every error class carries one of its members (never a bare number),
-and desktop/cli.py alone turns an error into a status. The commands themselves are run into
+and desktop/cli/__init__.py alone turns an error into a status. The commands themselves are run into
 each situation in tests/test_exit_status_runs.py."""
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.settings import Settings
-from desktop.theme import SCHEMES, contrast_ratio
+from desktop.window.theme import SCHEMES, contrast_ratio
 
 pytestmark = pytest.mark.gui
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
@@ -25,8 +25,8 @@ INTERACTIVE = (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QAbstrac
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    from desktop.main_window import MainWindow
-    from desktop.voice import Voice
+    from desktop.window.main_window import MainWindow
+    from desktop.speech.voice import Voice
 
     isolate(monkeypatch, tmp_path)
     w = MainWindow(Settings(global_hotkeys=False), None, voice=Voice(RecordingSpeaker()),
@@ -62,7 +62,7 @@ def test_every_control_in_the_window_has_an_accessible_name(window):
 
 
 def test_every_control_in_settings_has_a_name_and_the_fallback_commands_show(window, monkeypatch):
-    from desktop.settings_dialog import SettingsDialog
+    from desktop.setup.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(window.settings, window.voice, window.translator,
                             "Global shortcuts are not available: Wayland does not allow it.", window)
@@ -76,7 +76,7 @@ def test_every_control_in_settings_has_a_name_and_the_fallback_commands_show(win
 def test_region_overlay_is_named_and_described(qtbot):
     from PySide6.QtGui import QGuiApplication, QImage
 
-    from desktop.region_overlay import RegionOverlay
+    from desktop.capture.region_overlay import RegionOverlay
 
     screen = QGuiApplication.primaryScreen()
     overlay = RegionOverlay(QImage(screen.geometry().size(), QImage.Format.Format_RGB32), screen)
@@ -107,7 +107,7 @@ def test_every_menu_action_has_a_mnemonic_and_the_main_ones_a_shortcut(window):
                       "again": "F5", "keys": "F1"}.items():
         assert seen[f"action_{key}"].shortcut() == QKeySequence(keys), key
     # The F1 list names every command with its keys.
-    from desktop.actions import shortcut_list
+    from desktop.window.actions import shortcut_list
 
     listing = shortcut_list(window.actions)
     assert "Describe the whole screen: Ctrl+Alt+Shift+D" in listing and "Brief: 1" in listing
@@ -133,7 +133,7 @@ def test_every_scheme_reaches_7_to_1():
 
 
 def test_system_high_contrast_is_followed(monkeypatch):
-    from desktop import theme
+    from desktop.window import theme
 
     monkeypatch.setattr(theme, "system_wants_high_contrast", lambda: True)
     assert theme.resolve_scheme("system").name.startswith("high-contrast")

@@ -95,7 +95,7 @@ def test_ask_explains_what_is_missing(make_window, qtbot, tmp_path):
 
 
 def test_ask_is_in_the_menu_help_and_tab_order(make_window):
-    from desktop.actions import shortcut_list
+    from desktop.window.actions import shortcut_list
 
     window = make_window()
     assert "Ask about the picture…: Ctrl+Shift+A" in shortcut_list(window.actions)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.app import handle_request
+from desktop.window.launch import handle_request
 from services.argos_install import install_translation_package
 from tests.support.gui_support import TIMEOUT_MS, make_window  # noqa: F401 - fixture
 from tests.support.tiny_argos import argosmodel_name
@@ -21,13 +21,13 @@ def black_screen(monkeypatch) -> None:
     black screen instead, so what is tested here is the forwarding, not the leftovers."""
     from PySide6.QtGui import QGuiApplication, QImage
 
-    def grab(screen=None):  # noqa: ANN001, ANN202 - desktop.capture.grab_screen's signature
+    def grab(screen=None):  # noqa: ANN001, ANN202 - desktop.capture.grab.grab_screen's signature
         screen = screen or QGuiApplication.primaryScreen()
         image = QImage(screen.geometry().size(), QImage.Format.Format_RGB32)
         image.fill(0)
         return image, screen
 
-    monkeypatch.setattr("desktop.capture.grab_screen", grab)
+    monkeypatch.setattr("desktop.capture.grab.grab_screen", grab)
 
 
 def _capture(qtbot, window, **options) -> dict:

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QTimer
 
-from desktop import capture
-from desktop.capture import Capturer
+from desktop.capture import grab as capture
+from desktop.capture.grab import Capturer
 from desktop.imaging import ImageSource
 from tests.support.gui_support import TIMEOUT_MS  # noqa: F401 - sets the offscreen platform
 

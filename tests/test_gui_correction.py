@@ -15,7 +15,7 @@ from tests.support.gui_support import (  # noqa: F401 - fixtures
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop.correction import CorrectionDialog
+from desktop.results.correction import CorrectionDialog
 from services.training_set import METADATA, TrainingSet
 
 pytestmark = pytest.mark.gui
@@ -93,7 +93,7 @@ def test_without_a_description_f2_says_so(make_window, qtbot) -> None:
 
 
 def test_training_page_shows_size_exports_and_clears(qtbot, tmp_path: Path) -> None:
-    from desktop.training_page import TrainingSetPage
+    from desktop.setup.training_page import TrainingSetPage
     from PySide6.QtCore import QSettings
 
     ts = TrainingSet(tmp_path / "set")

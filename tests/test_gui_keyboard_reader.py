@@ -11,9 +11,9 @@ from tests.support.gui_support import (  # noqa: F401 - fixtures
     TIMEOUT_MS, RecordingSpeaker, isolate, make_window, picture, wait_result,
 )
 
-from desktop.describer import Request, Result
+from desktop.work.describer import Request, Result
 from desktop.imaging import ImageSource
-from desktop.result_view import ResultView
+from desktop.results.result_view import ResultView
 from models.results import Caption, DescribeOptions
 
 pytestmark = pytest.mark.gui
@@ -88,9 +88,9 @@ def test_reading_the_first_result_keeps_its_place_while_the_next_streams_in(qtbo
 
 def test_global_shortcuts_that_cannot_work_are_announced_once(qtbot, tmp_path, monkeypatch):
     """The notice is a label Tab never reaches: a screen reader must hear it."""
-    from desktop.main_window import MainWindow
+    from desktop.window.main_window import MainWindow
     from desktop.settings import Settings
-    from desktop.voice import Voice
+    from desktop.speech.voice import Voice
 
     isolate(monkeypatch, tmp_path)
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
@@ -113,7 +113,7 @@ def test_a_long_setup_error_is_shown_in_full(qtbot, tmp_path, no_network):
 
     from PySide6.QtCore import Qt
 
-    from desktop.model_setup import ModelSetupDialog
+    from desktop.setup.model_setup import ModelSetupDialog
     from models.registry import Registry
 
     with socket.socket() as s:  # a local port nobody listens on: the download is refused

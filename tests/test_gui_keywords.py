@@ -20,9 +20,9 @@ def blip_window(qtbot, tmp_path, monkeypatch, tiny_blip_onnx):
     made = []
 
     def make(with_clip: Path | None = None, **settings):
-        from desktop.main_window import MainWindow
+        from desktop.window.main_window import MainWindow
         from desktop.settings import Settings
-        from desktop.voice import Voice
+        from desktop.speech.voice import Voice
         from models.registry import Registry
 
         if with_clip is not None:

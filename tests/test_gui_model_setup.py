@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QDialog, QLabel, QProgressBar, QWidget
 
-from desktop.model_setup import ModelSetupDialog
+from desktop.setup.model_setup import ModelSetupDialog
 from tests.support.hub_server import FakeHub
 from tests.support.model_fakes import make_model_folder, model_files
 from models.folder_check import check_folder

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.models_panel import ModelsPanel
+from desktop.setup.models_panel import ModelsPanel
 from models.folder_check import check_folder
 from models.fsutil import human_size
 from models.manifest import read_manifest
@@ -139,7 +139,7 @@ def test_every_control_is_named_and_in_order(panel: ModelsPanel) -> None:
 
 
 def test_settings_has_a_models_page_and_it_switches_the_window(qtbot, make_window, registry: Registry, model_copy: Path) -> None:
-    from desktop.settings_dialog import SettingsDialog
+    from desktop.setup.settings_dialog import SettingsDialog
 
     window = make_window(model=model_copy)
     dialog = SettingsDialog(window.settings, window.voice, window.translator, "", window)

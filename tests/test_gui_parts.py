@@ -48,7 +48,7 @@ def test_settings_round_trip_and_bad_values_fall_back(tmp_path):
 
 # ----- global shortcuts -----
 def test_shortcut_text_becomes_pynput_hotkeys():
-    from desktop.hotkeys import to_pynput
+    from desktop.capture.hotkeys import to_pynput
 
     assert to_pynput("Ctrl+Alt+D") == "<ctrl>+<alt>+d"
     assert to_pynput("Meta+Shift+F12") == "<cmd>+<shift>+<f12>"
@@ -59,10 +59,10 @@ def test_shortcut_text_becomes_pynput_hotkeys():
 
 
 def test_without_global_shortcuts_the_window_and_settings_offer_lumen_capture(qtbot, tmp_path, monkeypatch):
-    from desktop.main_window import MainWindow
+    from desktop.window.main_window import MainWindow
     from desktop.settings import Settings
-    from desktop.settings_dialog import SettingsDialog
-    from desktop.voice import Voice
+    from desktop.setup.settings_dialog import SettingsDialog
+    from desktop.speech.voice import Voice
 
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
     window = MainWindow(Settings(), None, voice=Voice(RecordingSpeaker()), history_root=tmp_path / "h")
@@ -90,7 +90,7 @@ def test_without_global_shortcuts_the_window_and_settings_offer_lumen_capture(qt
 
 # ----- start at login -----
 def test_start_at_login_writes_and_removes_an_xdg_autostart_entry(tmp_path, monkeypatch):
-    from desktop import autostart
+    from desktop.setup import autostart
 
     monkeypatch.setattr(autostart.sys, "platform", "linux")
     entry = tmp_path / "xdg-config" / "autostart" / "lumen.desktop"
@@ -105,7 +105,7 @@ def test_start_at_login_writes_and_removes_an_xdg_autostart_entry(tmp_path, monk
 
 
 def test_start_at_login_on_macos_is_a_launch_agent(tmp_path, monkeypatch):
-    from desktop import autostart
+    from desktop.setup import autostart
 
     monkeypatch.setattr(autostart.sys, "platform", "darwin")
     monkeypatch.setattr(autostart.Path, "home", classmethod(lambda cls: tmp_path))
@@ -118,7 +118,7 @@ def test_start_at_login_on_macos_is_a_launch_agent(tmp_path, monkeypatch):
 
 # ----- history -----
 def test_history_store_keeps_entries_thumbnails_and_clears(tmp_path):
-    from desktop.history import THUMB_SIZE, HistoryStore
+    from desktop.results.history import THUMB_SIZE, HistoryStore
 
     store = HistoryStore(tmp_path / "history")
     big = picture(tmp_path / "big.png", size=(800, 400))
@@ -141,7 +141,7 @@ def test_history_store_keeps_entries_thumbnails_and_clears(tmp_path):
 
 # ----- region chooser -----
 def _overlay(qtbot):
-    from desktop.region_overlay import STEP, RegionOverlay
+    from desktop.capture.region_overlay import STEP, RegionOverlay
 
     screen = QGuiApplication.primaryScreen()
     size = screen.geometry().size()
@@ -193,7 +193,7 @@ def test_region_by_mouse_drag(qtbot):
 # ----- single instance -----
 def _send_from_another_process(request: dict, results: list) -> threading.Thread:
     """Like `lumen capture`: another process (the blocking client holds the GIL while it waits)."""
-    code = ("import json, sys; from desktop.single_instance import send; "
+    code = ("import json, sys; from desktop.capture.single_instance import send; "
             "print(json.dumps(send(json.loads(sys.argv[1]), timeout_s=10)))")
 
     def run() -> None:
@@ -207,7 +207,7 @@ def _send_from_another_process(request: dict, results: list) -> threading.Thread
 
 
 def test_instance_server_answers_and_a_stale_socket_is_taken_over(qtbot, tmp_path):
-    from desktop.single_instance import InstanceServer, send, server_name
+    from desktop.capture.single_instance import InstanceServer, send, server_name
 
     name = server_name()
     assert name == str(tmp_path / "lumen.sock")
@@ -246,7 +246,7 @@ def test_instance_server_answers_and_a_stale_socket_is_taken_over(qtbot, tmp_pat
 
 # ----- background tasks -----
 def test_serial_worker_runs_in_order_and_a_lane_keeps_only_the_last(qtbot):
-    from desktop.tasks import TaskManager
+    from desktop.work.workers import TaskManager
 
     tasks = TaskManager()
     worker = tasks.worker("test")
@@ -276,7 +276,7 @@ def test_serial_worker_runs_in_order_and_a_lane_keeps_only_the_last(qtbot):
 
 
 def test_coalescer_runs_the_last_call_of_a_burst_once(qtbot):
-    from desktop.tasks import Coalescer
+    from desktop.work.workers import Coalescer
 
     calls = []
     coalescer = Coalescer(50)
@@ -292,10 +292,10 @@ def test_coalescer_runs_the_last_call_of_a_burst_once(qtbot):
 def test_tray_menu_offers_describe_show_and_quit(qtbot, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QSystemTrayIcon
 
-    from desktop.main_window import MainWindow
+    from desktop.window.main_window import MainWindow
     from desktop.settings import Settings
-    from desktop.tray import create_tray
-    from desktop.voice import Voice
+    from desktop.window.tray import create_tray
+    from desktop.speech.voice import Voice
 
     window = MainWindow(Settings(global_hotkeys=False), None, voice=Voice(RecordingSpeaker()),
                         history_root=tmp_path / "h")
@@ -322,7 +322,7 @@ def test_tray_menu_offers_describe_show_and_quit(qtbot, tmp_path, monkeypatch):
 def test_earcons_are_short_sounds_played_only_when_wanted():
     import wave
 
-    from desktop.earcons import EVENTS, Earcons
+    from desktop.speech.earcons import EVENTS, Earcons
     from desktop.paths import resource
 
     for event in EVENTS:
@@ -335,8 +335,8 @@ def test_earcons_are_short_sounds_played_only_when_wanted():
 
 
 def test_voice_seam_without_the_speech_service_is_silent_and_says_why(monkeypatch):
-    from desktop import voice as voice_module
-    from desktop.voice import Voice, create_voice
+    from desktop.speech import voice as voice_module
+    from desktop.speech.voice import Voice, create_voice
     from services.errors import SpeechError
 
     def no_engine(**_kwargs):
@@ -357,7 +357,7 @@ def test_voice_seam_without_the_speech_service_is_silent_and_says_why(monkeypatc
 
 
 def test_pool_tasks_report_success_and_failure_on_the_gui_thread(qtbot):
-    from desktop.tasks import TaskManager
+    from desktop.work.workers import TaskManager
 
     tasks = TaskManager()
     seen = []

@@ -68,7 +68,7 @@ def test_f5_captions_a_page_the_shortcut_read(qtbot, make_window) -> None:
 def test_first_run_dialog_says_text_reading_already_works(qtbot, tmp_path) -> None:
     from PySide6.QtWidgets import QLabel
 
-    from desktop.model_setup import ModelSetupDialog
+    from desktop.setup.model_setup import ModelSetupDialog
     from models.registry import Registry
 
     first = ModelSetupDialog(registry=Registry(tmp_path / "models"), providers=[])

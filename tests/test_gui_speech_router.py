@@ -1,4 +1,4 @@
-"""Where a result or an error goes (desktop/speech_router.py): the screen reader's own channel,
+"""Where a result or an error goes (desktop/speech/speech_router.py): the screen reader's own channel,
 the window's accessibility announcement (UI Automation on Windows, VoiceOver on macOS, AT-SPI),
 Lumen's voice, or both; once per route, and nothing lost when a channel fails."""
 from __future__ import annotations
@@ -7,12 +7,12 @@ import pytest
 from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QWidget
 
-from desktop import announce
-from desktop.announce import Announcer
+from desktop.speech import announce
+from desktop.speech.announce import Announcer
 from desktop.settings import Settings
-from desktop.speech_router import ReaderLink, SpeechRouter
-from desktop.tasks import TaskManager
-from desktop.voice import Voice
+from desktop.speech.speech_router import ReaderLink, SpeechRouter
+from desktop.work.workers import TaskManager
+from desktop.speech.voice import Voice
 from services.errors import ScreenReaderError
 from tests.support.gui_support import RecordingSpeaker
 

@@ -8,9 +8,9 @@ import time
 import pytest
 from PySide6.QtCore import QTimer
 
-from desktop.describer import Request
+from desktop.work.describer import Request
 from desktop.imaging import ImageSource
-from desktop.results_controller import PARTIAL_MS
+from desktop.results.results_controller import PARTIAL_MS
 from models.results import DescribeOptions
 from tests.support.gui_support import make_window  # noqa: F401 - fixture
 

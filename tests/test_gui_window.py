@@ -19,7 +19,7 @@ from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog
 
-from desktop.describer import MAY_BE_WRONG, SUPERSEDED, clean_text
+from desktop.work.describer import MAY_BE_WRONG, SUPERSEDED, clean_text
 from desktop.imaging import ImageSource
 from models.image_io import load_image
 from models.results import DescribeOptions
@@ -159,8 +159,8 @@ def test_shortcut_bursts_capture_once_and_lumen_hides_itself(make_window, qtbot,
     monkeypatch.setattr(window.capturer, "retarget",
                         lambda kind, *a: real_retarget(kind, *a) and not calls.append(f"->{kind}"))
     seen_visible = []
-    monkeypatch.setattr("desktop.capture.grab_screen",
-                        lambda real_grab=__import__("desktop.capture").capture.grab_screen:
+    monkeypatch.setattr("desktop.capture.grab.grab_screen",
+                        lambda real_grab=__import__("desktop.capture.grab").capture.grab.grab_screen:
                         seen_visible.append(window.isVisible()) or real_grab())
     for _ in range(6):
         window.hotkeys.triggered.emit("screen")
@@ -223,9 +223,9 @@ def test_broken_model_and_no_model(make_window, qtbot, tmp_path, monkeypatch, ti
 
     # No model at all: the window says so and opens model setup, which installs the tiny one.
     calls = []
-    setup = types.ModuleType("desktop.model_setup")
+    setup = types.ModuleType("desktop.setup.model_setup")
     setup.run_model_setup = lambda parent: calls.append(parent) or tiny_florence2_onnx
-    monkeypatch.setitem(sys.modules, "desktop.model_setup", setup)
+    monkeypatch.setitem(sys.modules, "desktop.setup.model_setup", setup)
     empty = make_window(model=None)
     assert empty.model_notice.text().startswith("No description model is installed")
     empty.start(open_setup=True)

@@ -53,7 +53,7 @@ def xvfb():
 
 
 def _status(env: dict) -> dict | None:
-    code = "import json; from desktop.single_instance import send; print(json.dumps(send({'cmd': 'status'})))"
+    code = "import json; from desktop.capture.single_instance import send; print(json.dumps(send({'cmd': 'status'})))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     return json.loads(out.stdout) if out.returncode == 0 else None
 
@@ -161,12 +161,12 @@ def test_the_app_on_a_real_x_display(xvfb, tmp_path, tiny_florence2_onnx):
         OUTPUT.mkdir(exist_ok=True)
         shot = OUTPUT / "main-window-xvfb.png"
         shot.unlink(missing_ok=True)
-        code = ("import json, sys; from desktop.single_instance import send; "
+        code = ("import json, sys; from desktop.capture.single_instance import send; "
                 "print(json.dumps(send({'cmd': 'screenshot', 'path': sys.argv[1]})))")
         saved = subprocess.run([sys.executable, "-c", code, str(shot)], env=env, capture_output=True, text=True)
         assert json.loads(saved.stdout)["ok"] and shot.stat().st_size > 10_000
 
-        quit_code = "from desktop.single_instance import send; send({'cmd': 'quit'})"
+        quit_code = "from desktop.capture.single_instance import send; send({'cmd': 'quit'})"
         subprocess.run([sys.executable, "-c", quit_code], env=env, timeout=60)
         assert app.wait(30) == 0
     finally:

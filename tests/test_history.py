@@ -1,7 +1,7 @@
 """History: an SQLite database (WAL), one row per result, rewritten in place when a conversation grows."""
 from __future__ import annotations
 
-from desktop.history import HistoryStore
+from desktop.results.history import HistoryStore
 
 
 def test_replace_text_rewrites_one_entry_and_keeps_the_others(tmp_path):

@@ -81,7 +81,7 @@ def _readable_picture(path: Path) -> None:
 
 
 def test_history_survives_kills(tmp_path: Path) -> None:
-    from desktop.history import HistoryStore
+    from desktop.results.history import HistoryStore
 
     w, lost = Writer("history", tmp_path / "history", seed=1), 0
     for _ in range(KILLS):

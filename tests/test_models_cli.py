@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from desktop.cli import main
-from desktop.commands import models_cmd
+from desktop.cli import models_cmd
 from tests.support.hub_server import FakeHub
 from tests.support.model_fakes import make_model_folder, model_files, onnx_bytes
 from tests.support.net_guard import guard_site_dir

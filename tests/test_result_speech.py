@@ -1,13 +1,13 @@
-"""A result heard sentence by sentence (desktop/result_speech.py): the first whole sentence goes
+"""A result heard sentence by sentence (desktop/speech/result_speech.py): the first whole sentence goes
 to the speech route while decoding goes on, the later ones queue behind it, the end brings only
 what is left (with the uncertainty note), and Stop mutes the rest of that result."""
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from desktop.describer import MAY_BE_WRONG, Request, Result
+from desktop.work.describer import MAY_BE_WRONG, Request, Result
 from desktop.imaging import ImageSource
-from desktop.result_speech import ResultSpeech
+from desktop.speech.result_speech import ResultSpeech
 from models.results import Caption, DescribeOptions
 
 FINAL = "A dog sits on a red sofa. A cat sleeps beside it. The room is dark."

@@ -1,5 +1,5 @@
 """Handing results to the user's screen reader (services/ssip.py, screen_reader.py, nvda_client.py,
-desktop/speech_router.py).
+desktop/speech/speech_router.py).
 
 Linux is tested against a real speech-dispatcher (the dummy voice, its log as the record); the
 Windows and macOS routes are tested for what they build (NVDA's DLL calls through a stand-in

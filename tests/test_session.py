@@ -154,7 +154,7 @@ def test_a_quiet_run_fails_with_our_error_and_onnxruntime_prints_nothing(tmp_pat
 
 
 def test_sessions_that_must_not_spin_say_so_to_onnxruntime(tmp_path: Path) -> None:
-    # The window's models run on every core with sleeping threads (desktop/model_threads.py).
+    # The window's models run on every core with sleeping threads (desktop/work/model_threads.py).
     model = _concat_model(tmp_path / "concat.onnx")
     quiet = create_session(model, SessionConfig("cpu", 2, spin=False)).session.get_session_options()
     assert quiet.get_session_config_entry("session.intra_op.allow_spinning") == "0"

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import services.speech
-from desktop.commands import speech_options
+from desktop.cli import speech_options
 from models.results import Caption
 from services.argos_install import install_translation_package
 from services.audio_player import CommandPlayer

@@ -149,7 +149,7 @@ def test_listing_and_checking_do_not_import_argostranslate(packages: Path) -> No
 import sys
 from services.translation import installed_languages, translation_route
 from services.speech import Speaker
-import desktop.commands.speech_options as so
+import desktop.cli.speech_options as so
 import argparse
 p = argparse.ArgumentParser(); so.add_arguments(p)
 with so.output(p.parse_args([])) as speech:

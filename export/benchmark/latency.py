@@ -4,7 +4,7 @@ The window runs on a private X server (latency_session.py) with the model folder
 dtype; decoding is held to exactly N new tokens (as the speed bench does: random weights would
 stop anywhere), which stands for a first sentence of N tokens. Each round:
 
-1. a new picture put on the screen under the window (desktop/bench_backdrop.py), then the
+1. a new picture put on the screen under the window (desktop/window/bench_backdrop.py), then the
    describe-the-screen shortcut (Ctrl+Alt+Shift+D) pressed with xdotool (the global shortcut, heard by pynput like any key);
 2. "2", then "1" pressed in the window: the same picture described again at another detail
    level (the redescribe case);

@@ -87,8 +87,8 @@ class AppSession:
         env.setdefault("XDG_CACHE_HOME", str(work / "cache"))  # keep the user's optimised graphs
         self.env = env
         self._out = (work / "lumen.log").open("w")
-        # Under the window: a picture that changes before every capture (desktop/bench_backdrop.py).
-        self.backdrop = subprocess.Popen([sys.executable, "-m", "desktop.bench_backdrop"], env=env, cwd=ROOT,
+        # Under the window: a picture that changes before every capture (desktop/window/bench_backdrop.py).
+        self.backdrop = subprocess.Popen([sys.executable, "-m", "desktop.window.bench_backdrop"], env=env, cwd=ROOT,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._out,
                                          text=True)
         self._backdrop_ready()
@@ -111,7 +111,7 @@ class AppSession:
 
     # ----- talking to it -----
     def request(self, request: dict[str, Any], timeout: float = 60.0) -> dict[str, Any] | None:
-        code = ("import json, sys; from desktop.single_instance import send; "
+        code = ("import json, sys; from desktop.capture.single_instance import send; "
                 "print(json.dumps(send(json.loads(sys.argv[1]))))")
         out = subprocess.run([sys.executable, "-c", code, json.dumps(request)], env=self.env, cwd=ROOT,
                              capture_output=True, text=True, timeout=timeout)

@@ -136,7 +136,7 @@ def describe_cold_warm(model: Path, dtype: str, image: Path, tokens: int,
 
 
 def _ask(path: str, request: dict[str, Any], timeout: float = 0.5) -> dict[str, Any] | None:
-    """One request to a running Lumen over its local socket (desktop/single_instance.py)."""
+    """One request to a running Lumen over its local socket (desktop/capture/single_instance.py)."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)

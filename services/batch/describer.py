@@ -1,6 +1,6 @@
 """One picture in, one `lumen describe --json` object out: what each batch worker runs.
 
-It runs the same calls as `lumen describe` (desktop/commands/describe.py and reading.py) with
+It runs the same calls as `lumen describe` (desktop/cli/describe_cmd.py and reading.py) with
 the same options: `Captioner.describe` for captions and objects, `TextFirst` for `--task auto`
 and PP-OCR's `--task ocr`, CLIP keywords for `--tags`, and the translation `--lang` asks for.
 So a batch's caption equals `lumen describe --json`'s for the same picture, whatever engine ran
@@ -50,7 +50,7 @@ class BatchOptions:
 
     @property
     def reads_first(self) -> bool:
-        """PP-OCR runs (desktop/commands/reading.py's `handles`)."""
+        """PP-OCR runs (desktop/cli/reading.py's `handles`)."""
         return self.task == "auto" or (self.task == "ocr" and self.ocr_engine == "ppocr")
 
     def describe_options(self) -> DescribeOptions:

@@ -11,7 +11,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from desktop.describer import result_text
+from desktop.work.describer import result_text
 from models.results import DescribeOptions
 
 # Must be set before pytest-qt creates the QApplication.
@@ -94,9 +94,9 @@ def make_window(qtbot, tmp_path, monkeypatch, tiny_florence2_onnx):
     made = []
 
     def make(model: Path | None = tiny_florence2_onnx, wait_ready: bool = True, **settings):
-        from desktop.main_window import MainWindow
+        from desktop.window.main_window import MainWindow
         from desktop.settings import Settings
-        from desktop.voice import Voice
+        from desktop.speech.voice import Voice
 
         speaker = RecordingSpeaker()
         window = MainWindow(Settings(global_hotkeys=False, **settings), model, voice=Voice(speaker),

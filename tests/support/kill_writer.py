@@ -29,7 +29,7 @@ def picture(n: int) -> bytes:
 
 
 def _history(root: Path, n: int) -> None:
-    from desktop.history import HistoryStore
+    from desktop.results.history import HistoryStore
 
     HistoryStore(root, limit=HISTORY_LIMIT).add(
         source="screen", task="caption", detail="brief", text=f"item {n}", uncertain=False,

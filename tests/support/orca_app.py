@@ -66,7 +66,7 @@ class Lumen:
                                      stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
 
     def status(self) -> dict | None:
-        code = "import json; from desktop.single_instance import send; print(json.dumps(send({'cmd': 'status'})))"
+        code = "import json; from desktop.capture.single_instance import send; print(json.dumps(send({'cmd': 'status'})))"
         out = subprocess.run([sys.executable, "-c", code], env=self.env, capture_output=True, text=True,
                              timeout=60, cwd=ROOT)
         return json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else None
@@ -103,7 +103,7 @@ class Lumen:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            code = "from desktop.single_instance import send; send({'cmd': 'quit'})"
+            code = "from desktop.capture.single_instance import send; send({'cmd': 'quit'})"
             subprocess.run([sys.executable, "-c", code], env=self.env, timeout=60, cwd=ROOT)
             try:
                 self.proc.wait(30)

@@ -1,0 +1,96 @@
+"""`lumen batch SOURCE... --out FILE`: describe folders of pictures into JSON Lines or Parquet.
+
+Resumable: the same command again skips what FILE holds (services/batch/journal.py). The
+work is services/batch; this file turns options into a BatchRequest and prints the summary.
+Exit status: 0 all described, else the most serious status met (2: a picture could not be
+read); a run-wide failure (no model, FILE not writable) exits with its own status.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from desktop.cli import reading
+from desktop.cli.common import NO_MODEL, add_model_arguments, report_error, resolve_model, whole_number
+from models.errors import ModelFolderError
+from models.results import DETAILS, MAX_ALTERNATIVES, TASKS
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="*", metavar="SOURCE",
+                        help="folders (walked, hidden ones skipped), picture files or glob patterns")
+    parser.add_argument("--out", required=True, metavar="FILE",
+                        help="FILE.jsonl (JSON Lines) or FILE.parquet; run again to resume")
+    parser.add_argument("--from-list", type=Path, metavar="FILE", help="also describe the paths in FILE, one a line")
+    parser.add_argument("--restart", action="store_true", help="start over: forget what FILE holds")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="local (this process) or ray (Ray Data; needs the ray extra)")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="join this Ray cluster (default: start Ray on this machine)")
+    parser.add_argument("--workers", type=whole_number(1), default=1, metavar="N",
+                        help="local engine: describe N pictures at once, each with its own model "
+                             "and a share of the cores (default 1)")
+    add_model_arguments(parser)
+    parser.add_argument("--detail", choices=DETAILS, default="brief", help="how much to say (default brief)")
+    parser.add_argument("--task", choices=(*TASKS, "auto"), default="caption",
+                        help="as lumen describe: caption, ocr, objects or auto")
+    reading.add_arguments(parser)
+    parser.add_argument("--max-tokens", type=whole_number(1), metavar="N", help="longest answer in tokens")
+    parser.add_argument("--beams", type=whole_number(1), metavar="N", help="beam width (default: the model's)")
+    parser.add_argument("--alternatives", type=whole_number(0, MAX_ALTERNATIVES), default=0, metavar="N",
+                        help="also give N alternative captions by nucleus sampling")
+    parser.add_argument("--seed", type=whole_number(0), metavar="N", help="seed for the alternatives (reproducible)")
+    parser.add_argument("--tags", action="store_true", help="also give keywords scored by a CLIP model")
+    parser.add_argument("--tags-model", metavar="DIR", help="CLIP model folder for --tags (default: the installed one)")
+    parser.add_argument("--lang", metavar="CODE", help="also translate each description into this installed language")
+    parser.add_argument("--quiet", action="store_true", help="no progress, no per-picture errors; the summary only")
+
+
+def options_from(args: argparse.Namespace):  # noqa: ANN201
+    from services.batch.describer import BatchOptions
+
+    model = resolve_model(getattr(args, "model", None))
+    reads_first = args.task == "auto" or (args.task == "ocr" and args.ocr_engine == "ppocr")
+    if model is None and not reads_first:
+        raise ModelFolderError(NO_MODEL)
+    return BatchOptions(
+        model=str(model) if model else None, device=args.device, dtype=args.dtype, threads=args.threads,
+        task=args.task, detail=args.detail, max_tokens=args.max_tokens, beams=args.beams,
+        alternatives=args.alternatives, seed=args.seed, ocr_engine=args.ocr_engine, tags=args.tags,
+        tags_model=args.tags_model, lang=args.lang,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from services.batch.pipeline import BatchRequest, output_format, run_batch
+    from services.batch.progress import console_progress
+
+    if not args.sources and args.from_list is None:
+        report_error("name at least one SOURCE (a folder, a picture or a pattern) or --from-list FILE")
+        return 2
+    output_format(Path(args.out))  # a wrong suffix fails before any model loads
+    request = BatchRequest(args.sources, Path(args.out), options_from(args), from_list=args.from_list,
+                           restart=args.restart, engine=args.engine, ray_address=args.ray_address,
+                           workers=args.workers)
+    progress = None if args.quiet else console_progress(sys.stderr)
+    warn = (lambda message: None) if args.quiet else (lambda message: _line(progress, message))
+    try:
+        result = run_batch(request, progress=progress, warn=warn)
+    finally:
+        if progress is not None:
+            progress.close()
+    if result.repaired:
+        print(f"note: the last line of {args.out} was cut off by an earlier stop; it was removed and "
+              "its picture described again", file=sys.stderr)
+    print(f"batch: {result.counts.summary()} -> {args.out}", file=sys.stderr, flush=True)
+    return result.exit_code
+
+
+def _line(progress, text: str) -> None:  # noqa: ANN001
+    """One line on stderr that does not break the progress bar."""
+    write = getattr(progress, "write", None)
+    if write is not None:
+        write(text)
+    else:
+        print(" ".join(text.split()), file=sys.stderr, flush=True)

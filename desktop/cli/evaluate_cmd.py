@@ -1,0 +1,94 @@
+"""`lumen evaluate MODEL... --data DIR`: BLEU-1..4, METEOR, ROUGE-L, CIDEr (COCO caption
+evaluation), WER, CLIPScore (when a CLIP model is installed), mean confidence and seconds per
+picture, side by side, on the pictures `lumen train` held out."""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from desktop.cli.common import report_error, whole_number
+from models.errors import LumenError, extra_hint
+
+
+def share(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0 < number <= 1:
+        raise argparse.ArgumentTypeError("must be above 0 and at most 1")
+    return number
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("models", nargs="*", metavar="MODEL", help="installed model names or model folders")
+    parser.add_argument("--data", type=Path, required=True, metavar="DIR",
+                        help="dataset folder as for `lumen train`")
+    parser.add_argument("--val-split", type=share, default=0.1, metavar="F",
+                        help="score the share `lumen train --val-split F` held out (default 0.1; 1 = every picture)")
+    parser.add_argument("--predictions", type=Path, metavar="FILE",
+                        help="also score captions made elsewhere (JSONL file_name,text or CSV image,caption)")
+    parser.add_argument("--samples", type=whole_number(0), default=3, metavar="N",
+                        help="sample captions to show (default 3)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+
+def _table(results, samples: list[tuple[str, str]]) -> str:
+    from training.metrics import NAMES
+
+    names = [r.name for r in results]
+    width = max(12, *(len(n) for n in names))
+    rows = [f"{'':<20}" + "".join(f"{n:>{width + 2}}" for n in names)]
+
+    def row(label: str, values) -> None:
+        rows.append(f"{label:<20}" + "".join(f"{v:>{width + 2}}" for v in values))
+
+    for metric in NAMES:
+        row(metric, [f"{r.metrics[metric]:.3f}" for r in results])
+    row("CLIPScore", ["-" if r.clip_score is None else f"{r.clip_score:.3f}" for r in results])
+    row("mean confidence", ["-" if r.confidence is None else f"{r.confidence:.3f}" for r in results])
+    row("seconds/picture", ["-" if r.seconds_per_picture is None else f"{r.seconds_per_picture:.3f}"
+                            for r in results])
+    for key, reference in samples:
+        rows.append(f"\n{key}\n  reference: {reference}")
+        for r in results:
+            rows.append(f"  {r.name}: {r.captions.get(key, '-')}")
+    notes = sorted({n for r in results for n in r.notes})
+    return "\n".join(rows + [f"note: {n}" for n in notes])
+
+
+def run(args: argparse.Namespace) -> int:
+    for package in ("pycocoevalcap", "jiwer"):
+        if importlib.util.find_spec(package) is None:
+            return report_error(f"the caption metrics need {package}: {extra_hint('train')}", 8)
+    if not args.models and args.predictions is None:
+        return report_error("name at least one MODEL (an installed name or a folder), or --predictions FILE", 2)
+    from training.evaluate import evaluate, key_of, remember
+
+    log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else \
+        (lambda line: print(line, flush=True))
+    try:
+        results, pairs, references = evaluate(args.models, args.data, predictions=args.predictions,
+                                  val_split=args.val_split, device=args.device, log=log)
+    except LumenError as e:
+        return report_error(str(e), e.exit_code)
+    remember(results, len(pairs), args.data)
+    samples = [(key_of(p, args.data), " | ".join(references[key_of(p, args.data)]))
+               for p in pairs[:args.samples]]
+    if args.json:
+        print(json.dumps({
+            "data": str(args.data), "pictures": len(pairs),
+            "models": [r.to_json() for r in results],
+            "samples": [{"picture": k, "reference": ref,
+                         "captions": {r.name: r.captions.get(k) for r in results}} for k, ref in samples],
+            "notes": sorted({n for r in results for n in r.notes}),
+        }, indent=2))
+    else:
+        print(f"{len(pairs)} held-out pictures of {args.data}")
+        print(_table(results, samples))
+    return 0
+

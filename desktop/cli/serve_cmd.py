@@ -1,0 +1,111 @@
+"""`lumen serve`: the local JSON API (services/api). Binds 127.0.0.1 unless told otherwise, and
+any other address needs a token. Exit status: 0 stopped, 1 missing extra or port in use,
+2 bad flags (an open address without a token), 3 no usable model.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import socket
+import sys
+
+from desktop.cli.common import add_model_arguments, report_error, whole_number
+from models.errors import LumenError, extra_hint, missing_packages
+
+TOKEN_ENV = "LUMEN_API_TOKEN"  # a token in the environment stays out of `ps` listings
+MAX_CONNECTIONS = 64  # uvicorn answers 503 beyond this many open connections
+KEEP_ALIVE_S = 5  # an idle connection between requests is closed after this
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this computer only)")
+    parser.add_argument("--port", type=whole_number(0, 65535), default=8765, help="port (default 8765; 0 picks a free one)")
+    add_model_arguments(parser)
+    parser.add_argument("--tags-model", metavar="DIR", help="CLIP model folder for tags (default: the installed one)")
+    parser.add_argument("--ask-model", metavar="DIR",
+                        help="SmolVLM folder for POST /ask (default: the installed one; loaded on first use)")
+    parser.add_argument("--captions", type=whole_number(1, 21), metavar="N",
+                        help="sentences per picture: 1 beam caption + N-1 sampled "
+                             "(default: total_captions_number, else 3)")
+    parser.add_argument("--token", help=f"require 'Authorization: Bearer TOKEN' (or set {TOKEN_ENV}); "
+                                        "needed for any address but this computer's")
+    parser.add_argument("--queue", type=whole_number(1, 1000), default=8, metavar="N",
+                        help="pictures that may wait for the engine before clients get 503 (default 8)")
+    parser.add_argument("--read-timeout", type=whole_number(1, 3600), default=10, metavar="SECONDS",
+                        help="drop a client whose request headers have not arrived, or whose body "
+                             "stops, for this long (408; default 10)")
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None) if host == "localhost" else []
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket, or OSError with the reason (port in use, no such address)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    if sys.platform != "win32":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def run(args: argparse.Namespace) -> int:
+    if missing_packages("fastapi", "uvicorn"):
+        return report_error(f"lumen serve needs FastAPI and uvicorn: {extra_hint('serve')}", 1)
+    import uvicorn
+
+    from services.api.app import create_app
+    from services.api import work
+    from services.api.engine import Engine
+    from services.api.model_choice import choose
+    from services.api.slow_clients import guarded_protocol
+
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    if not is_loopback(args.host) and not token:
+        return report_error(f"--host {args.host} lets other computers connect: give --token TOKEN "
+                            f"(or set {TOKEN_ENV}) so only your clients can, or keep 127.0.0.1", 2)
+    try:
+        choice = choose(getattr(args, "model", None), args.tags_model, args.captions, ask_model=args.ask_model)
+        engine = Engine(lambda: work.load(choice, args.device, args.threads), args.queue)
+        loaded = engine.start()
+    except LumenError as e:
+        return report_error(str(e), e.exit_code)
+    if loaded.warning:
+        print(f"warning: {loaded.warning}", file=sys.stderr, flush=True)
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as e:
+        engine.close()
+        return report_error(f"cannot listen on {args.host}:{args.port} ({e.strerror or e}); "
+                            "choose another --port or --host", 1)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"lumen: serving {loaded.captioner.name}"
+          f"{f' with tags from {loaded.clip.name}' if loaded.clip else ''} on http://{shown}:{port}/ "
+          f"(API description at /docs); Ctrl+C stops", file=sys.stderr, flush=True)
+    app = create_app(engine, token=token, read_timeout=args.read_timeout)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, http=guarded_protocol(args.read_timeout),
+                            limit_concurrency=MAX_CONNECTIONS, server_header=False, lifespan="off",
+                            timeout_keep_alive=KEEP_ALIVE_S, timeout_graceful_shutdown=5)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        engine.close()
+        sock.close()
+    return 0

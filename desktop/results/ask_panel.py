@@ -1,0 +1,230 @@
+"""Ask about the picture: a question field under the description, the conversation below it.
+
+Ask (Ctrl+Shift+A, the Describe menu, or the Ask button) opens the panel for the current picture
+and puts the keyboard in the question field (accessible name "Question about the picture").
+Enter asks. The answer is added to the conversation, announced and spoken by the same route as
+descriptions (desktop/speech/speech_router.py), and Ctrl+C in the conversation with nothing selected
+copies the latest answer. Esc (the window's Stop) stops an answer being written. Each question
+and answer is kept in History with the picture. A question typed in the language results are
+translated into (Settings) goes to the model in English and its answer comes back translated.
+With no question-answering model installed, Ask says how to install one and its size.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout
+
+from desktop.work.ask_engine import AskEngine
+from desktop.work.caption_engine import error_sentence
+from desktop.imaging import ImageSource
+from desktop.results.result_view import _ResultText  # the description's text box: Ctrl+C copies all
+from models.errors import CancelledError
+
+if TYPE_CHECKING:
+    from desktop.window.main_window import MainWindow
+
+NO_PICTURE = "There is no picture yet; open, paste or capture one first."
+
+
+
+@dataclass
+class _HistoryRef:
+    """The History entry of the conversation on screen (None until its first answer is kept)."""
+
+    id: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+class _Conversation(_ResultText):
+    """Ctrl+C here copies the answer (or the selection), not the window's description."""
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) \
+                and event.matches(QKeySequence.StandardKey.Copy):
+            event.accept()  # the key goes to keyPressEvent instead of the window's Copy action
+            return True
+        return super().event(event)
+
+
+class AskPanel(QGroupBox):
+    def __init__(self) -> None:
+        super().__init__("Ask about this picture")
+        self.setAccessibleName("Ask about this picture")
+        col = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.question = QLineEdit()
+        self.question.setObjectName("askQuestion")
+        self.question.setAccessibleName("Question about the picture")
+        self.question.setAccessibleDescription("Type a question and press Enter. Esc stops the answer.")
+        self.question.setPlaceholderText("For example: what colour is the car?")
+        self.ask_button = QPushButton("Ask")
+        self.ask_button.setAccessibleName("Ask")
+        self.ask_button.setAccessibleDescription("Ask the question about the picture (Enter).")
+        row.addWidget(self.question, 1)
+        row.addWidget(self.ask_button)
+        self.conversation = _Conversation()
+        self.conversation.setObjectName("askConversation")
+        self.conversation.setReadOnly(True)
+        self.conversation.setTabChangesFocus(True)
+        self.conversation.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByKeyboard | Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.conversation.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.conversation.setAccessibleName("Conversation")
+        self.conversation.setAccessibleDescription("Questions and answers about this picture. Ctrl+C copies the last answer.")
+        col.addLayout(row)
+        col.addWidget(self.conversation)
+        self.hide()
+
+    def widgets(self) -> list:
+        """In tab order."""
+        return [self.question, self.ask_button, self.conversation]
+
+
+class AskController(QObject):
+    def __init__(self, window: MainWindow, engine: AskEngine | None = None) -> None:
+        super().__init__(window)
+        self.w = window
+        self.engine = engine or AskEngine(window.tasks)
+        self.panel = AskPanel()
+        self.source: ImageSource | None = None  # the picture the conversation is about
+        self.turns: list[tuple[str, str]] = []
+        self._history = _HistoryRef()
+        self.pending: str | None = None  # the question being answered
+        self.last_answer = ""
+        self.panel.question.returnPressed.connect(self.submit)
+        self.panel.ask_button.clicked.connect(self.submit)
+        self.panel.conversation.copy_all.connect(self.copy_answer)
+
+    def connect(self) -> None:
+        """After the window's actions exist: Esc (Stop) also stops an answer."""
+        self.w.actions["stop"].triggered.connect(self.stop)
+
+    # ----- opening -----
+    def open(self) -> None:
+        current = self.w.describer.current
+        if current is None:
+            self.w.show_error(NO_PICTURE)
+            return
+        if self.engine.model_folder() is None:
+            from models.asker import install_hint
+
+            self.w.show_error(f"Asking about a picture needs a question-answering model; {install_hint()}.")
+            return
+        if current is not self.source:
+            # One History entry per conversation: the first answer adds it, later ones rewrite it.
+            self.source, self.turns, self._history = current, [], _HistoryRef()
+            self._render()
+            # Encode the picture while the question is typed (a model load error is shown then).
+            self.engine.prepare(current, on_failed=lambda exc: self._failed(current, "", exc))
+        self.panel.show()
+        self.panel.question.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    # ----- asking -----
+    def submit(self) -> None:
+        question = " ".join(self.panel.question.text().split())
+        if not question:
+            self.w.speech.status("Type a question first.")
+            return
+        if self.source is None or self.source is not self.w.describer.current:
+            self.open()  # the picture changed: a new conversation
+            if self.source is None:
+                return
+        self.pending = question
+        self.panel.question.clear()
+        self._render()
+        self.w.set_status(f"Thinking about: {question}")
+        self.w.speech.status("Thinking…")
+        translate_to = self.w.settings.translate_to
+        to_english = None
+        if translate_to:
+            from services.translation import translate
+
+            to_english = lambda text: translate(text, "en", translate_to)  # noqa: E731
+        source = self.source
+        self.engine.ask(source, question, to_english=to_english,
+                        on_text=lambda text: self._partial(source, question, text),
+                        on_done=lambda answer: self._done(source, question, answer),
+                        on_failed=lambda exc: self._failed(source, question, exc))
+
+    def stop(self) -> None:
+        """Esc: the answer being written is dropped (a cancelled job reports nothing back)."""
+        if self.pending is None:
+            return
+        self.engine.cancel()
+        self.pending = None
+        self._render()
+        self.w.set_status("Stopped answering.")
+
+    def _partial(self, source: ImageSource, question: str, text: str) -> None:
+        if source is self.source and question == self.pending:
+            self._render(partial=text)
+
+    def _done(self, source: ImageSource, question: str, answer: Any) -> None:
+        text = answer.answer.strip() or "The model gave no answer."
+        code = self.w.settings.translate_to
+        if code:
+            self.w.tasks.run(lambda: self.w.translator.translate(text, code),
+                             lambda said: self._answered(source, question, said, code),
+                             lambda exc: self._answered(source, question, text, None))
+        else:
+            self._answered(source, question, text, None)
+
+    def _answered(self, source: ImageSource, question: str, text: str, language: str | None) -> None:
+        if source is not self.source:
+            return
+        self.pending = None
+        self.turns.append((question, text))
+        self.last_answer = text
+        self._render()
+        self.w.set_status("Answered.")
+        self.w.earcons.play("done")
+        self.w.speech.say(text, language=language)
+        if self.w.settings.history:
+            store, panel, held = self.w.store, self.w.history_panel, self._history
+            conversation = self.conversation_text()
+
+            def keep() -> object:  # on a pool thread; the lock keeps one entry per conversation
+                with held.lock:
+                    entry = store.replace_text(held.id, conversation) if held.id else None
+                    if entry is None:
+                        entry = store.add(source=source.label, task="ask", detail="", text=conversation,
+                                          uncertain=False, image=source.data)
+                        held.id = entry.id
+                    return entry
+
+            self.w.tasks.run(keep, lambda _entry: panel.isVisible() and panel.refresh())
+
+    def _failed(self, source: ImageSource, question: str, exc: BaseException) -> None:
+        if source is not self.source:
+            return
+        self.pending = None
+        self._render()
+        if isinstance(exc, CancelledError):
+            self.w.set_status("Stopped.")
+            self.w.speech.status("Stopped.")
+            return
+        self.w.show_error(error_sentence(exc))
+
+    # ----- showing -----
+    def conversation_text(self) -> str:
+        lines = []
+        for question, answer in self.turns:
+            lines += [f"Question: {question}", f"Answer: {answer}", ""]
+        return "\n".join(lines).strip()
+
+    def _render(self, partial: str | None = None) -> None:
+        lines = [self.conversation_text(), ""] if self.turns else []
+        if self.pending is not None:
+            lines += [f"Question: {self.pending}", f"Answer: {partial or ''} …"]
+        self.panel.conversation.setPlainText("\n".join(lines).strip())
+
+    def copy_answer(self) -> None:
+        if not self.last_answer:
+            self.w.speech.status("There is no answer to copy.")
+            return
+        QGuiApplication.clipboard().setText(self.last_answer)
+        self.w.speech.status("Answer copied.")

@@ -1,0 +1,215 @@
+"""The window's handle on the caption engine.
+
+The Captioner is created and used only on one dedicated worker thread (an ONNX session is not
+thread-safe); the GUI thread sees only `ModelInfo` and results, delivered by the task helper.
+Describe requests share one lane, so a new one cancels the one in flight (last wins).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.imaging import ImageSource
+from desktop.work.model_threads import SPIN, model_threads
+from desktop.work.reading_job import TEXT_FIRST_TASKS, ReadingJob
+from desktop.work.workers import Failed, JobContext, TaskManager
+from models.errors import LumenError, ModelFolderError
+from models.results import DETAILS, Caption, DescribeOptions
+from services import latency_trace
+
+log = logging.getLogger(__name__)
+DESCRIBE_LANE = "describe"
+AHEAD_LANE = "ahead"  # work for the next likely action, cancelled by any new describe
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    family: str
+    provider: str
+    folder: Path
+
+
+def resolve_model_dir(model: str | None) -> Path | None:
+    """`--model DIR` when given, else the installed default model, else None."""
+    if model:
+        return Path(model).expanduser()
+    from models.registry import default_model_dir
+
+    try:
+        folder = default_model_dir()
+    except Exception as exc:  # a damaged registry must not stop the window opening
+        log.warning("could not read the installed models: %s", exc)
+        return None
+    return Path(folder) if folder else None
+
+
+def error_sentence(exc: BaseException) -> str:
+    """One sentence fit to show and speak, never a traceback."""
+    if isinstance(exc, LumenError):
+        return str(exc).strip() or "Something went wrong; please try again."
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"Something went wrong ({text}); please try again."
+
+
+def warm_up(captioner: Any) -> None:
+    """One short describe of a blank picture right after loading (on the worker, before the
+    model is reported ready), so the first real press finds every session's kernels chosen and
+    its memory arenas grown: ONNX Runtime's first run of a session is several times slower."""
+    try:
+        from PIL import Image
+
+        t = time.perf_counter()
+        captioner.describe(Image.new("RGB", (64, 48), (128, 128, 128)), DescribeOptions(max_tokens=2))
+        latency_trace.mark("warm_up", seconds=time.perf_counter() - t)
+    except Exception as exc:  # a model that cannot warm up still gets its real chance
+        log.info("warm-up describe failed: %s", exc)
+
+
+class CaptionEngine(QObject):
+    """Loads the model and describes images in the background."""
+
+    state_changed = Signal(str)  # "none", "loading", "ready", "failed"
+
+    def __init__(self, tasks: TaskManager, device: str = "auto") -> None:
+        super().__init__()
+        self._worker = tasks.worker("captioner")
+        self._device = device
+        self._captioner: Any = None  # read and written on the worker thread only
+        self._reading = ReadingJob(device)  # PP-OCR and the picture's kind, on the worker too
+        self.info: ModelInfo | None = None
+        self.state = "none"
+        self.error = ""
+
+    def _set_state(self, state: str, error: str = "") -> None:
+        self.state, self.error = state, error
+        self.state_changed.emit(state)
+
+    def load(self, folder: Path) -> None:
+        """Start loading `folder` on the worker; state_changed tells how it went."""
+        self._set_state("loading")
+        device = self._device
+
+        def job(ctx: JobContext) -> ModelInfo:
+            from models.captioner import Captioner  # onnxruntime import stays off the GUI thread
+
+            if not folder.is_dir():
+                raise ModelFolderError(
+                    f"The model folder {folder} does not exist; choose another model in model setup."
+                )
+            self._captioner = None
+            captioner = Captioner.load(folder, device=device, threads=model_threads(), spin=SPIN)
+            warm_up(captioner)
+            self._captioner = captioner
+            return ModelInfo(
+                str(getattr(captioner, "name", folder.name)),
+                str(getattr(captioner, "family", "")),
+                str(getattr(captioner, "provider", "")),
+                folder,
+            )
+
+        def warm_reader(ctx: JobContext) -> None:
+            try:
+                t = time.perf_counter()
+                self._reading.warm()
+                latency_trace.mark("warm_up_reader", seconds=time.perf_counter() - t)
+            except Exception as exc:  # reading text is optional: describing still works
+                log.info("warming up the text reader failed: %s", exc)
+                latency_trace.mark("warm_up_reader", error=str(exc))
+
+        def done(info: ModelInfo) -> None:
+            self.info = info
+            self._set_state("ready")
+            # Next on the same worker, after "ready": the capture shortcuts' kind check uses
+            # PP-OCR, and the first press must not be the one that loads it.
+            self._worker.submit(warm_reader, name="warm the text reader")
+
+        def failed(exc: BaseException) -> None:
+            self.info = None
+            self._set_state("failed", error_sentence(exc))
+
+        self._worker.submit(job, on_done=done, on_failed=failed, name="load")
+
+    def describe(
+        self,
+        source: ImageSource,
+        options: DescribeOptions,
+        *,
+        on_text: Callable[[str], None],
+        on_done: Callable[[Caption], None],
+        on_failed: Failed,
+        on_settled: Callable[[str], None] | None = None,
+    ) -> JobContext:
+        """Describe on the worker; cancels the describe in flight. Callbacks run on the GUI.
+
+        `on_settled` hears the text the answer is sure to start with, as it grows."""
+
+        def job(ctx: JobContext) -> Caption:
+            captioner = self._captioner
+            reading = options.task in TEXT_FIRST_TASKS  # PP-OCR needs no description model
+            if captioner is None and not reading:
+                raise ModelFolderError(
+                    "No model is loaded; install one with model setup, or open Lumen with --model."
+                )
+            latency_trace.mark("describe_start", task=options.task, detail=options.detail)
+            cpu = time.thread_time()  # this thread's share (ONNX Runtime's other threads run the rest)
+
+            def settled(text: str) -> None:
+                latency_trace.mark("settled", chars=len(text))
+                if on_settled is not None:
+                    ctx.post(on_settled, text)
+
+            streaming = settled if on_settled is not None or latency_trace.enabled() else None
+            if reading:
+                caption = self._reading.run(
+                    source.data, options, captioner, screen=source.kind == "screen",
+                    on_text=lambda text: ctx.post(on_text, text), should_stop=ctx.should_stop,
+                    on_settled=streaming)
+            else:
+                caption = captioner.describe(
+                    source.data, options,
+                    on_text=lambda text: ctx.post(on_text, text),
+                    should_stop=ctx.should_stop,
+                    on_settled=streaming,
+                )
+            latency_trace.mark("describe_done", timings_ms=caption.timings_ms, cpu_s=time.thread_time() - cpu)
+            return caption
+
+        def done(caption: Caption) -> None:
+            if options.task == "caption" or (options.task == "auto" and caption.kind == "photo"):
+                self._prepare_ahead(source, options)
+            on_done(caption)  # may start the next describe, which cancels the work ahead
+
+        self._worker.cancel(AHEAD_LANE)
+        return self._worker.submit(
+            job, on_done=done, on_failed=on_failed, lane=DESCRIBE_LANE, name="describe"
+        )
+
+    def _prepare_ahead(self, source: ImageSource, done: DescribeOptions) -> None:
+        """While the description is spoken, encode the prompts of the other detail levels:
+        "describe again" then skips the text encoder as well as the vision encoder
+        (`lumen bench --latency`: describe again, README). Any new describe cancels it; one
+        arriving mid-run waits for that one text-encoder run."""
+        captioner = self._captioner
+        if captioner is None:
+            return
+        others = [DescribeOptions(task="caption", detail=d) for d in DETAILS if d != done.detail]
+
+        def job(ctx: JobContext) -> int:
+            return captioner.prepare_ahead(source.data, others, should_stop=ctx.should_stop)
+
+        self._worker.submit(job, lane=AHEAD_LANE, name="prepare ahead",
+                            on_failed=lambda exc: log.info("preparing ahead failed: %s", exc))
+
+    def cancel(self) -> None:
+        self._worker.cancel(DESCRIBE_LANE)
+
+    @property
+    def busy(self) -> bool:
+        return self._worker.busy

@@ -1,0 +1,54 @@
+"""The window's text-first work, run on the engine's worker: PP-OCR for "ocr", and for "auto"
+(the global capture shortcuts) the picture's kind first: blank -> a sentence, text -> read
+(plus a brief caption line when a description model is loaded), photo -> the caption.
+
+The TextReader is opened on the worker the first time it is needed and kept there; reading
+text needs no description model, so it works on a first start.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from desktop.work.model_threads import SPIN, model_threads
+from models.results import Caption, DescribeOptions
+
+TEXT_FIRST_TASKS = ("ocr", "auto")
+
+
+class ReadingJob:
+    """Lives on the engine's worker thread only."""
+
+    def __init__(self, device: str) -> None:
+        self._device = device
+        self._first: Any = None
+
+    def _text_first(self) -> Any:
+        if self._first is None:
+            from models.captioner import default_cache_dir
+            from models.session import SessionConfig
+            from models.text_first import TextFirst
+
+            self._first = TextFirst(SessionConfig(self._device, model_threads(), default_cache_dir(), SPIN))
+        return self._first
+
+    def warm(self) -> None:
+        """Open PP-OCR and read one line once (at start, on the worker): the capture shortcuts
+        classify every picture with it, and the first press must not be the one that loads it."""
+        from PIL import Image, ImageDraw
+
+        picture = Image.new("RGB", (320, 96), "white")
+        ImageDraw.Draw(picture).text((16, 30), "Lumen is ready", fill="black", font_size=28)
+        self._text_first().reader.read(picture)
+
+    def run(self, data: Any, options: DescribeOptions, captioner: Any, *, screen: bool,
+            on_text: Callable[[str], None], should_stop: Callable[[], bool],
+            on_settled: Callable[[str], None] | None = None) -> Caption:
+        first = self._text_first()
+        if options.task == "ocr":
+            caption = first.read(data, on_settled=on_settled, should_stop=should_stop)
+            on_text(caption.caption)
+            return caption
+        return first.describe(data, DescribeOptions(task="caption", detail=options.detail), captioner,
+                              screen=screen, on_text=on_text, should_stop=should_stop,
+                              on_settled=on_settled)
