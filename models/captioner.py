@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 from PIL import Image
 
 from models.adapter import Adapter, Prepared
@@ -127,6 +128,24 @@ class Captioner:
         if ahead is None:  # a family whose prompt encoding is not kept (SmolVLM)
             return self.adapter.prepare(None, rgb.size, options, timings, features=features)
         return self.adapter.prepare(None, rgb.size, options, timings, features=features, encoded=ahead)
+
+    def encode_together(self, images: list[Image.Image]) -> int:
+        """Run the vision encoder once over several decoded pictures and keep each picture's
+        image features, exactly as `describe` keeps them: describing these pictures next skips
+        their vision encoder (`lumen batch --batch-size`). Returns how many were encoded: 0 for
+        a family without a reusable encoded image. The cache must hold them all until then."""
+        encode = getattr(self.adapter, "encode", None)
+        if encode is None:
+            return 0
+        todo = [(key, rgb) for key, rgb in ((self._features_key(rgb), rgb) for rgb in images)
+                if self.cache.get(key) is None]
+        if not todo:
+            return 0
+        features = encode(np.concatenate([self.adapter.pixels(rgb) for _, rgb in todo]), {})
+        for (key, _), one in zip(todo, features):
+            kept = np.ascontiguousarray(one[None])  # its own memory: the batch can be freed
+            self.cache.put(key, kept, kept.nbytes)
+        return len(todo)
 
     def prepare_ahead(self, image: str | Path | bytes | Image.Image, options: list[DescribeOptions],
                       should_stop: Callable[[], bool] | None = None) -> int:

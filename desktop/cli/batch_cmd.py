@@ -31,6 +31,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=whole_number(1), default=1, metavar="N",
                         help="local engine: describe N pictures at once, each with its own model "
                              "and a share of the cores (default 1)")
+    parser.add_argument("--batch-size", type=whole_number(1, 64), default=1, metavar="N",
+                        help="run the vision encoder on N pictures at once (default 1; see lumen bench --batch)")
     add_model_arguments(parser)
     parser.add_argument("--detail", choices=DETAILS, default="brief", help="how much to say (default brief)")
     parser.add_argument("--task", choices=(*TASKS, "auto"), default="caption",
@@ -58,7 +60,7 @@ def options_from(args: argparse.Namespace):  # noqa: ANN201
         model=str(model) if model else None, device=args.device, dtype=args.dtype, threads=args.threads,
         task=args.task, detail=args.detail, max_tokens=args.max_tokens, beams=args.beams,
         alternatives=args.alternatives, seed=args.seed, ocr_engine=args.ocr_engine, tags=args.tags,
-        tags_model=args.tags_model, lang=args.lang,
+        tags_model=args.tags_model, lang=args.lang, batch_size=args.batch_size,
     )
 
 

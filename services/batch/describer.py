@@ -47,6 +47,7 @@ class BatchOptions:
     tags: bool = False
     tags_model: str | None = None
     lang: str | None = None
+    batch_size: int = 1  # pictures per vision-encoder call (Captioner.encode_together)
 
     @property
     def reads_first(self) -> bool:
@@ -103,7 +104,8 @@ class Describer:
 
         o = self.options
         captioner = Captioner.load(Path(o.model), device=o.device, dtype=o.dtype, threads=o.threads)
-        captioner.cache = PictureCache(BATCH_CACHE_BYTES)
+        # Holds a whole batch's encoded pictures until each is described.
+        captioner.cache = PictureCache(BATCH_CACHE_BYTES * max(2, o.batch_size))
         if captioner.warning:
             self._warn(captioner.warning)
         return captioner
@@ -123,6 +125,15 @@ class Describer:
         except LumenError as e:
             self._warn(f"{e}; describing without tags")
             return None
+
+    def encode_together(self, pictures: list[Image.Image]) -> None:
+        """Encode several decoded pictures in one vision-encoder call before they are described
+        one by one (captions only: `--task auto` decides each picture's kind first)."""
+        if self._first is None and self.captioner is not None and len(pictures) > 1:
+            try:
+                self.captioner.encode_together(pictures)
+            except LumenError:
+                pass  # each picture is then encoded (and its error reported) on its own
 
     @property
     def provider(self) -> str:

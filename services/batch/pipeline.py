@@ -146,14 +146,20 @@ class _Feeder:
         self._lock = threading.Lock()
         self.stopped = False
 
-    def next(self) -> tuple[Picture, Future] | None:
+    def take(self, count: int) -> list[tuple[Picture, Future]]:
+        """Up to `count` pictures (none when all are handed out or the batch stops)."""
         with self._lock:
-            while not self.stopped and len(self._window) < self._ahead:
-                picture = next(self._pending, None)
-                if picture is None:
+            taken = []
+            while not self.stopped and len(taken) < count:
+                while len(self._window) < self._ahead + count:
+                    picture = next(self._pending, None)
+                    if picture is None:
+                        break
+                    self._window.append((picture, self._readers.submit(_read, picture)))
+                if not self._window:
                     break
-                self._window.append((picture, self._readers.submit(_read, picture)))
-            return self._window.popleft() if self._window and not self.stopped else None
+                taken.append(self._window.popleft())
+            return taken
 
 
 _DONE = object()
@@ -178,21 +184,27 @@ def run_local(pending: list[Picture], options: BatchOptions, take: Callable[[lis
     first = Describer(options, warn=say)  # a model that fails to load, fails here
     results: queue.Queue = queue.Queue()
     with ThreadPoolExecutor(max_workers=min(2, workers + 1), thread_name_prefix="batch-read") as readers:
-        feeder = _Feeder(pending, readers, READ_AHEAD * workers)
+        feeder = _Feeder(pending, readers, READ_AHEAD * workers + options.batch_size * (workers - 1))
 
         def work(describer: Describer | None) -> None:
             try:
                 describer = describer or Describer(options, warn=lambda m: None)
                 while not (should_stop and should_stop()):
-                    item = feeder.next()
-                    if item is None:
+                    items = feeder.take(options.batch_size)
+                    if not items:
                         break
-                    picture, decoding = item
-                    try:
-                        row = describer.describe(picture, decoding.result())
-                    except LumenError as e:  # the picture could not be read
-                        row = {**error_row(picture, e), "exit_code": e.exit_code}
-                    results.put(row)
+                    decoded = []
+                    for picture, decoding in items:
+                        try:
+                            decoded.append((picture, decoding.result(), None))
+                        except LumenError as e:  # the picture could not be read
+                            decoded.append((picture, None, e))
+                    describer.encode_together([rgb for _, rgb, _ in decoded if rgb is not None])
+                    for picture, rgb, error in decoded:
+                        if error is not None:
+                            results.put({**error_row(picture, error), "exit_code": error.exit_code})
+                        else:
+                            results.put(describer.describe(picture, rgb))
             except BaseException as e:  # noqa: BLE001 - handed to the writing thread
                 results.put(e)
             finally:
