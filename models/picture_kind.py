@@ -3,11 +3,13 @@
 A caption model shown a page of text or a black screen invents a scene (the complaint that
 sank NVDA's built-in captioner, nvaccess/nvda #19298). Lumen reads text and names blank
 pictures instead. The figures are measured on tests/support/text_pages.py's pictures
-(tests/test_picture_kind.py prints them):
+(tests/test_picture_kind.py prints them) and on real ones: the photographs that ship with
+scikit-image and screenshots of real programs (tests/test_picture_kind_real.py):
 
 * blank: almost every pixel is the picture's own median colour;
-* text: PP-OCR's detector finds text over much of the picture, or over some of a picture made
-  of flat areas (windows, dialogs, terminals: a screenshot);
+* text: PP-OCR's detector finds lines of text over much of the picture, or over some of a
+  picture made of flat areas (windows, dialogs, terminals: a screenshot), or over much of what
+  is not background (a small dialog on a black screen);
 * photo: anything else.
 """
 from __future__ import annotations
@@ -28,6 +30,16 @@ TEXT_COVERAGE = 0.3
 # ... or this much on a picture whose pixels are mostly flat (a screenshot).
 SCREEN_TEXT_COVERAGE = 0.02
 FLAT_SHARE = 0.45
+# ... or on a flat picture, this share of what differs from the background (the median colour):
+# a 460x95 dialog alone on a black 1280x800 screen has text over 1.8% of the screen, 42% of the
+# dialog.
+CONTENT_TEXT_COVERAGE = 0.25
+MIN_SCREEN_TEXT = 0.002
+# A detected box is a line of text when it is low (at most this share of the picture's height)
+# or long (this many times as wide as high): the detector also boxes a drawing's large dark
+# shapes (a horse's silhouette, 188x185 px of a 400x328 picture), which are neither.
+LINE_HEIGHT_SHARE = 0.15
+LINE_ASPECT = 1.5
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,7 @@ def pixel_statistics(rgb: Image.Image) -> tuple[float, float, float]:
 
 
 def text_coverage(boxes: np.ndarray, size: tuple[int, int]) -> float:
-    """Share of the picture (w, h) inside the union of the detected boxes."""
+    """Share of the picture (w, h) inside the union of the detected boxes that are lines of text."""
     w, h = size
     if len(boxes) == 0 or not w or not h:
         return 0.0
@@ -69,6 +81,8 @@ def text_coverage(boxes: np.ndarray, size: tuple[int, int]) -> float:
     for box in boxes:
         x0, y0 = np.floor(box.min(axis=0)).astype(int)
         x1, y1 = np.ceil(box.max(axis=0)).astype(int)
+        if y1 - y0 > LINE_HEIGHT_SHARE * h and x1 - x0 < LINE_ASPECT * (y1 - y0):
+            continue  # a tall, short box: a shape, not a line of text
         mask[max(0, y0):y1, max(0, x0):x1] = True
     return float(mask.mean())
 
@@ -78,7 +92,9 @@ def decide(far: float, flat: float, coverage: float | None, mean: float) -> Pict
     if far < BLANK_FAR_SHARE or (coverage == 0.0 and far < NEAR_BLANK_FAR_SHARE):
         return PictureKind("blank", far, flat, coverage or 0.0, mean)
     coverage = coverage or 0.0
-    is_text = coverage >= TEXT_COVERAGE or (coverage >= SCREEN_TEXT_COVERAGE and flat >= FLAT_SHARE)
+    screen_text = coverage >= SCREEN_TEXT_COVERAGE or (
+        coverage >= MIN_SCREEN_TEXT and coverage >= CONTENT_TEXT_COVERAGE * far)
+    is_text = coverage >= TEXT_COVERAGE or (screen_text and flat >= FLAT_SHARE)
     return PictureKind("text" if is_text else "photo", far, flat, coverage, mean)
 
 

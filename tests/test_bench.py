@@ -45,6 +45,11 @@ def test_bench_writes_the_json_contract(tiny_florence2_onnx: Path, tiny_florence
     assert data["describe_cold_s"] > 0 and data["describe_warm_s"] > 0
     assert data["torch_alone_s"] > 0 and data["ratio_alone_int8"] > 0
     assert "app_start_s" not in data
+    # Every figure names the processor it was measured on.
+    from export.benchmark.machine import processor
+
+    assert data["cpu_features"] == list(processor().features) and data["cpu"] == processor().model
+    assert f"Processor: {processor().describe()}." in done.stdout
     table = done.stdout.splitlines()
     assert table[0].startswith("| engine |") and any(r.startswith("| Lumen ONNX int8 |") for r in table)
 

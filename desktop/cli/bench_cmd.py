@@ -103,8 +103,13 @@ def _sources(args: argparse.Namespace) -> tuple[Path, Path | None]:
 
 
 def _print_and_save(args: argparse.Namespace, table: str, data: dict) -> int:
-    """The table on standard output; the JSON written to --json FILE when asked."""
-    print(table, flush=True)
+    """The table on standard output; the JSON written to --json FILE when asked. Both name the
+    processor and its vector features: every figure says which machine it comes from."""
+    from export.benchmark.machine import processor
+
+    machine = processor()
+    data = {**data, **machine.as_json()}
+    print(f"{table}\nProcessor: {machine.describe()}.", flush=True)
     if args.json is not None:
         try:
             args.json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
