@@ -193,3 +193,19 @@ def test_a_damaged_page_is_reported_and_the_next_pages_still_come(born_digital: 
     assert str(pages[1].error) == "Page 3 of report.pdf cannot be read: the file is damaged there."
     with pytest.raises(LumenError, match="Page 3 of report.pdf"):
         PageReader(first).read(pages[1])
+
+
+def test_two_columns_whose_paragraph_gaps_line_up_are_read_column_by_column() -> None:
+    """As PP-OCR boxes a scanned two-column page: a heading above, paragraph gaps at the same
+    heights in both columns (a band across the page at each one), a wider gutter."""
+    from models.ocr.layout import TextLine, reading_order
+
+    lines = [TextLine("Heading", 0.99, (100, 100, 400, 127))]
+    for column, x in (("left", 100), ("right", 640)):
+        for paragraph in range(3):
+            for row in range(3):
+                y = 163 + paragraph * 110 + row * 30
+                width = 440 if row < 2 else 200
+                lines.append(TextLine(f"{column} {paragraph} {row}", 0.99, (x, y, x + width, y + 27)))
+    _, paragraphs = reading_order(lines)
+    assert paragraphs == ["Heading"] + [f"{c} {p} 0 {c} {p} 1 {c} {p} 2" for c in ("left", "right") for p in range(3)]

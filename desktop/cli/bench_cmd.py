@@ -62,6 +62,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                              "first and follow-up answers, fp32 and int8, beside transformers")
     source.add_argument("--ocr", action="store_true",
                         help="PP-OCR reading a full 1280x800 screen of text (needs no description model)")
+    source.add_argument("--document", action="store_true",
+                        help="documents page by page: text layer and scanned-page CER, a 2,000-page PDF's "
+                             "first page and memory, two-column word order (needs jiwer)")
     parser.add_argument("--torch-checkpoint", metavar="DIR", type=Path,
                         help="with --model: the transformers checkpoint it was exported from")
     parser.add_argument("--tokens", type=_positive, default=20, metavar="N", help="new tokens per caption (default 20)")
@@ -165,7 +168,23 @@ def run_ocr_bench(args: argparse.Namespace) -> int:
     return _print_and_save(args, f"{markdown(result)}\n{load}", as_json(result))
 
 
+def run_document_bench(args: argparse.Namespace) -> int:
+    """--document: export/benchmark/documents.py."""
+    if missing_packages("jiwer"):
+        return report_error("the document bench scores text with jiwer: pip install jiwer", 1)
+    from export.benchmark.documents import as_json, markdown
+    from export.benchmark.documents import run_document_bench as measure
+
+    try:
+        result = measure(log=lambda line: print(line, file=sys.stderr, flush=True))
+    except LumenError as e:
+        return report_error(str(e), e.exit_code)
+    return _print_and_save(args, markdown(result), as_json(result))
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.document:
+        return run_document_bench(args)
     if args.ocr:
         return run_ocr_bench(args)
     if args.ask:

@@ -32,35 +32,34 @@ class TextLine:
         return self.box[3] - self.box[1]
 
 
-def _split(items: list[TextLine], axis: int, min_gap: float) -> tuple[list[list[TextLine]], float]:
-    """Groups separated by an empty stretch wider than min_gap along axis (0: x, 1: y), and the
-    widest such stretch (0 when there is none)."""
+def _widest_cut(items: list[TextLine], axis: int) -> tuple[float, int, list[TextLine]]:
+    """(width, index) of the widest empty stretch along axis (0: x, 1: y) between the items
+    sorted along that axis (cut before that index; width 0 when there is none), and that order."""
     ordered = sorted(items, key=lambda t: t.box[axis])
-    groups, end, widest = [[ordered[0]]], ordered[0].box[axis + 2], 0.0
-    for item in ordered[1:]:
-        if item.box[axis] - end > min_gap:
-            widest = max(widest, item.box[axis] - end)
-            groups.append([item])
-        else:
-            groups[-1].append(item)
+    end, widest, at = ordered[0].box[axis + 2], 0.0, 0
+    for i, item in enumerate(ordered[1:], start=1):
+        if item.box[axis] - end > widest:
+            widest, at = item.box[axis] - end, i
         end = max(end, item.box[axis + 2])
-    return groups, widest
+    return widest, at, ordered
 
 
 def _xy_cut(items: list[TextLine], unit: float) -> list[list[TextLine]]:
-    """Cut where the empty stretch is widest for its axis (as a share of its threshold): two
-    columns whose paragraph gaps happen to line up across the page are still cut into columns
-    first, because a gutter is wider than a paragraph gap is tall."""
+    """Cut at the widest empty stretch, for its axis (as a multiple of its threshold), and again
+    inside each part. One cut at a time: a page whose heading sits above two columns is cut
+    under the heading first, then between the columns, never across both columns at every
+    paragraph gap (a gutter is wider than a paragraph gap is tall)."""
     if len(items) <= 1:
         return [items]
-    best: tuple[float, list[list[TextLine]]] | None = None
+    best: tuple[float, int, list[TextLine]] | None = None
     for axis, gap in ((1, BAND_GAP), (0, GUTTER_GAP)):
-        groups, widest = _split(items, axis, gap * unit)
-        if len(groups) > 1 and (best is None or widest / gap > best[0]):
-            best = (widest / gap, groups)
+        widest, at, ordered = _widest_cut(items, axis)
+        if widest > gap * unit and (best is None or widest / gap > best[0]):
+            best = (widest / gap, at, ordered)
     if best is None:
         return [items]
-    return [block for group in best[1] for block in _xy_cut(group, unit)]
+    _, at, ordered = best
+    return _xy_cut(ordered[:at], unit) + _xy_cut(ordered[at:], unit)
 
 
 def _rows(block: list[TextLine]) -> list[list[TextLine]]:

@@ -1,173 +1,14 @@
-"""PDFs for the document tests, written with PDFium itself (pypdfium2): standard-font text laid
-out in one or two columns with headings, lists and paragraphs, pictures placed on pages, image-only
-"scans", and many-page files. Text is wrapped by the width PDFium measures, so every line of a
-paragraph but its last is full. Encrypted copies are made with pypdf (a dev dependency: PDFium
-cannot write encryption).
-"""
+"""PDFs for the document tests: export/benchmark/pdf_pages.py writes them with PDFium (the bench
+uses the same pages); encrypted copies are made here with pypdf (a dev dependency: PDFium cannot
+write encryption)."""
 from __future__ import annotations
 
-import ctypes
-import io
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
-from PIL import Image
-
-A4 = (595.0, 842.0)
-MARGIN = 56.0
-SIZE = 11.0
-LEADING = 14.0
-PARAGRAPH_SPACE = 10.0
-
-PROSE = [
-    "Lumen reads documents page by page for people who cannot see them. When a page has a text "
-    "layer, its words are read exactly as they were written, in the order a sighted reader follows.",
-    "A scanned letter has no text layer, so the page is rendered and read by the text reader. "
-    "Invoices, forms and leaflets arrive this way every day, and each page is said in turn.",
-    "Figures and photos on a page are described after its text, one after another, so nothing "
-    "on the page is silently skipped. Numbers such as 2026, 3.14 and 42% are kept as written.",
-]
-
-
-@dataclass
-class Block:
-    """A heading, a paragraph or a list item, placed in a column."""
-
-    text: str
-    kind: str = "paragraph"  # heading, paragraph, item
-
-
-@dataclass
-class PageSpec:
-    columns: list[list[Block]] = field(default_factory=list)  # one or two columns of blocks
-    heading: str | None = None  # across the whole width, above the columns
-    pictures: list[tuple[Image.Image, tuple[float, float, float, float]]] = field(default_factory=list)
-    size: tuple[float, float] = A4  # points; pictures' boxes are (x, y-from-top, w, h) in points
-
-
-class _Writer:
-    def __init__(self) -> None:
-        self.pdf = pdfium.PdfDocument.new()
-
-    def text(self, page: pdfium.PdfPage, text: str, x: float, y_top: float, size: float,
-             font: str = "Helvetica") -> None:
-        """Draw one line with its top at y_top (from the page's top)."""
-        obj = self._text_object(text, size, font)
-        pdfium_c.FPDFPageObj_Transform(obj, 1, 0, 0, 1, x, page.get_height() - y_top - size)
-        pdfium_c.FPDFPage_InsertObject(page.raw, obj)
-
-    def _text_object(self, text: str, size: float, font: str):  # noqa: ANN202 - a raw FPDF_PAGEOBJECT
-        obj = pdfium_c.FPDFPageObj_NewTextObj(self.pdf.raw, font.encode(), ctypes.c_float(size))
-        buffer = ctypes.create_string_buffer((text + "\0").encode("utf-16-le"))
-        pdfium_c.FPDFText_SetText(obj, ctypes.cast(buffer, ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
-        return obj
-
-    def width(self, text: str, size: float, font: str = "Helvetica") -> float:
-        obj = self._text_object(text, size, font)
-        left, bottom, right, top = (ctypes.c_float() for _ in range(4))
-        pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top)
-        pdfium_c.FPDFPageObj_Destroy(obj)
-        return right.value - left.value
-
-    def wrap(self, text: str, width: float, size: float, font: str = "Helvetica") -> list[str]:
-        lines: list[str] = []
-        for word in text.split():
-            if lines and self.width(f"{lines[-1]} {word}", size, font) <= width:
-                lines[-1] = f"{lines[-1]} {word}"
-            else:
-                lines.append(word)
-        return lines
-
-    def picture(self, page: pdfium.PdfPage, picture: Image.Image, box: tuple[float, float, float, float]) -> None:
-        x, y_top, w, h = box
-        data = io.BytesIO()
-        picture.convert("RGB").save(data, "JPEG", quality=90)
-        data.seek(0)
-        image = pdfium.PdfImage.new(self.pdf)
-        image.load_jpeg(data, inline=True)
-        image.set_matrix(pdfium.PdfMatrix().scale(w, h).translate(x, page.get_height() - y_top - h))
-        page.insert_obj(image)
-
-    def page(self, spec: PageSpec) -> None:
-        width, height = spec.size
-        page = self.pdf.new_page(width, height)
-        y = MARGIN
-        if spec.heading:
-            self.text(page, spec.heading, MARGIN, y, 18, "Helvetica-Bold")
-            y += 18 + 2 * PARAGRAPH_SPACE
-        gutter = 36.0
-        count = max(1, len(spec.columns))
-        column = (width - 2 * MARGIN - gutter * (count - 1)) / count
-        for i, blocks in enumerate(spec.columns):
-            x, top = MARGIN + i * (column + gutter), y
-            for block in blocks:
-                size, font = (14.0, "Helvetica-Bold") if block.kind == "heading" else (SIZE, "Helvetica")
-                for line in self.wrap(block.text, column, size, font):
-                    self.text(page, line, x, top, size, font)
-                    top += LEADING if size == SIZE else size + 4
-                top += PARAGRAPH_SPACE
-        for picture, box in spec.pictures:
-            self.picture(page, picture, box)
-        page.gen_content()
-        page.close()
-
-    def save(self, path: Path) -> Path:
-        self.pdf.save(str(path))
-        self.pdf.close()
-        return path
-
-
-def write_pdf(path: Path, pages: list[PageSpec]) -> Path:
-    writer = _Writer()
-    for spec in pages:
-        writer.page(spec)
-    return writer.save(path)
-
-
-def expected_text(spec: PageSpec) -> str:
-    """What the page says, in reading order, a blank line between paragraphs."""
-    parts = [spec.heading] if spec.heading else []
-    parts += [block.text for blocks in spec.columns for block in blocks]
-    return "\n\n".join(parts)
-
-
-def prose_page(columns: int = 1, heading: str | None = "Reading documents aloud") -> PageSpec:
-    """A page of headings, paragraphs and list items, in one or two columns."""
-    first = [Block("How it works", "heading"), Block(PROSE[0]), Block(PROSE[1])]
-    second = [Block("What you can do", "heading"), Block("- Move to the next page with Page Down.", "item"),
-              Block("- Read the current page again with Ctrl+T.", "item"), Block(PROSE[2])]
-    return PageSpec([first, second] if columns == 2 else [first + second], heading)
-
-
-def image_only_pdf(path: Path, pictures: list[Image.Image], dpi: float = 150.0) -> Path:
-    """A "scanned" PDF: each picture fills one page at `dpi`, with no text layer."""
-    writer = _Writer()
-    for picture in pictures:
-        size = (picture.width * 72.0 / dpi, picture.height * 72.0 / dpi)
-        page = writer.pdf.new_page(*size)
-        writer.picture(page, picture, (0.0, 0.0, *size))
-        page.gen_content()
-        page.close()
-    return writer.save(path)
-
-
-def render_page(path: Path, number: int = 1, dpi: float = 150.0) -> Image.Image:
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        return pdf[number - 1].render(scale=dpi / 72.0).to_pil().convert("RGB")
-    finally:
-        pdf.close()
-
-
-def many_pages(path: Path, count: int) -> Path:
-    """A `count`-page PDF, each page a short paragraph that names its number (one page object
-    imported `count` times would share content; these are each their own)."""
-    writer = _Writer()
-    for n in range(1, count + 1):
-        writer.page(PageSpec([[Block(f"This is page {n}. {PROSE[n % len(PROSE)]}")]], heading=None))
-    return writer.save(path)
+from export.benchmark.pdf_pages import (  # noqa: F401 - re-exported for the tests
+    A4, PROSE, Block, PageSpec, expected_text, full_page, image_only_pdf, many_pages, prose_page, render_page,
+    write_pdf, zero_page_pdf,
+)
 
 
 def encrypted_copy(source: Path, path: Path, password: str) -> Path:
@@ -178,7 +19,3 @@ def encrypted_copy(source: Path, path: Path, password: str) -> Path:
     with open(path, "wb") as f:
         writer.write(f)
     return path
-
-
-def zero_page_pdf(path: Path) -> Path:
-    return _Writer().save(path)
