@@ -36,6 +36,16 @@ def _dtypes(value: str) -> tuple[str, ...]:
     return chosen
 
 
+def _sizes(value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("give whole numbers, comma-separated, such as 1,2,4") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("give whole numbers of at least 1, comma-separated")
+    return sizes
+
+
 def _screen_size(value: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in value.lower().split("x"))
@@ -84,6 +94,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ocr-size", type=_screen_size, default=(1280, 800), metavar="WxH",
                         help="with --ocr: the screen of text to read (default 1280x800)")
     parser.add_argument("--json", metavar="FILE", type=Path, help="write every figure as JSON")
+    batch = parser.add_argument_group("batch (lumen batch's throughput)")
+    batch.add_argument("--batch", action="store_true",
+                       help="pictures/s at several batch sizes, Lumen beside transformers' generate "
+                            "with the same batch size and tokens (--dtype, default int8)")
+    batch.add_argument("--batch-sizes", type=_sizes, default=(1, 2, 4, 8, 16), metavar="LIST",
+                       help="with --batch: the batch sizes (default 1,2,4,8,16)")
+    batch.add_argument("--workers", type=_positive, default=2, metavar="N",
+                       help="with --batch: also time N workers sharing the cores (default 2; 1: skip)")
     latency = parser.add_argument_group("latency (the real window on a virtual display)")
     latency.add_argument("--latency", action="store_true",
                          help="time the global shortcut (and `lumen capture`) to the first spoken word")
@@ -182,7 +200,31 @@ def run_document_bench(args: argparse.Namespace) -> int:
     return _print_and_save(args, markdown(result), as_json(result))
 
 
+def run_batch_bench(args: argparse.Namespace) -> int:
+    """--batch: export/benchmark/batch.py."""
+    from export.benchmark.batch import BatchBenchOptions
+    from export.benchmark.batch import run_batch_bench as measure
+
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    dtype = args.dtype or "int8"
+    try:
+        if args.random_weights is not None:
+            from export.benchmark.random_weights import random_model
+
+            built = random_model(args.random_weights, args.cache_dir or default_cache_dir(), (dtype,), log=log)
+            model, checkpoint = built.onnx, built.checkpoint
+        else:
+            model, checkpoint = args.model, args.torch_checkpoint
+        table, data = measure(BatchBenchOptions(model, checkpoint, dtype, args.batch_sizes, args.tokens,
+                                                args.threads, args.device, args.workers), log=log)
+    except LumenError as e:
+        return report_error(str(e), e.exit_code)
+    return _print_and_save(args, table, data)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.batch:
+        return run_batch_bench(args)
     if args.document:
         return run_document_bench(args)
     if args.ocr:
