@@ -12,6 +12,7 @@ from torch import nn
 from export.decoder_parts import Case, DecoderWithCache, decoder_cases, decoder_io_names, dims
 from export.merge import export_decoder_pair
 from export.onnx_utils import export_module, save_model
+from export.token_inputs import fit_length, fixed_ids, positions, vocab_size, word_ids
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class BlipShapes:
     encoder_hidden: int  # the vision width, which the decoder's cross-attention reads
     image_size: int
     bos: int  # [DEC], the first token of every caption
+    vocab: int  # rows of the word embedding table (a model trained from scratch may have a few dozen)
+    positions: int | None  # the learned position table's length
 
 
 def blip_shapes(model: Any) -> BlipShapes:
@@ -33,6 +36,8 @@ def blip_shapes(model: Any) -> BlipShapes:
         encoder_hidden=text.encoder_hidden_size,
         image_size=int(vision.image_size),
         bos=int(text.bos_token_id),
+        vocab=vocab_size(model.text_decoder.get_input_embeddings()),
+        positions=positions(text),
     )
 
 
@@ -83,7 +88,7 @@ def part_specs(model: Any, shapes: BlipShapes) -> dict[str, dict[str, Any]]:
         # differs from the text width in the large checkpoints.
         args, dynamic = wrapper.example_inputs(
             batch=2, past=3, enc_seq=n_img, heads=shapes.heads, head_dim=shapes.head_dim,
-            hidden=shapes.encoder_hidden,
+            hidden=shapes.encoder_hidden, vocab=shapes.vocab,
         )
         specs["decoder_with_past" if with_past else "decoder"] = dict(
             module=wrapper, args=args, inputs=inputs, outputs=outputs, dynamic=dynamic,
@@ -127,10 +132,11 @@ def validation_cases(model: Any, folder: Path) -> dict[str, Case]:
         mask = torch.ones(image.shape[:2], dtype=torch.int64)
         cases["vision_model"] = ("vision_model", {"pixel_values": pixels.numpy()}, {"image_embeds": image.numpy()})
         # A prompt-like prefix ([DEC] then words), then one more token through the cache.
-        ids = torch.cat([torch.tensor([[shapes.bos]]), torch.randint(5, 60, (1, 3), generator=gen)], dim=1)
+        words = word_ids(shapes.vocab, (1, fit_length(3, shapes.positions, reserved=2)), gen)
+        ids = torch.cat([torch.tensor([[shapes.bos]]), words], dim=1)
         cases.update(decoder_cases(
             _decoder(model, shapes, with_past=False), _decoder(model, shapes, with_past=True),
-            shapes.layers, shapes.heads, shapes.head_dim, "input_ids", ids, torch.tensor([[17]]),
+            shapes.layers, shapes.heads, shapes.head_dim, "input_ids", ids, fixed_ids([17], shapes.vocab),
             image, mask,
         ))
     return cases
@@ -149,6 +155,10 @@ def generation_settings(model: Any) -> dict[str, Any]:
     for key in ("transformers_version", "_from_model_config", "output_attentions",
                 "output_hidden_states", "use_cache"):
         settings.pop(key, None)
+    # A caption never runs past the position table (transformers would fail with an IndexError).
+    limit = positions(text)
+    if limit and int(settings.get("max_length") or 0) > limit:
+        settings["max_length"] = limit
     return settings
 
 

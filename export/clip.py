@@ -22,6 +22,7 @@ from torch import nn
 
 from export.decoder_parts import Case, dims
 from export.onnx_utils import export_module, save_model
+from export.token_inputs import fit_length, positions
 
 PARTS = ("text_model", "vision_model")
 TEXT_IO = (["input_ids"], ["text_embeds", "last_hidden_state"])
@@ -60,7 +61,9 @@ def _image_size(model: Any) -> int:
 def _example_ids(model: Any, batch: int, length: int, gen: torch.Generator | None = None) -> torch.Tensor:
     """bos, random words, eos, then eos padding on the shorter rows (as the tokenizer pads)."""
     text = model.config.text_config
-    ids = torch.randint(3, min(int(text.vocab_size) - 2, 500), (batch, length), generator=gen)
+    length = fit_length(length, positions(text))
+    low, high = min(3, int(text.vocab_size) - 1), max(min(int(text.vocab_size) - 2, 500), 4)
+    ids = torch.randint(low, min(high, int(text.vocab_size)), (batch, length), generator=gen)
     ids[:, 0] = int(text.bos_token_id)
     for row in range(batch):
         end = length - 1 - row
@@ -79,7 +82,7 @@ def export_parts(model: Any, folder: Path, out: Path, log: Callable[[str], Any] 
     with torch.no_grad():
         log("exporting text_model")
         save_model(export_module(TextModel(model), (_example_ids(model, 2, 7),), *TEXT_IO,
-                                 ({0: dims("batch"), 1: dims("sequence", 77)},)),
+                                 ({0: dims("batch"), 1: dims("sequence", positions(model.config.text_config) or 77)},)),
                    out / "text_model.onnx")
         log("exporting vision_model")
         save_model(export_module(VisionModel(model), (torch.randn(2, 3, size, size),), *VISION_IO,

@@ -7,6 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from export.token_inputs import word_ids
+
 KV = ("key", "value")
 
 
@@ -68,9 +70,10 @@ class DecoderWithCache(nn.Module):
         return tuple(flat)
 
     def example_inputs(self, batch: int, past: int, enc_seq: int, heads: int, head_dim: int,
-                       hidden: int) -> tuple[tuple[torch.Tensor, ...], tuple[Any, ...]]:
+                       hidden: int, vocab: int = 50) -> tuple[tuple[torch.Tensor, ...], tuple[Any, ...]]:
+        """`vocab`: the ids the decoder embeds, when it takes ids."""
         b, s, e, p = dims("batch"), dims("sequence_length"), dims("encoder_sequence_length"), dims("past_sequence_length")
-        first = (torch.randint(4, 50, (batch, 2)) if self.takes_ids else torch.randn(batch, 2, hidden))
+        first = (word_ids(vocab, (batch, 2), end=50) if self.takes_ids else torch.randn(batch, 2, hidden))
         args: list[torch.Tensor] = [first, torch.randn(batch, enc_seq, hidden),
                                     torch.ones(batch, enc_seq, dtype=torch.int64)]
         dynamic: list[Any] = [{0: b, 1: s}, {0: b, 1: e}, {0: b, 1: e}]

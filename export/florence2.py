@@ -14,6 +14,7 @@ from export.decoder_parts import Case, DecoderWithCache, decoder_cases, decoder_
 from export.fusions import fuse_gelu
 from export.merge import export_decoder_pair
 from export.onnx_utils import export_module, save_model
+from export.token_inputs import fit_length, fixed_ids, positions, vocab_size, word_ids
 from models.errors import ExportError, ModelFolderError
 
 
@@ -24,6 +25,8 @@ class FlorenceShapes:
     head_dim: int
     hidden: int
     image_size: tuple[int, int]
+    vocab: int  # rows of the word embedding table
+    positions: int | None  # the text encoder's and decoder's learned position table
 
 
 def florence_shapes(model: Any, image_size: tuple[int, int]) -> FlorenceShapes:
@@ -34,6 +37,8 @@ def florence_shapes(model: Any, image_size: tuple[int, int]) -> FlorenceShapes:
         head_dim=text.d_model // text.decoder_attention_heads,
         hidden=text.d_model,
         image_size=image_size,
+        vocab=vocab_size(model.get_input_embeddings()),
+        positions=positions(text),
     )
 
 
@@ -98,7 +103,7 @@ def part_specs(model: Any, shapes: FlorenceShapes) -> dict[str, dict[str, Any]]:
     pixel_values = torch.randn(2, 3, h, w)
     with torch.no_grad():
         n_img = VisionEncoder(model)(pixel_values[:1]).shape[1]
-    ids = torch.randint(4, 100, (2, 5))
+    ids = word_ids(shapes.vocab, (2, 5), end=100)
     embeds = torch.randn(2, n_img + 5, shapes.hidden)
     mask = torch.ones(2, n_img + 5, dtype=torch.int64)
     specs: dict[str, dict[str, Any]] = {
@@ -187,10 +192,11 @@ def validation_cases(model: Any, folder: Path) -> dict[str, Case]:
     gen = torch.Generator().manual_seed(1234)
     h, w = shapes.image_size
     pixels = torch.randn(1, 3, h, w, generator=gen)
-    ids = torch.randint(4, 60, (1, 7), generator=gen)
     cases: dict[str, Case] = {}
     with torch.no_grad():
         image = VisionEncoder(model)(pixels)
+        # The encoder reads image features then the prompt: both within its position table.
+        ids = word_ids(shapes.vocab, (1, fit_length(7, shapes.positions, reserved=image.shape[1])), gen)
         text = EmbedTokens(model)(ids)
         embeds = torch.cat([image, text], dim=1)
         mask = torch.ones(embeds.shape[:2], dtype=torch.int64)
@@ -204,7 +210,8 @@ def validation_cases(model: Any, folder: Path) -> dict[str, Case]:
             DecoderWithCache(decoder, model.lm_head, shapes.layers, with_past=False),
             DecoderWithCache(decoder, model.lm_head, shapes.layers, with_past=True),
             shapes.layers, shapes.heads, shapes.head_dim, "inputs_embeds",
-            EmbedTokens(model)(torch.tensor([[2, 0, 11]])), EmbedTokens(model)(torch.tensor([[17]])),
+            EmbedTokens(model)(fixed_ids([2, 0, 11], shapes.vocab)),
+            EmbedTokens(model)(fixed_ids([17], shapes.vocab)),
             enc, mask,
         ))
     return cases

@@ -21,6 +21,7 @@ from torch import nn
 from export.decoder_parts import Case, dims
 from export.florence2 import EmbedTokens
 from export.onnx_utils import export_module, save_model
+from export.token_inputs import fit_length, fixed_ids, positions, vocab_size, word_ids
 from models.folder import image_processor_config
 
 PARTS = ("vision_encoder", "embed_tokens", "decoder_model_merged")
@@ -96,6 +97,7 @@ def tile_size(folder: Path) -> int:
 def part_specs(model: Any, tile: int) -> dict[str, dict[str, Any]]:
     layers, kv_heads, head_dim = _kv_shape(model)
     hidden = _text(model).hidden_size
+    vocab = vocab_size(model.get_input_embeddings())
     batch, tiles, seq = dims("batch"), dims("tiles"), dims("sequence_length")
     total, past = dims("total_sequence_length"), torch.export.Dim("past_sequence_length", min=0, max=8192)
     pixels = torch.randn(2, 3, 3, tile, tile)
@@ -115,7 +117,7 @@ def part_specs(model: Any, tile: int) -> dict[str, dict[str, Any]]:
             outputs=["image_features"], dynamic=({0: batch, 1: tiles}, {0: batch, 1: tiles}),
         ),
         "embed_tokens": dict(
-            module=EmbedTokens(model), args=(torch.randint(4, 100, (2, 5)),), inputs=["input_ids"],
+            module=EmbedTokens(model), args=(word_ids(vocab, (2, 5), end=100),), inputs=["input_ids"],
             outputs=["inputs_embeds"], dynamic=({0: batch, 1: seq},),
         ),
         "decoder_model_merged": dict(
@@ -154,18 +156,20 @@ def validation_cases(model: Any, folder: Path) -> dict[str, Case]:
     gen = torch.Generator().manual_seed(1234)
     pixels = torch.randn(1, 2, 3, tile, tile, generator=gen)
     mask = torch.ones(1, 2, tile, tile, dtype=torch.bool)
-    ids = torch.randint(4, 60, (1, 9), generator=gen)
+    vocab = vocab_size(model.get_input_embeddings())
+    length = fit_length(9, positions(_text(model)), reserved=1)  # a prompt, then one step on its cache
+    ids = word_ids(vocab, (1, length), gen)
     _, out_names = decoder_io_names(layers)
     decoder = DecoderWithPast(model, layers)
     with torch.no_grad():
         image = VisionEncoder(model)(pixels, mask)
         embeds = EmbedTokens(model)(ids)
         empty = [torch.zeros(1, kv_heads, 0, head_dim) for _ in range(2 * layers)]
-        first_in = (embeds, torch.ones(1, 9, dtype=torch.int64), torch.arange(9)[None])
+        first_in = (embeds, torch.ones(1, length, dtype=torch.int64), torch.arange(length)[None])
         first = dict(zip(out_names, decoder(*first_in, *empty)))
         past = [first[n] for n in out_names[1:]]
-        step = EmbedTokens(model)(torch.tensor([[17]]))
-        second_in = (step, torch.ones(1, 10, dtype=torch.int64), torch.tensor([[9]]))
+        step = EmbedTokens(model)(fixed_ids([17], vocab))
+        second_in = (step, torch.ones(1, length + 1, dtype=torch.int64), torch.tensor([[length]]))
         second = dict(zip(out_names, decoder(*second_in, *past)))
     names = decoder_io_names(layers)[0]
 
