@@ -3,7 +3,8 @@
 AdamW over shuffled batches (order seeded by epoch, so a resumed run sees what an unbroken one
 would); validation loss after every epoch; a checkpoint every epoch (training/checkpoints.py);
 early stop after `patience` epochs without improvement; `minutes` is a hard budget checked
-between batches, after which the best checkpoint so far is the result. Ctrl+C or a crash
+between batches, after which the best checkpoint so far is the result. With a budget and no
+epoch count, epochs go on until the patience or the budget ends. Ctrl+C or a crash
 loses at most the epoch in progress: running the same command again resumes.
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ LossFn = Callable[[Family, Batch, Any], torch.Tensor]
 
 @dataclass(frozen=True)
 class Settings:
-    epochs: int = 10
+    epochs: int | None = None  # None: default_epochs, or no limit when `minutes` is set
     minutes: float | None = None
     lr: float = 5e-5
     batch: int = 8
@@ -41,6 +42,14 @@ class Settings:
     weight_decay: float = 0.01
     seed: int = 0
     samples: int = 2  # validation captions printed after each epoch
+    default_epochs: int = 10
+
+    @property
+    def epoch_limit(self) -> float:
+        """The most epochs to run: a time budget alone leaves it to the patience and the clock."""
+        if self.epochs is not None:
+            return self.epochs
+        return math.inf if self.minutes else self.default_epochs
 
 
 def plain_loss(family: Family, batch: Batch, outputs: Any) -> torch.Tensor:
@@ -50,12 +59,13 @@ def plain_loss(family: Family, batch: Batch, outputs: Any) -> torch.Tensor:
 class Trainer:
     def __init__(self, family: Family, train: list[Pair], validation: list[Pair], work: Path,
                  settings: Settings, identity: dict[str, Any], loss_fn: LossFn = plain_loss,
-                 log: Callable[[str], Any] = print) -> None:
+                 log: Callable[[str], Any] = print, clock: Callable[[], float] = time.monotonic) -> None:
         if not train:
             raise TrainingError("The training split is empty; add pictures or lower --val-split.")
         self.family, self.train, self.validation = family, list(train), list(validation)
         self.work, self.settings, self.loss_fn, self.log = Path(work), settings, loss_fn, log
         self.identity = identity
+        self.clock = clock  # seconds; the time budget is measured on it
         self.optimizer = torch.optim.AdamW(family.model.parameters(), lr=settings.lr,
                                            weight_decay=settings.weight_decay)
         self._pixels: dict[Path, torch.Tensor] = {}
@@ -132,21 +142,23 @@ class Trainer:
             state.history.append({"epoch": 0, "train_loss": float("nan"),
                                   "val_loss": self.validation_loss(), "seconds": 0.0})
             self.log(f"before training: validation loss {state.history[0]['val_loss']:.4f}")
-        start = time.monotonic()
+        start = self.clock()
         deadline = start + s.minutes * 60 if s.minutes else math.inf
         steps = math.ceil(len(self.train) / s.batch)
-        bar = tqdm(total=s.epochs * steps, initial=state.epoch * steps, unit="batch",
+        limit = s.epoch_limit
+        of = "" if math.isinf(limit) else f"/{int(limit)}"
+        bar = tqdm(total=None if math.isinf(limit) else int(limit) * steps, initial=state.epoch * steps, unit="batch",
                    file=sys.stderr, dynamic_ncols=True, mininterval=1.0,
                    bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} batches [{elapsed}<{remaining} left{postfix}]")
         try:
-            while state.epoch < s.epochs and not state.stopped:
+            while state.epoch < limit and not state.stopped:
                 epoch = state.epoch + 1
-                bar.set_description(f"epoch {epoch}/{s.epochs}")
+                bar.set_description(f"epoch {epoch}{of}")
                 torch.manual_seed(s.seed * 100_003 + epoch)  # dropout: resumed = unbroken run
                 self.family.model.train()
-                t0, losses, out_of_time = time.monotonic(), [], False
+                t0, losses, out_of_time = self.clock(), [], False
                 for chunk in self._chunks(self.train, s.seed * 100_003 + epoch):
-                    if time.monotonic() >= deadline:
+                    if self.clock() >= deadline:
                         out_of_time = True
                         break
                     batch = self._batch(chunk)
@@ -163,7 +175,7 @@ class Trainer:
                 if out_of_time and state.epoch > 0:
                     state.stopped = "time budget"  # the partial epoch is dropped
                     break
-                state = self._end_epoch(state, epoch, losses, time.monotonic() - t0, out_of_time)
+                state = self._end_epoch(state, epoch, losses, self.clock() - t0, out_of_time)
                 if out_of_time:
                     state.stopped = "time budget"
         finally:

@@ -38,7 +38,10 @@ def add_run_arguments(parser: argparse.ArgumentParser, lr: float, epochs: int) -
                         help="pictures + metadata.jsonl (file_name, text), or + a CSV (image,caption), "
                              "or train/ and validation/ subfolders of either")
     parser.add_argument("--out", metavar="NAME", help="name to install the result as")
-    parser.add_argument("--epochs", type=whole_number(1), default=epochs, help=f"at most this many (default {epochs})")
+    parser.add_argument("--epochs", type=whole_number(1),
+                        help=f"at most this many (default {epochs}; with --minutes, no limit: "
+                             "training goes on until --patience or the time budget ends)")
+    parser.set_defaults(default_epochs=epochs)
     parser.add_argument("--minutes", type=positive_float, metavar="M",
                         help="hard time budget for training: stop at the best checkpoint so far and export")
     parser.add_argument("--lr", type=positive_float, default=lr, help=f"AdamW learning rate (default {lr:g})")
@@ -75,7 +78,7 @@ def settings_from(args: argparse.Namespace):
     if args.threads:
         torch.set_num_threads(args.threads)
     return Settings(epochs=args.epochs, minutes=args.minutes, lr=args.lr, batch=args.batch,
-                    patience=args.patience)
+                    patience=args.patience, default_epochs=args.default_epochs)
 
 
 def interrupted(name: str | None) -> int:
