@@ -166,3 +166,38 @@ def test_a_screen_reader_started_later_is_found(qtbot):
     finally:
         link.close()
         tasks.shutdown(2.0)
+
+
+def test_speech_server_down_then_back_voice_then_reconnect(qtbot):
+    """Orca runs but speech-dispatcher is down when Lumen looks: each result tries the channel
+    again; while it fails Lumen's voice says it ("my screen reader, else Lumen's voice"), and
+    the first result after the server is back reaches it without waiting for the next check."""
+    tasks = TaskManager()
+    server = {"up": False}
+    out = FakeOutput()
+
+    def opener(name: str) -> FakeOutput:
+        if not server["up"]:
+            raise ScreenReaderError("speech-dispatcher is not running")
+        return out
+
+    link = ReaderLink(tasks, find=lambda: "Orca", opener=opener, poll_ms=3_600_000)
+    speaker = RecordingSpeaker()
+    settings = Settings(speak=True, speak_with="auto")
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    router = SpeechRouter(Announcer(widget), link, lambda: Voice(speaker), lambda: settings)
+    try:
+        link.start()
+        qtbot.waitUntil(lambda: link.ready, timeout=5000)
+        assert link.reader == "Orca" and not link.has_channel and link.channel_broken
+        router.say("A cat on a mat.")
+        qtbot.waitUntil(lambda: any("A cat on a mat." in s for s in speaker.said), timeout=5000)
+        assert out.spoken == []
+        server["up"] = True  # back, and the hourly check is far off
+        router.say("A dog in the snow.")
+        qtbot.waitUntil(lambda: out.spoken == [("A dog in the snow.", False)], timeout=5000)
+        assert not any("A dog" in s for s in speaker.said)
+    finally:
+        link.close()
+        tasks.shutdown(2.0)

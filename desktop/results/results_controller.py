@@ -100,7 +100,8 @@ class ResultsController(QObject):
     def finished(self, result: Result) -> None:
         w = self.w
         self._partial, _ = None, self._partial_timer.stop()
-        w.results.append(result)
+        w.results[:] = [result]
+        w.results_total += 1
         if self._focused_at_start is not result.request:
             self.focus_result(result.request)  # focus first, then the final text
         w.result_view.finish(result)

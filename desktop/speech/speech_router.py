@@ -60,6 +60,9 @@ class ReaderLink(QObject):
         self._find, self._opener = find, opener
         self.reader = ""  # as last seen on the GUI thread
         self.has_channel = False
+        # The reader should have a channel but it could not be opened (speech-dispatcher down):
+        # each message then tries to open it again, and one that fails is `lost` (Lumen's voice).
+        self.channel_broken = False
         # Ready once the first check is done; at once when told there is no screen reader.
         self.ready = find is find_reader and os.environ.get(OVERRIDE_ENV, "").strip().lower() == "none"
         self._output: ReaderOutput | None = None  # touched on the worker only
@@ -77,7 +80,7 @@ class ReaderLink(QObject):
 
     def speak(self, text: str, interrupt: bool = False) -> bool:
         """Queue `text` for the reader's channel; False when there is none (use the announcement)."""
-        if not self.has_channel:
+        if not (self.has_channel or self.channel_broken):
             return False
         self._worker.submit(lambda ctx: self._speak(text, interrupt),
                             on_failed=lambda exc: self.lost.emit(text), name="speak to reader")
@@ -100,8 +103,10 @@ class ReaderLink(QObject):
         self._worker.submit(lambda ctx: self._close_output(), name="close reader")
 
     # ----- on the worker -----
-    def _detect(self) -> tuple[str, bool]:
+    def _detect(self) -> tuple[str, bool, bool]:
+        """(reader, has a channel, its channel could not be opened)."""
         reader = self._find()
+        broken = False
         if reader != self._output_for or (reader and self._output is None):
             self._close_output()
             self._output_for = reader
@@ -110,9 +115,12 @@ class ReaderLink(QObject):
                     self._output = self._opener(reader)
                 except ScreenReaderError as exc:
                     log.info("no direct channel to %s: %s", reader, exc)
-        return reader, self._output is not None
+                    broken = True
+        return reader, self._output is not None, broken
 
     def _speak(self, text: str, interrupt: bool) -> None:
+        if self._output is None and self._output_for:
+            self._output = self._opener(self._output_for)  # the server came back: reconnect now
         if self._output is None:
             raise ScreenReaderError("The screen reader's channel is closed.")
         try:
@@ -131,7 +139,7 @@ class ReaderLink(QObject):
 
     # ----- back on the GUI thread -----
     def _seen(self, found: tuple[str, bool]) -> None:
-        reader, self.has_channel = found
+        reader, self.has_channel, self.channel_broken = found
         self.ready = True
         if reader != self.reader:
             self.reader = reader

@@ -35,10 +35,10 @@ def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
     elif cmd == "status":
         last = window.results[-1] if window.results else None
         reply({
-            "ok": True, "pid": os.getpid(), "model": window.engine.state, "results": len(window.results),
+            "ok": True, "pid": os.getpid(), "model": window.engine.state, "results": window.results_total,
             "last": result_json(last) if last else None, "error": window.last_error,
             "hotkeys": {"active": window.hotkeys.active, "reason": window._hotkey_reason()},
-            "visible": window.isVisible(),
+            "visible": window.isVisible(), "reader": window.speech.reader,
         })
     elif cmd == "capture":
         kind = request.get("kind", "screen")

@@ -86,7 +86,10 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.history = HistoryController(self)
         self.appearance = Appearance(self)
         self.result_speech = ResultSpeech(self)  # sentence by sentence while decoding
+        # The latest result only: each holds its request's picture (a screen capture is 3.5 MB),
+        # so keeping them all grew the window by that much per capture for as long as it ran.
         self.results: list[Result] = []
+        self.results_total = 0
         self.last_error = ""
         self._coalescer = Coalescer(150, self)
         self._hotkey_at = -HOTKEY_REPEAT_S

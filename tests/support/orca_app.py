@@ -50,14 +50,17 @@ def orca(tmp_path_factory):
 class Lumen:
     """One `lumen` window inside the Orca session, with its own settings and instance socket."""
 
-    def __init__(self, orca: OrcaSession, tmp: Path, model: Path) -> None:
+    def __init__(self, orca: OrcaSession, tmp: Path, model: Path, *, voice: bool = False) -> None:
+        """`voice`: Lumen's own voice on (played to ALSA's null device), else off."""
         config = tmp / "config"
         config.mkdir(parents=True, exist_ok=True)
-        (config / "lumen.ini").write_text("[General]\nspeak=false\nspeak_with=auto\nglobal_hotkeys=false\n")
+        (config / "lumen.ini").write_text(f"[General]\nspeak={str(voice).lower()}\nspeak_with=auto\n"
+                                          "global_hotkeys=false\n")
         self.env = {**orca.env, "QT_QPA_PLATFORM": "xcb", "LUMEN_CONFIG_DIR": str(config),
                     "LUMEN_DATA_DIR": str(tmp / "data"), "LUMEN_INSTANCE": str(tmp / "lumen.sock"),
                     "LUMEN_MODELS_DIR": str(tmp / "models"), "LUMEN_LOG": "INFO",
-                    "LUMEN_LATENCY_TRACE": str(tmp / "trace.jsonl")}
+                    "LUMEN_LATENCY_TRACE": str(tmp / "trace.jsonl"),
+                    "LUMEN_AUDIO_PLAYER": "aplay -q -D null {path}"}
         self.trace = tmp / "trace.jsonl"
         self.env.pop("LUMEN_SCREEN_READER", None)  # detected, as for a user
         self.log_path = tmp / "lumen.log"

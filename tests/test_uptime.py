@@ -1,0 +1,115 @@
+"""A week of uptime in an hour: the real window on a virtual display (Xvfb) describes N captures
+in a row through the running instance's socket, every tenth by `lumen capture --screen --json`
+from a fresh process (as a desktop shortcut runs it) and the others by the same request sent
+straight to the socket (a process start costs more than the capture), a new photo-like picture
+on the screen each time, history on, Lumen's voice speaking to ALSA's null device.
+
+Holds: 0 failures; resident memory grows at most 5% from capture N/10 to capture N; threads and
+open files do not grow; history holds min(N, its limit) entries with their thumbnails.
+The suite runs N = 12; the documented full run is N = 2,000:
+
+    LUMEN_SOAK=full python -m pytest -s -q tests/test_uptime.py
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import soak
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[1]
+CAPTURES = int(os.environ.get("LUMEN_UPTIME_N", 0)) or soak.count(12, 2000)
+
+
+def _proc(pid: int) -> tuple[int, int, int]:
+    """Resident kB, threads and open file descriptors of process `pid`."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    rss = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+    threads = int(re.search(r"Threads:\s+(\d+)", status).group(1))
+    return rss, threads, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def _settled(pid: int, baseline: tuple[int, int, int], tries: int = 50) -> tuple[int, int, int]:
+    """Threads and files once the window is idle: a capture's helper thread may still be ending."""
+    now = _proc(pid)
+    for _ in range(tries):
+        if now[1] <= baseline[1] and now[2] <= baseline[2]:
+            break
+        time.sleep(0.1)
+        now = _proc(pid)
+    return now
+
+
+def _capture(env: dict[str, str], by_command: bool) -> str | None:
+    """One screen capture described by the running window; what went wrong, or None."""
+    if by_command:
+        out = subprocess.run([sys.executable, "-m", "desktop", "capture", "--screen", "--json"],
+                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        answer, problem = out.stdout, f"exit {out.returncode}: {out.stderr[-300:]}"
+    else:
+        with socket.socket(socket.AF_UNIX) as sock:  # QLocalSocket's protocol: one JSON line each way
+            sock.settimeout(300)
+            sock.connect(env["LUMEN_INSTANCE"])
+            sock.sendall(b'{"cmd": "capture", "kind": "screen"}\n')
+            answer = sock.makefile(encoding="utf-8").readline()
+        problem = answer[-300:]
+    try:
+        printed = json.loads(answer)
+        printed = printed if by_command else printed["result"]
+        return None if printed["image"] == "screen" and printed["caption"] else problem
+    except (ValueError, KeyError, TypeError):
+        return problem
+
+
+def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2_onnx: Path) -> None:
+    from export.benchmark.latency_session import AppSession, XServer, missing_tools
+    from desktop.history import MAX_ENTRIES, HistoryStore
+
+    if missing_tools():
+        pytest.skip(f"needs {', '.join(missing_tools())} (see packaging/system-packages.txt)")
+    server = XServer()
+    settings = {"speak": "true", "speak_with": "voice", "detail": "brief", "history": "true",
+                "earcons": "false", "global_hotkeys": "true"}
+    app = AppSession(tiny_florence2_onnx, server.display, tmp_path / "app", settings, log=lambda _: None)
+    failures: list[str] = []
+    samples: dict[int, tuple[int, int, int]] = {}
+    try:
+        app.wait_ready(180)
+        started = time.monotonic()
+        for i in range(1, CAPTURES + 1):
+            app.next_picture()
+            problem = _capture(app.env, by_command=i % 10 == 1)
+            if problem:
+                failures.append(f"capture {i}: {problem}")
+            if i % max(1, CAPTURES // 10) == 0:
+                samples[i] = _proc(app.proc.pid)
+        seconds = time.monotonic() - started
+        first = samples[max(1, CAPTURES // 10)]
+        last = _settled(app.proc.pid, first)
+        assert app.proc.poll() is None, app.output()[-2000:]
+    finally:
+        app.close()  # quitting finishes the history write of the last result
+        server.close()
+    history = HistoryStore(tmp_path / "app" / "data" / "history")
+    entries = history.entries()
+    thumbs = [history.thumbnail_path(e) for e in entries]
+    growth = (last[0] - first[0]) / first[0]
+    soak.report(f"uptime: {CAPTURES} captures through the running window in {seconds:.0f} s, "
+                f"{len(failures)} failures; RSS {first[0] // 1024} MB at capture "
+                f"{max(1, CAPTURES // 10)} -> {last[0] // 1024} MB ({growth:+.1%}); threads "
+                f"{first[1]} -> {last[1]}; open files {first[2]} -> {last[2]}; history "
+                f"{len(entries)} entries (limit {MAX_ENTRIES}); RSS MB every 10%: "
+                f"{[v[0] // 1024 for v in samples.values()]}")
+    assert not failures, failures[:5]
+    assert growth <= 0.05
+    assert last[1] <= first[1] and last[2] <= first[2]
+    assert len(entries) == min(CAPTURES, MAX_ENTRIES) and all(thumbs)
