@@ -6,7 +6,7 @@ on the screen each time, history on, Lumen's voice speaking to ALSA's null devic
 
 Holds: 0 failures; resident memory grows at most 5% from capture N/10 to capture N; threads and
 open files do not grow; history holds min(N, its limit) entries with their thumbnails.
-The suite runs N = 12; the documented full run is N = 2,000:
+The suite runs N = 10; the documented full run is N = 2,000:
 
     LUMEN_SOAK=full python -m pytest -s -q tests/test_uptime.py
 """
@@ -27,7 +27,7 @@ from tests.support import soak
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
-CAPTURES = int(os.environ.get("LUMEN_UPTIME_N", 0)) or soak.count(12, 2000)
+CAPTURES = int(os.environ.get("LUMEN_UPTIME_N", 0)) or soak.count(10, 2000)
 
 
 def _proc(pid: int) -> tuple[int, int, int]:
@@ -72,7 +72,7 @@ def _capture(env: dict[str, str], by_command: bool) -> str | None:
 
 def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2_onnx: Path) -> None:
     from export.benchmark.latency_session import AppSession, XServer, missing_tools
-    from desktop.history import MAX_ENTRIES, HistoryStore
+    from desktop.results.history import MAX_ENTRIES, HistoryStore
 
     if missing_tools():
         pytest.skip(f"needs {', '.join(missing_tools())} (see packaging/system-packages.txt)")
