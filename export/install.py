@@ -8,30 +8,24 @@ registered, since only the ONNX folder is ever used.
 """
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from models.catalogue import EXPORT_DTYPES, CatalogueEntry, UnknownModelError
 from models.download import hub_errors, resolve_endpoint, remote_files, verified_sha256
-from models.errors import ExportError, LumenError, ModelFolderError, extra_hint
+from models.errors import ExportError, LumenError, ModelFolderError, require_extra
 from models.folder_check import check_folder
 from models.manifest import read_manifest, write_manifest
 from models.registry import PARTIAL, AlreadyInstalledError, InstalledModel, Registry
 
-_NEEDS = (
-    f"--export needs Lumen's export tools (torch and transformers): {extra_hint('export')}; "
-    "or install the published ONNX files without --export."
-)
 _TEXT_FILES = ("*.json", "*.txt", "*.model")
 
 
 def exporter() -> Callable[..., Path]:
-    """`export.api.export_model`, or ExportError saying how to get torch and transformers."""
-    for package in ("torch", "transformers"):
-        if importlib.util.find_spec(package) is None:
-            raise ExportError(_NEEDS)
+    """`export.api.export_model`, or MissingExtraError saying how to get torch and transformers."""
+    require_extra("export", "torch", "transformers", what="--export (Lumen's export tools)",
+                  otherwise="or install the published ONNX files without --export")
     from export.api import export_model
 
     return export_model

@@ -60,17 +60,17 @@ class MissingExtraError(LumenError):
 
     exit_code = ExitStatus.NOT_INSTALLED
 
-    def __init__(self, what: str, extra: str) -> None:
-        super().__init__(f"{what}: {extra_hint(extra)}")
+    def __init__(self, what: str, extra: str, otherwise: str = "") -> None:
+        super().__init__(f"{what}: {extra_hint(extra)}{f'; {otherwise}' if otherwise else ''}")
         self.extra = extra
 
 
-def require_extra(extra: str, *packages: str, what: str) -> None:
-    """Raise MissingExtraError ("`what` needs ...: install it with ...") when any of the extra's
-    `packages` is missing; found without importing them."""
+def require_extra(extra: str, *packages: str, what: str, otherwise: str = "") -> None:
+    """Raise MissingExtraError ("`what` needs PACKAGE: install it with ...[; otherwise]") when
+    any of the extra's `packages` is missing; found without importing them."""
     missing = missing_packages(*packages)
     if missing:
-        raise MissingExtraError(f"{what} needs {', '.join(missing)}", extra)
+        raise MissingExtraError(f"{what} needs {' and '.join(missing)}", extra, otherwise)
 
 
 def extra_hint(extra: str) -> str:

@@ -202,7 +202,9 @@ def ensure_sentence_splitter(pkg: TranslationPackage, fetch: Fetch = fetch_url,
     return pkg.splitter
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m services.argos_install") -> int:
+def run(argv: list[str] | None = None, prog: str = "python -m services.argos_install") -> None:
+    """Parse `argv` and install the package it names; raises TranslationError (what
+    `lumen models install-translation` runs: desktop/cli.py maps the error to its status)."""
     parser = argparse.ArgumentParser(prog=prog,
                                      description="Install an Argos Translate package for Lumen.")
     parser.add_argument("source", help="a .argosmodel file, or a language pair such as en-ru")
@@ -210,13 +212,18 @@ def main(argv: list[str] | None = None, prog: str = "python -m services.argos_in
     parser.add_argument("--offline", action="store_true",
                         help="do not download a sentence-splitter model the package lacks")
     args = parser.parse_args(argv)
+    pkg = install_translation_package(args.source, args.dir, fetch_splitter=not args.offline)
+    print(f"installed {pkg.from_name} -> {pkg.to_name} ({pkg.pair}, sentence splitter: "
+          f"{pkg.splitter}) in {pkg.path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m services.argos_install`: run(), its error as one line and its status."""
     try:
-        pkg = install_translation_package(args.source, args.dir, fetch_splitter=not args.offline)
+        run(argv)
     except TranslationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    print(f"installed {pkg.from_name} -> {pkg.to_name} ({pkg.pair}, sentence splitter: "
-          f"{pkg.splitter}) in {pkg.path}")
     return 0
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models.errors import extra_hint
+from models.errors import MissingExtraError
 from services.errors import TranslationError
 
 ENGLISH = "en"
@@ -156,9 +156,7 @@ def _import_argos() -> tuple[Any, Any]:
     try:
         from argostranslate import settings
     except ImportError as exc:
-        raise TranslationError(
-            f"Translation needs argostranslate: {extra_hint('translate')}."
-        ) from exc
+        raise MissingExtraError("Translation needs argostranslate", "translate") from exc
     except OSError as exc:  # it creates folders in the home directory on import
         raise TranslationError(f"argostranslate could not start ({exc}).") from exc
     # Lumen picks each package's sentence splitter itself and never uses a remote provider:

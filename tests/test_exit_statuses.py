@@ -119,3 +119,49 @@ def test_each_error_class_maps_to_its_member_through_cli_main(monkeypatch, capsy
         status = cli.main(["describe", "x.png"])
         assert type(status) is ExitStatus and status == cls.exit_code, cls
         assert capsys.readouterr().err == "error: the model folder /x is missing config.json; reinstall it\n"
+
+
+def _command_folders() -> set[Path]:
+    """Folders holding `lumen` subcommand modules (a module with both register() and run())."""
+    folders = set()
+    for path in (ROOT / "desktop").rglob("*.py"):
+        names = {n.name for n in ast.parse(path.read_text(encoding="utf-8")).body if isinstance(n, ast.FunctionDef)}
+        if {"register", "run"} <= names:
+            folders.add(path.parent)
+    return folders
+
+
+def _numbers_returned(path: Path) -> list[str]:
+    """Where a module ends a command with a bare number: `return 2`, `sys.exit(1)`,
+    `report_error(message, 3)`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        value = None
+        if isinstance(node, ast.Return):
+            value = node.value
+        elif isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+            if name == "exit" and node.args:
+                value = node.args[0]
+            elif name == "report_error" and len(node.args) > 1:
+                value = node.args[1]
+        if isinstance(value, ast.Constant) and type(value.value) is int:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "report_error" and len(node.args) > 1:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_commands_raise_and_only_cli_main_turns_errors_into_statuses() -> None:
+    """No command module returns or exits with a number of its own: a failure is raised, and a
+    run over several pictures returns an ExitStatus member. cli.main returns only members."""
+    folders = _command_folders()
+    assert len(folders) >= 1 and sum(len(list(f.glob("*.py"))) for f in folders) >= 12, folders
+    found = [hit for folder in folders for path in sorted(folder.glob("*.py")) for hit in _numbers_returned(path)]
+    assert found == []
+    from desktop import cli
+
+    main = next(n for n in ast.walk(ast.parse(Path(cli.__file__).read_text(encoding="utf-8")))
+                if isinstance(n, ast.FunctionDef) and n.name == "main")
+    returns = [ast.unparse(n.value) for n in ast.walk(main) if isinstance(n, ast.Return)]
+    assert returns and all(r.startswith("ExitStatus") for r in returns), returns

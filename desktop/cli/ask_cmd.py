@@ -6,7 +6,8 @@ questions and answers are in the prompt of the next. `--json` prints one object 
 image, question, answer, token_ids, confidence, model, provider, timings_ms.
 
 Same errors and exit statuses as `lumen describe`: one line on stderr; 0 all answered, 2 the
-picture cannot be read, 3 no usable model, 7 --lang not installed, 1 anything unexpected.
+picture cannot be read, 3 no usable model, 4 the model failed, 7 --lang not installed, 12
+argostranslate not installed. Errors are raised; desktop/cli/__init__.py maps them to their status.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from desktop.cli.common import add_model_arguments, report_error, whole_number
+from desktop.cli.common import add_model_arguments, whole_number
 from models.errors import LumenError, ModelFolderError
 
 
@@ -43,14 +44,10 @@ class _Translation:
     def __init__(self, lang: str | None) -> None:
         self.lang = lang.strip() if lang and lang.strip() != "en" else None
         if self.lang:
-            import importlib.util
-
-            from models.errors import extra_hint
-            from services.errors import TranslationError
+            from models.errors import require_extra
             from services.translation import translation_route
 
-            if importlib.util.find_spec("argostranslate") is None:
-                raise TranslationError(f"--lang needs argostranslate: {extra_hint('translate')}.")
+            require_extra("translate", "argostranslate", what="--lang")
             translation_route(self.lang)  # English -> lang
             translation_route("en", self.lang)  # lang -> English
 
@@ -83,26 +80,19 @@ def _model_folder(args: argparse.Namespace) -> Path | None:
     return installed_ask_model()
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> None:
     from models.asker import Asker, install_hint
 
-    try:
-        translation = _Translation(args.lang)
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
+    translation = _Translation(args.lang)
     folder = _model_folder(args)
     if folder is None:
-        return report_error(f"no question-answering model is installed; {install_hint()}, or pass --model DIR",
-                            ModelFolderError.exit_code)
-    try:
-        asker = Asker.load(folder, device=args.device, dtype=args.dtype, threads=args.threads,
-                           one_tile=args.one_tile)
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
+        raise ModelFolderError(f"no question-answering model is installed; {install_hint()}, or pass --model DIR")
+    asker = Asker.load(folder, device=args.device, dtype=args.dtype, threads=args.threads, one_tile=args.one_tile)
     try:
         first = asker.conversation(Path(args.image))
-    except LumenError as e:
-        return report_error(f"{args.image}: {e}", e.exit_code)
+    except LumenError as e:  # said with the picture's name, as `lumen describe` does
+        e.args = (f"{args.image}: {e}",)
+        raise
     together = not args.questions  # standard input is one conversation
     asked = 0
     for question in (args.questions or _stdin_questions()):
@@ -110,13 +100,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         chat = first if together or asked == 0 else first.restart()
         asked += 1
-        try:
-            answer = chat.ask(translation.question(question), max_tokens=args.max_tokens, seed=args.seed)
-            answer.question, answer.answer = question, translation.answer(answer.answer)
-        except LumenError as e:
-            return report_error(str(e), e.exit_code)
+        answer = chat.ask(translation.question(question), max_tokens=args.max_tokens, seed=args.seed)
+        answer.question, answer.answer = question, translation.answer(answer.answer)
         if args.json:
             print(json.dumps(answer.to_json(args.image), ensure_ascii=False), flush=True)
         else:
             print(answer.answer, flush=True)
-    return 0

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from desktop.cli import reading
-from desktop.cli.common import NO_MODEL, add_model_arguments, report_error, resolve_model, whole_number
-from models.errors import ModelFolderError
+from desktop.cli.common import NO_MODEL, add_model_arguments, resolve_model, whole_number
+from models.errors import ModelFolderError, UsageError
+from models.exit_status import ExitStatus
 from models.results import DETAILS, MAX_ALTERNATIVES, TASKS
 
 
@@ -64,13 +65,12 @@ def options_from(args: argparse.Namespace):  # noqa: ANN201
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> ExitStatus:
     from services.batch.pipeline import BatchRequest, output_format, run_batch
     from services.batch.progress import console_progress
 
     if not args.sources and args.from_list is None:
-        report_error("name at least one SOURCE (a folder, a picture or a pattern) or --from-list FILE")
-        return 2
+        raise UsageError("name at least one SOURCE (a folder, a picture or a pattern) or --from-list FILE")
     output_format(Path(args.out))  # a wrong suffix fails before any model loads
     request = BatchRequest(args.sources, Path(args.out), options_from(args), from_list=args.from_list,
                            restart=args.restart, engine=args.engine, ray_address=args.ray_address,
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: the last line of {args.out} was cut off by an earlier stop; it was removed and "
               "its picture described again", file=sys.stderr)
     print(f"batch: {result.counts.summary()} -> {args.out}", file=sys.stderr, flush=True)
-    return result.exit_code
+    return ExitStatus(result.exit_code)
 
 
 def _line(progress, text: str) -> None:  # noqa: ANN001

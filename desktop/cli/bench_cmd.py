@@ -7,7 +7,8 @@
 
 Prints a Markdown table; `--json FILE` writes every figure (with --latency, at least
 `shortcut_to_speech_s`, `redescribe_to_speech_s` and `stages`). Errors are one line on stderr.
-Exit status: 0 done, 3 no usable model, 5 the random-weight export failed, 1 anything else.
+Exit status: 0 done, 2 bad options, 3 no usable model, 5 the random-weight export failed, 12 torch
+or transformers not installed, 1 anything else (errors are raised; desktop/cli/__init__.py maps them).
 """
 from __future__ import annotations
 
@@ -16,8 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from desktop.cli.common import report_error
-from models.errors import LumenError, missing_packages
+from models.errors import LumenError, ModelFolderError, UsageError, require_extra
 
 DTYPES = ("fp32", "int8", "q4", "fp16")
 
@@ -123,7 +123,7 @@ def _sources(args: argparse.Namespace) -> tuple[Path, Path | None]:
     return built.onnx, built.checkpoint
 
 
-def _print_and_save(args: argparse.Namespace, table: str, data: dict) -> int:
+def _print_and_save(args: argparse.Namespace, table: str, data: dict) -> None:
     """The table on standard output; the JSON written to --json FILE when asked. Both name the
     processor and its vector features: every figure says which machine it comes from."""
     from export.benchmark.machine import processor
@@ -135,94 +135,77 @@ def _print_and_save(args: argparse.Namespace, table: str, data: dict) -> int:
         try:
             args.json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         except OSError as e:
-            return report_error(f"cannot write {args.json} ({e.strerror}); choose another path", 1)
-    return 0
+            raise LumenError(f"cannot write {args.json} ({e.strerror}); choose another path") from e
 
 
-def run_latency_bench(args: argparse.Namespace) -> int:
+def run_latency_bench(args: argparse.Namespace) -> None:
     from export.benchmark.latency import LatencyOptions, run_latency
 
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     dtype = args.dtype or "int8"
-    try:
-        if args.random_weights is not None:
-            from export.benchmark.random_weights import random_model
+    if args.random_weights is not None:
+        from export.benchmark.random_weights import random_model
 
-            built = random_model(args.random_weights, args.cache_dir or default_cache_dir(), (dtype,), log=log)
-            model = built.onnx
-        else:
-            model = args.model
-        result = run_latency(LatencyOptions(model, dtype, args.tokens, args.presses), log=log)
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
+        built = random_model(args.random_weights, args.cache_dir or default_cache_dir(), (dtype,), log=log)
+        model = built.onnx
+    else:
+        model = args.model
+    result = run_latency(LatencyOptions(model, dtype, args.tokens, args.presses), log=log)
     return _print_and_save(args, result.table, result.data)
 
 
-def run_ask_bench(args: argparse.Namespace) -> int:
+def run_ask_bench(args: argparse.Namespace) -> None:
     """--ask: export/benchmark/ask.py."""
     from export.benchmark.ask import run_ask_bench as measure
 
-    try:
-        result = measure((args.cache_dir or default_cache_dir()), tokens=args.tokens, runs=args.runs,
-                         threads=args.threads, log=lambda line: print(line, file=sys.stderr, flush=True))
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
+    result = measure((args.cache_dir or default_cache_dir()), tokens=args.tokens, runs=args.runs,
+                     threads=args.threads, log=lambda line: print(line, file=sys.stderr, flush=True))
     return _print_and_save(args, result.table, result.data)
 
 
-def run_ocr_bench(args: argparse.Namespace) -> int:
+def run_ocr_bench(args: argparse.Namespace) -> None:
     """--ocr: export/benchmark/ocr.py."""
     import os
 
     from export.benchmark.ocr import as_json, markdown
     from export.benchmark.ocr import run_ocr_bench as measure
 
-    try:
-        result = measure(args.runs, args.threads, args.ocr_size)
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
+    result = measure(args.runs, args.threads, args.ocr_size)
     # Other work on the machine slows the figure: say how busy it was.
     load = f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     return _print_and_save(args, f"{markdown(result)}\n{load}", as_json(result))
 
 
-def run_document_bench(args: argparse.Namespace) -> int:
+def run_document_bench(args: argparse.Namespace) -> None:
     """--document: export/benchmark/documents.py."""
-    if missing_packages("jiwer"):
-        return report_error("the document bench scores text with jiwer: pip install jiwer", 1)
+    require_extra("train", "jiwer", what="the document bench (it scores text)")
     from export.benchmark.documents import as_json, markdown
     from export.benchmark.documents import run_document_bench as measure
 
-    try:
-        result = measure(log=lambda line: print(line, file=sys.stderr, flush=True))
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
+    result = measure(log=lambda line: print(line, file=sys.stderr, flush=True))
     return _print_and_save(args, markdown(result), as_json(result))
 
 
-def run_batch_bench(args: argparse.Namespace) -> int:
+def run_batch_bench(args: argparse.Namespace) -> None:
     """--batch: export/benchmark/batch.py."""
     from export.benchmark.batch import BatchBenchOptions
     from export.benchmark.batch import run_batch_bench as measure
 
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     dtype = args.dtype or "int8"
-    try:
-        if args.random_weights is not None:
-            from export.benchmark.random_weights import random_model
+    if args.random_weights is not None:
+        from export.benchmark.random_weights import random_model
 
-            built = random_model(args.random_weights, args.cache_dir or default_cache_dir(), (dtype,), log=log)
-            model, checkpoint = built.onnx, built.checkpoint
-        else:
-            model, checkpoint = args.model, args.torch_checkpoint
-        table, data = measure(BatchBenchOptions(model, checkpoint, dtype, args.batch_sizes, args.tokens,
-                                                args.threads, args.device, args.workers), log=log)
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
+        built = random_model(args.random_weights, args.cache_dir or default_cache_dir(), (dtype,), log=log)
+        model, checkpoint = built.onnx, built.checkpoint
+    else:
+        model, checkpoint = args.model, args.torch_checkpoint
+    table, data = measure(BatchBenchOptions(model, checkpoint, dtype, args.batch_sizes, args.tokens,
+                                            args.threads, args.device, args.workers), log=log)
     return _print_and_save(args, table, data)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> None:
     if args.batch:
         return run_batch_bench(args)
     if args.document:
@@ -234,21 +217,15 @@ def run(args: argparse.Namespace) -> int:
     if args.latency:
         return run_latency_bench(args)
     if args.torch_checkpoint is not None and args.model is None:
-        return report_error("--torch-checkpoint goes with --model (--random-weights builds its own)", 2)
+        raise UsageError("--torch-checkpoint goes with --model (--random-weights builds its own)")
     if args.torch_checkpoint is not None and not (args.torch_checkpoint / "config.json").is_file():
-        return report_error(f"{args.torch_checkpoint} is not a transformers checkpoint (no config.json)", 3)
-    missing = missing_packages("torch", "transformers")
-    if missing:
-        return report_error(f"benchmarking needs torch and transformers ({missing[0]} is missing): "
-                            "pip install 'lumen[export]'", 1)
+        raise ModelFolderError(f"{args.torch_checkpoint} is not a transformers checkpoint (no config.json)")
+    require_extra("export", "torch", "transformers", what="benchmarking against transformers")
     from export.benchmark.suite import BenchOptions, run_benchmark
 
-    try:
-        model, checkpoint = _sources(args)
-        options = BenchOptions(model=model, checkpoint=checkpoint, tokens=args.tokens, runs=args.runs,
-                               threads=args.threads, dtypes=args.dtypes, app_runs=max(0, args.app_runs),
-                               processes=not args.no_processes, profile=args.profile, device=args.device)
-        result = run_benchmark(options, log=lambda line: print(line, file=sys.stderr, flush=True))
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
+    model, checkpoint = _sources(args)
+    options = BenchOptions(model=model, checkpoint=checkpoint, tokens=args.tokens, runs=args.runs,
+                           threads=args.threads, dtypes=args.dtypes, app_runs=max(0, args.app_runs),
+                           processes=not args.no_processes, profile=args.profile, device=args.device)
+    result = run_benchmark(options, log=lambda line: print(line, file=sys.stderr, flush=True))
     return _print_and_save(args, result.table, result.data)

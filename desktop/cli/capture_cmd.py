@@ -4,8 +4,8 @@ Meant to be bound to a key in the desktop's own shortcut settings where global s
 work (Wayland). When Lumen is running, that instance captures, describes and speaks, and this
 prints its result; otherwise this process captures and describes by itself. Output is that of
 `lumen describe` (`--json`: the same JSON object, "image" being screen, window or region).
-Exit status: 0 described, 3 no usable model, 9 capture failed, 10 no display, 1 anything else
-(desktop/cli/__init__.py maps every LumenError to its status).
+Exit status: 0 described, 3 no usable model, 9 capture failed, 10 no display, 1 anything else:
+errors are raised and desktop/cli/__init__.py maps each to its status.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def _print(data: dict[str, Any], as_json: bool) -> None:
         print(text or ("No text found." if data.get("task") == "ocr" else ""), flush=True)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> None:
     from desktop.capture.single_instance import send
 
     request: dict[str, Any] = {"cmd": "capture", "kind": args.kind}
@@ -71,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
     if "language" not in data:  # with --lang, "text" is the translation, as describe gives it
         data.pop("text", None)  # the window's wording; the JSON stays that of `lumen describe`
     _print(data, args.json)
-    return 0
 
 
 def _has_display() -> bool:
@@ -107,7 +106,7 @@ def _capture_here(kind: str):  # noqa: ANN202 - (ImageSource | None, error | Non
     return outcome.get("source"), outcome.get("error")
 
 
-def _run_here(args: argparse.Namespace) -> int:
+def _run_here(args: argparse.Namespace) -> None:
     if not _has_display():
         raise NoDisplayError("there is no display to capture; run this inside a desktop session")
     # A --lang that is not installed fails before the capture, not after.
@@ -127,7 +126,6 @@ def _run_here(args: argparse.Namespace) -> int:
         except LumenError as exc:
             report_error(str(exc))  # the result is still printed
         _print(data, args.json)
-    return 0
 
 
 def _read_or_describe(args: argparse.Namespace, source, options: DescribeOptions):  # noqa: ANN001, ANN202

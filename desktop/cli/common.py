@@ -1,21 +1,41 @@
-"""What several subcommands share: model arguments, opening a model, one-line errors."""
+"""What several subcommands share: model arguments, opening a model, one-line errors, the
+status of a run over several pictures. A command raises a LumenError to fail; desktop/cli/__init__.py
+alone turns it into an exit status (models/exit_status.py)."""
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.errors import ModelFolderError
+from models.errors import LumenError, ModelFolderError
+from models.exit_status import ExitStatus
 
 NO_MODEL = ("no model is installed; install one with `lumen models install florence-2-base-ft` "
             "or pass --model DIR")
 
 
-def report_error(message: str, code: int = 0) -> int:
-    """Print `error: message` on stderr (one line) and return `code`."""
+def report_error(message: str) -> None:
+    """Print `error: message` on stderr, on one line (a failure the command goes on after)."""
     print(f"error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
-    return code
+
+
+@dataclass
+class Outcomes:
+    """A run over several pictures (or pages): how many were described, and the status of each
+    failure, each said on its own line as it happens. `status` is the run's exit status."""
+
+    described: int = 0
+    failures: list[ExitStatus] = field(default_factory=list)
+
+    def failed(self, where: str, error: LumenError) -> None:
+        report_error(f"{where}: {error}")
+        self.failures.append(ExitStatus(error.exit_code))
+
+    @property
+    def status(self) -> ExitStatus:
+        return ExitStatus.of_batch(self.described, self.failures)
 
 
 def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:

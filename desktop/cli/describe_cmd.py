@@ -1,7 +1,8 @@
 """`lumen describe IMAGE...`: print descriptions (plain or one JSON object per line).
 
-Errors are one line on stderr. Exit status: 0 all described, 2 any image failed, 3 no usable
-model, 1 anything unexpected (still without a traceback); desktop/cli/__init__.py maps every LumenError.
+Errors are one line on stderr. A failure that stops the run is raised (desktop/cli/__init__.py maps it
+to its status); a picture's failure is said and the next picture described, and the run ends
+with the most serious status met (ExitStatus.of_batch: 11 some pictures failed).
 """
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import sys
 from pathlib import Path
 
 from desktop.cli import documents, reading, speech_options
-from desktop.cli.common import add_model_arguments, open_captioner, print_result, report_error, whole_number
-from models.errors import ImageError, LumenError
+from desktop.cli.common import (Outcomes, add_model_arguments, open_captioner, print_result, report_error,
+                                     whole_number)
+from models.errors import LumenError
+from models.exit_status import ExitStatus
 from models.results import DETAILS, MAX_ALTERNATIVES, TASKS, DescribeOptions
 
 
@@ -71,7 +74,7 @@ def add_tags(tagger, path: Path, caption, data: dict) -> dict:
         return data
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> ExitStatus:
     # A --lang that is not installed fails here, before the model loads, not once per image.
     with speech_options.output(args) as speech:
         if documents.any_document(args.images):  # page by page: desktop/cli/documents.py
@@ -82,27 +85,23 @@ def run(args: argparse.Namespace) -> int:
         return _describe(args, speech)
 
 
-def _describe(args: argparse.Namespace, speech: speech_options.SpeechOutput) -> int:
+def _describe(args: argparse.Namespace, speech: speech_options.SpeechOutput) -> ExitStatus:
     options = DescribeOptions(
         task=args.task, detail=args.detail, max_tokens=args.max_tokens, beams=args.beams,
         alternatives=args.alternatives, seed=args.seed,
     )
     captioner = open_captioner(args)
     tagger = open_tagger(args) if args.tags else None
-    failed = 0
+    outcomes = Outcomes()
     for image in args.images:
         try:
             caption = captioner.describe(Path(image), options)
         except LumenError as e:
-            failed += 1
-            report_error(f"{image}: {e}")
+            outcomes.failed(image, e)
             continue
         data = caption.to_json(image)
         if tagger is not None:
             data = add_tags(tagger, Path(image), caption, data)
         print_result(args, image, caption, data, speech)
-    return ImageError.exit_code if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(1)
+        outcomes.described += 1
+    return outcomes.status

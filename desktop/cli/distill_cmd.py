@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from desktop.cli.common import report_error, whole_number
-from desktop.cli.train_cmd import (TRAIN_EXIT, add_run_arguments, interrupted, positive_float,
-                                        settings_from, training_stack_missing)
-from models.errors import LumenError
+from desktop.cli.common import whole_number
+from desktop.cli.train_cmd import (add_run_arguments, interrupted, positive_float, require_training_stack,
+                                        settings_from)
 
 
 def unit(value: str) -> float:
@@ -33,11 +32,10 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="softens both models' distributions in the teacher term (default 2)")
 
 
-def run(args: argparse.Namespace) -> int:
-    missing = training_stack_missing()
-    if missing:
-        return report_error(missing, TRAIN_EXIT)
+def run(args: argparse.Namespace) -> None:
+    require_training_stack()
     from training.distill import distill
+    from training.families import TrainingError
 
     try:
         report = distill(args.teacher, args.data, args.out, settings_from(args), layers=args.student_layers,
@@ -45,11 +43,8 @@ def run(args: argparse.Namespace) -> int:
                          val_split=args.val_split, restart=args.restart,
                          keep_checkpoint=args.keep_checkpoint, log=lambda line: print(line, flush=True))
     except KeyboardInterrupt:
-        return interrupted(args.out)
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
-    except (OSError, ValueError, RuntimeError) as e:
-        return report_error(f"distillation failed: {e}", TRAIN_EXIT)
+        raise interrupted(args.out) from None
+    except (OSError, ValueError, RuntimeError) as e:  # torch's and the file system's own errors
+        raise TrainingError(f"distillation failed: {e}") from e
     print(f"compare them: lumen evaluate {report.model.name} TEACHER_MODEL --data {args.data}")
-    return 0
 

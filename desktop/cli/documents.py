@@ -11,9 +11,10 @@ import argparse
 import json
 from pathlib import Path
 
-from desktop.cli.common import open_captioner, report_error, resolve_model
+from desktop.cli.common import Outcomes, open_captioner, report_error, resolve_model
 from desktop.cli.speech_options import SpeechOutput
-from models.errors import DocumentError, ImageError, LumenError, ModelFolderError
+from models.errors import DocumentError, LumenError
+from models.exit_status import ExitStatus
 from models.results import DescribeOptions
 
 
@@ -63,7 +64,7 @@ def _print(args: argparse.Namespace, heading: str, text: str, data: dict) -> Non
         print(f"{heading}:\n{text}\n", flush=True)
 
 
-def run(args: argparse.Namespace, speech: SpeechOutput) -> int:
+def run(args: argparse.Namespace, speech: SpeechOutput) -> ExitStatus:
     from models.captioner import default_cache_dir
     from models.documents import PageReader, is_document, iter_pages
     from models.session import SessionConfig
@@ -74,12 +75,11 @@ def run(args: argparse.Namespace, speech: SpeechOutput) -> int:
     first = TextFirst(SessionConfig(args.device, args.threads, default_cache_dir()))
     captioner = _LazyCaptioner(args) if resolve_model(getattr(args, "model", None)) is not None else None
     reader = PageReader(first, captioner)
-    failed = no_model = 0
+    outcomes = Outcomes()  # each page counts as one picture
     for path in args.images:
         several = len(args.images) > 1
         if not is_document(path):
-            ok, missing = _picture(args, path, first, captioner, speech)
-            failed, no_model = failed + (not ok), no_model + missing
+            _picture(args, path, first, captioner, speech, outcomes)
             continue
         options = _options(args, args.task or "auto")
         try:
@@ -87,23 +87,20 @@ def run(args: argparse.Namespace, speech: SpeechOutput) -> int:
                 try:
                     result = reader.read(page, options)
                 except LumenError as e:
-                    failed += 1
-                    no_model += isinstance(e, ModelFolderError)
-                    report_error(f"{path}: page {page.number}: {e}")
+                    outcomes.failed(f"{path}: page {page.number}", e)
                     continue
                 data = speech.apply(result.caption, result.to_json(path))
                 heading = f"{path}, page {page.number} of {page.pages}" if several else result.heading
                 _print(args, heading, data.get("text", result.caption.caption) or "No text found.", data)
+                outcomes.described += 1
         except DocumentError as e:
-            failed += 1
-            report_error(f"{path}: {e}")
-    if failed and no_model == failed:
-        return ModelFolderError.exit_code  # nothing failed but the missing model
-    return ImageError.exit_code if failed else 0
+            outcomes.failed(path, e)
+    return outcomes.status
 
 
-def _picture(args: argparse.Namespace, path: str, first, captioner, speech: SpeechOutput) -> tuple[bool, bool]:  # noqa: ANN001
-    """A picture given with documents: described as `lumen describe` does alone. (ok, no model)"""
+def _picture(args: argparse.Namespace, path: str, first, captioner, speech: SpeechOutput,  # noqa: ANN001
+             outcomes: Outcomes) -> None:
+    """A picture given with documents: described as `lumen describe` does alone."""
     from models.text_first import NoDescriptionModel
 
     task = args.task or "caption"
@@ -118,8 +115,8 @@ def _picture(args: argparse.Namespace, path: str, first, captioner, speech: Spee
         else:
             caption = captioner.describe(Path(path), _options(args, task))
     except LumenError as e:
-        report_error(f"{path}: {e}")
-        return False, isinstance(e, ModelFolderError)
+        outcomes.failed(path, e)
+        return
     data = speech.apply(caption, caption.to_json(path))
     _print(args, path, data.get("text", caption.caption) or "No text found.", data)
-    return True, False
+    outcomes.described += 1

@@ -4,13 +4,12 @@ picture, side by side, on the pictures `lumen train` held out."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
-from desktop.cli.common import report_error, whole_number
-from models.errors import LumenError, extra_hint
+from desktop.cli.common import whole_number
+from models.errors import UsageError, require_extra
 
 
 def share(value: str) -> float:
@@ -61,21 +60,16 @@ def _table(results, samples: list[tuple[str, str]]) -> str:
     return "\n".join(rows + [f"note: {n}" for n in notes])
 
 
-def run(args: argparse.Namespace) -> int:
-    for package in ("pycocoevalcap", "jiwer"):
-        if importlib.util.find_spec(package) is None:
-            return report_error(f"the caption metrics need {package}: {extra_hint('train')}", 8)
+def run(args: argparse.Namespace) -> None:
+    require_extra("train", "pycocoevalcap", "jiwer", what="the caption metrics")
     if not args.models and args.predictions is None:
-        return report_error("name at least one MODEL (an installed name or a folder), or --predictions FILE", 2)
+        raise UsageError("name at least one MODEL (an installed name or a folder), or --predictions FILE")
     from training.evaluate import evaluate, key_of, remember
 
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else \
         (lambda line: print(line, flush=True))
-    try:
-        results, pairs, references = evaluate(args.models, args.data, predictions=args.predictions,
-                                  val_split=args.val_split, device=args.device, log=log)
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
+    results, pairs, references = evaluate(args.models, args.data, predictions=args.predictions,
+                                          val_split=args.val_split, device=args.device, log=log)
     remember(results, len(pairs), args.data)
     samples = [(key_of(p, args.data), " | ".join(references[key_of(p, args.data)]))
                for p in pairs[:args.samples]]
@@ -90,5 +84,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{len(pairs)} held-out pictures of {args.data}")
         print(_table(results, samples))
-    return 0
-

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from models.errors import ExportError, extra_hint, missing_packages
+from models.errors import ExportError, require_extra
 
 DTYPES = ("fp32", "fp16", "int8", "q4")
 
@@ -26,11 +25,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-validate", action="store_true", help="skip the PyTorch comparison")
 
 
-def run(args: argparse.Namespace) -> int:
-    missing = missing_packages("torch", "transformers")
-    if missing:
-        raise ExportError(f"exporting needs torch and transformers ({missing[0]} is missing): "
-                          f"{extra_hint('export')}")
+def run(args: argparse.Namespace) -> None:
+    require_extra("export", "torch", "transformers", what="exporting")
     from export.api import export_model
 
     try:
@@ -38,8 +34,3 @@ def run(args: argparse.Namespace) -> int:
                      log=lambda line: print(line, flush=True))
     except (OSError, ValueError, RuntimeError) as e:  # torch's and the file system's own errors
         raise ExportError(f"export failed: {e}") from e
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(1)

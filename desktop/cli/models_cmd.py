@@ -1,8 +1,9 @@
 """`lumen models`: list, install, import, pack, set the default, remove, verify.
 
-Results go to stdout, progress and errors to stderr. Every failure is one line
-`error: ...` with an exit code: 2 bad input, 3 a model folder problem, 1 network or disk,
-5 export, 130 cancelled. Nothing installed is deleted unless the user confirms it.
+Results go to stdout, progress and errors to stderr. Every failure is raised and becomes one
+line `error: ...` with its status (desktop/cli/__init__.py): 2 bad input, 3 a model folder problem, 1
+network, disk or "no" at a question, 5 export, 12 the export extra missing for --export, 130
+cancelled. Nothing installed is deleted unless the user confirms it.
 """
 from __future__ import annotations
 
@@ -15,21 +16,14 @@ from pathlib import Path
 
 from models import catalogue
 from models.catalogue import DTYPE_SUFFIX, EXPORT_DTYPES
-from models.errors import LumenError
-from models.exit_status import ExitStatus
+from models.errors import CancelledError, LumenError, UsageError
 from models.fsutil import human_size
 from models.registry import Registry
 
 # Hook for `lumen models install-translation`, owned by the translation engineer: the rest of
-# the command line goes to `services.argos_install.main(argv) -> int`, imported only when this
-# subcommand runs (and only if that module exists in this build).
+# the command line goes to `services.argos_install.run(argv, prog)`, which raises its errors,
+# imported only when this subcommand runs (and only if that module exists in this build).
 TRANSLATION_HOOK = "services.argos_install"
-
-class UsageError(LumenError):
-    """The command line asks for something that cannot be done as asked."""
-
-    exit_code = ExitStatus.USAGE
-
 
 def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="models_command", metavar="ACTION")
@@ -74,29 +68,15 @@ def register(parser: argparse.ArgumentParser) -> None:
                    help="arguments for the translation installer (try --help)")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> None:
     action = args.models_command or "list"
     if action == "list" and not hasattr(args, "json"):
         args.json = False
-    try:
-        return ACTIONS[action](args, Registry())
-    except KeyboardInterrupt:
-        return _fail("interrupted; run the same install again to resume where it stopped", 130)
-    except LumenError as e:
-        return _fail(str(e), e.exit_code)
-    except OSError as e:
-        return _fail(f"{e.strerror or e} ({e.filename})" if e.filename else str(e), 1)
-    except Exception as e:  # a bug of ours: still one line, never a traceback
-        return _fail(f"unexpected {type(e).__name__}: {e}; please report this", 1)
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
+    ACTIONS[action](args, Registry())
 
 
 # -- actions --------------------------------------------------------------------------------
-def _list(args: argparse.Namespace, registry: Registry) -> int:
+def _list(args: argparse.Namespace, registry: Registry) -> None:
     rec = catalogue.recommend()
     installed = registry.installed()
     partials = registry.partials()
@@ -109,7 +89,7 @@ def _list(args: argparse.Namespace, registry: Registry) -> int:
             "catalogue": [_entry_json(e) for e in catalogue.CATALOGUE],
             "recommended": {"name": rec.entry.name, "dtype": rec.dtype, "reason": rec.reason},
         }, indent=2))
-        return 0
+        return
     print(f"Models folder: {registry.root}")
     if installed:
         print("Installed:")
@@ -137,7 +117,6 @@ def _list(args: argparse.Namespace, registry: Registry) -> int:
         print(f"  {e.name}{star}: {e.title}; {how}. {e.description}")
     print(f"Recommended for this computer: {rec.entry.name} {rec.dtype}, because {rec.reason}. "
           f"Install it with: lumen models install {rec.entry.name} --dtype {rec.dtype}")
-    return 0
 
 
 def _entry_json(e: catalogue.CatalogueEntry) -> dict:
@@ -150,7 +129,14 @@ def _entry_json(e: catalogue.CatalogueEntry) -> dict:
     }
 
 
-def _install(args: argparse.Namespace, registry: Registry) -> int:
+def _install(args: argparse.Namespace, registry: Registry) -> None:
+    try:
+        _install_now(args, registry)
+    except KeyboardInterrupt:
+        raise CancelledError("interrupted; run the same install again to resume where it stopped") from None
+
+
+def _install_now(args: argparse.Namespace, registry: Registry) -> None:
     from models import download
 
     rec = catalogue.recommend()
@@ -177,10 +163,9 @@ def _install(args: argparse.Namespace, registry: Registry) -> int:
         model = download.install(plan, registry=registry, on_progress=bar)
         bar.close()
     print(f"Installed {model.name} in {model.path}" + (" (default)" if model.is_default else ""))
-    return 0
 
 
-def _import(args: argparse.Namespace, registry: Registry) -> int:
+def _import(args: argparse.Namespace, registry: Registry) -> None:
     if args.link:
         model = registry.link(args.path, args.name)
     else:
@@ -190,30 +175,27 @@ def _import(args: argparse.Namespace, registry: Registry) -> int:
     verb = "Linked" if model.linked else "Imported"
     print(f"{verb} {model.name} ({model.family}, {model.dtype}, {human_size(model.size_bytes)})"
           + (" (default)" if model.is_default else ""))
-    return 0
 
 
-def _pack(args: argparse.Namespace, registry: Registry) -> int:
+def _pack(args: argparse.Namespace, registry: Registry) -> None:
     from models.pack import pack
 
     out = pack(args.name, args.out, registry=registry)
     print(f"Packed {args.name} into {out} ({human_size(out.stat().st_size)})")
-    return 0
 
 
-def _default(args: argparse.Namespace, registry: Registry) -> int:
+def _default(args: argparse.Namespace, registry: Registry) -> None:
     registry.set_default(args.name)
     print(f"Default model: {args.name}")
-    return 0
 
 
-def _remove(args: argparse.Namespace, registry: Registry) -> int:
+def _remove(args: argparse.Namespace, registry: Registry) -> None:
     if not registry.exists(args.name) and args.name in {p.name for p in registry.partials()}:
         if not _confirmed(args, f"Delete the interrupted download of {args.name}?"):
-            return _fail("nothing removed", 1)
+            raise LumenError("nothing removed")
         registry.remove_partial(args.name)
         print(f"Deleted the interrupted download of {args.name}")
-        return 0
+        return
     model = registry.get(args.name)
     question = (
         f"Forget the linked model {model.name}? Its folder {model.path} is left as it is."
@@ -221,29 +203,27 @@ def _remove(args: argparse.Namespace, registry: Registry) -> int:
         else f"Delete the model {model.name} ({human_size(model.size_bytes)}) from {model.path}?"
     )
     if not _confirmed(args, question):
-        return _fail("nothing removed", 1)
+        raise LumenError("nothing removed")
     registry.remove(args.name)
     print(f"{'Forgot' if model.linked else 'Removed'} {model.name}")
-    return 0
 
 
-def _verify(args: argparse.Namespace, registry: Registry) -> int:
+def _verify(args: argparse.Namespace, registry: Registry) -> None:
     from models.folder_check import check_folder
 
     report = check_folder(registry.path_of(args.name), verify_checksums=True)
     checked = "every file matches its checksum" if report.manifest else "no manifest to check"
     print(f"{args.name} is whole: {report.family}, {report.dtype}, {checked}")
-    return 0
 
 
-def _translation(args: argparse.Namespace, registry: Registry) -> int:
+def _translation(args: argparse.Namespace, registry: Registry) -> None:
     try:
         hook = importlib.import_module(TRANSLATION_HOOK)
     except ImportError:
         hook = None
-    if not callable(getattr(hook, "main", None)):
-        return _fail("translation models cannot be installed by this build of Lumen", 2)
-    return int(hook.main(args.rest, prog="lumen models install-translation") or 0)
+    if not callable(getattr(hook, "run", None)):
+        raise UsageError("translation models cannot be installed by this build of Lumen")
+    hook.run(args.rest, prog="lumen models install-translation")
 
 
 ACTIONS = {

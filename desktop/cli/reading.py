@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from desktop.cli.common import open_captioner, print_result, report_error
+from desktop.cli.common import Outcomes, open_captioner, print_result
 from desktop.cli.speech_options import SpeechOutput
-from models.errors import ImageError, LumenError, ModelFolderError
+from models.errors import LumenError
+from models.exit_status import ExitStatus
 from models.results import DescribeOptions
 from models.text_first import OCR_ENGINES
 
@@ -33,7 +34,7 @@ def caption_options(args: argparse.Namespace) -> DescribeOptions:
                            alternatives=args.alternatives, seed=args.seed)
 
 
-def run(args: argparse.Namespace, speech: SpeechOutput) -> int:
+def run(args: argparse.Namespace, speech: SpeechOutput) -> ExitStatus:
     from models.captioner import default_cache_dir
     from models.session import SessionConfig
     from models.text_first import TextFirst
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace, speech: SpeechOutput) -> int:
     if args.task == "auto":  # photos need the description model; text and blank ones do not
         captioner = open_captioner(args, quiet_if_none=True)
     options = caption_options(args)
-    failed = no_model = 0
+    outcomes = Outcomes()
     for image in args.images:
         try:
             if args.task == "ocr":
@@ -52,11 +53,8 @@ def run(args: argparse.Namespace, speech: SpeechOutput) -> int:
             else:
                 caption = first.describe(Path(image), options, captioner)
         except LumenError as e:
-            failed += 1
-            no_model += isinstance(e, ModelFolderError)
-            report_error(f"{image}: {e}")
+            outcomes.failed(image, e)  # a photo without a description model: NO_MODEL
             continue
         print_result(args, image, caption, caption.to_json(image), speech, empty="No text found.")
-    if failed and no_model == failed == len(args.images):
-        return ModelFolderError.exit_code  # nothing described: no model
-    return ImageError.exit_code if failed else 0
+        outcomes.described += 1
+    return outcomes.status

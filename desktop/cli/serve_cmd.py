@@ -1,6 +1,7 @@
 """`lumen serve`: the local JSON API (services/api). Binds 127.0.0.1 unless told otherwise, and
-any other address needs a token. Exit status: 0 stopped, 1 missing extra or port in use,
-2 bad flags (an open address without a token), 3 no usable model.
+any other address needs a token. Exit status: 0 stopped, 1 port in use, 2 bad flags (an open
+address without a token) or a bad seed variable, 3 no usable model, 12 the serve extra is not
+installed: errors are raised and desktop/cli/__init__.py maps each to its status.
 """
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import os
 import socket
 import sys
 
-from desktop.cli.common import add_model_arguments, report_error, whole_number
-from models.errors import LumenError, extra_hint, missing_packages
+from desktop.cli.common import add_model_arguments, whole_number
+from models.errors import LumenError, UsageError, require_extra
 
 TOKEN_ENV = "LUMEN_API_TOKEN"  # a token in the environment stays out of `ps` listings
 MAX_CONNECTIONS = 64  # uvicorn answers 503 beyond this many open connections
@@ -65,9 +66,8 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(args: argparse.Namespace) -> int:
-    if missing_packages("fastapi", "uvicorn"):
-        return report_error(f"lumen serve needs FastAPI and uvicorn: {extra_hint('serve')}", 1)
+def run(args: argparse.Namespace) -> None:
+    require_extra("serve", "fastapi", "uvicorn", what="lumen serve")
     import uvicorn
 
     from services.api.app import create_app
@@ -78,22 +78,19 @@ def run(args: argparse.Namespace) -> int:
 
     token = args.token or os.environ.get(TOKEN_ENV) or None
     if not is_loopback(args.host) and not token:
-        return report_error(f"--host {args.host} lets other computers connect: give --token TOKEN "
-                            f"(or set {TOKEN_ENV}) so only your clients can, or keep 127.0.0.1", 2)
-    try:
-        choice = choose(getattr(args, "model", None), args.tags_model, args.captions, ask_model=args.ask_model)
-        engine = Engine(lambda: work.load(choice, args.device, args.threads), args.queue)
-        loaded = engine.start()
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
+        raise UsageError(f"--host {args.host} lets other computers connect: give --token TOKEN "
+                         f"(or set {TOKEN_ENV}) so only your clients can, or keep 127.0.0.1")
+    choice = choose(getattr(args, "model", None), args.tags_model, args.captions, ask_model=args.ask_model)
+    engine = Engine(lambda: work.load(choice, args.device, args.threads), args.queue)
+    loaded = engine.start()
     if loaded.warning:
         print(f"warning: {loaded.warning}", file=sys.stderr, flush=True)
     try:
         sock = bind(args.host, args.port)
     except OSError as e:
         engine.close()
-        return report_error(f"cannot listen on {args.host}:{args.port} ({e.strerror or e}); "
-                            "choose another --port or --host", 1)
+        raise LumenError(f"cannot listen on {args.host}:{args.port} ({e.strerror or e}); "
+                         "choose another --port or --host") from e
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"lumen: serving {loaded.captioner.name}"
@@ -108,4 +105,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.close()
         sock.close()
-    return 0

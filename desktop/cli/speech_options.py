@@ -8,7 +8,7 @@ A command uses them as a context manager:
         data = speech.apply(caption, data)            # per result, before printing it
     # leaving the block waits for speech to end and releases the engine (never raises)
 
-`output` raises TranslationError or SpeechError for an option that cannot be honoured.
+`output` raises TranslationError, MissingExtraError or SpeechError for an option that cannot be honoured.
 `apply` translates (adding "language" and "text" beside "caption" in the JSON object), starts
 speaking in the background and rewrites the WAV file with every text so far; it raises
 LumenError for the command to print. With none of the options nothing here imports a speech
@@ -17,12 +17,11 @@ engine or argostranslate. No Qt.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from models.errors import extra_hint
+from models.errors import require_extra
 from models.results import Caption
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,12 +78,9 @@ class SpeechOutput:
     @staticmethod
     def _check_translation(lang: str) -> None:
         """Refuse a --lang that cannot be honoured, cheaply (argostranslate is not imported)."""
-        from services.errors import TranslationError
         from services.translation import translation_route
 
-        if importlib.util.find_spec("argostranslate") is None:
-            raise TranslationError(
-                f"--lang needs argostranslate: {extra_hint('translate')}.")
+        require_extra("translate", "argostranslate", what="--lang")
         translation_route(lang)
 
     def apply(self, caption: Caption, data: dict[str, Any]) -> dict[str, Any]:

@@ -3,13 +3,10 @@ then export, validate and install it (needs the `[train]` extra: torch, transfor
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from pathlib import Path
 
-from desktop.cli.common import report_error, whole_number
-from models.errors import LumenError, extra_hint
-
-TRAIN_EXIT = 8  # TrainingError's status, also for a missing training stack
+from desktop.cli.common import whole_number
+from models.errors import CancelledError, require_extra
 
 
 def positive_float(value: str) -> float:
@@ -63,11 +60,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser, lr=5e-5, epochs=10)
 
 
-def training_stack_missing() -> str | None:
-    for package in ("torch", "transformers", "tqdm", "matplotlib"):
-        if importlib.util.find_spec(package) is None:
-            return f"training needs {package}: {extra_hint('train')}"
-    return None
+def require_training_stack() -> None:
+    """MissingExtraError (12) when the `[train]` extra is not installed."""
+    require_extra("train", "torch", "transformers", "tqdm", "matplotlib", what="training")
 
 
 def settings_from(args: argparse.Namespace):
@@ -81,26 +76,22 @@ def settings_from(args: argparse.Namespace):
                     patience=args.patience, default_epochs=args.default_epochs)
 
 
-def interrupted(name: str | None) -> int:
-    return report_error("interrupted; the checkpoints of finished epochs are kept: run the same "
-                        "command again to resume" + (f" '{name}'" if name else ""), 130)
+def interrupted(name: str | None) -> CancelledError:
+    return CancelledError("interrupted; the checkpoints of finished epochs are kept: run the same "
+                          "command again to resume" + (f" '{name}'" if name else ""))
 
 
-def run(args: argparse.Namespace) -> int:
-    missing = training_stack_missing()
-    if missing:
-        return report_error(missing, TRAIN_EXIT)
+def run(args: argparse.Namespace) -> None:
+    require_training_stack()
     from training.api import train
+    from training.families import TrainingError
 
     try:
         train(args.base, args.data, args.out, settings_from(args), val_split=args.val_split,
               restart=args.restart, keep_checkpoint=args.keep_checkpoint,
               log=lambda line: print(line, flush=True))
     except KeyboardInterrupt:
-        return interrupted(args.out)
-    except LumenError as e:
-        return report_error(str(e), e.exit_code)
-    except (OSError, ValueError, RuntimeError) as e:
-        return report_error(f"training failed: {e}", TRAIN_EXIT)
-    return 0
+        raise interrupted(args.out) from None
+    except (OSError, ValueError, RuntimeError) as e:  # torch's and the file system's own errors
+        raise TrainingError(f"training failed: {e}") from e
 
