@@ -45,7 +45,7 @@ def test_json_contract_and_partial_failure(tiny_florence2_onnx: Path, images) ->
     done = lumen("describe", str(images["good"]), str(images["bad"]), str(images["missing"]),
                  str(images["jpeg"]), "--model", str(tiny_florence2_onnx), "--json",
                  "--max-tokens", "10", "--beams", "2", "--alternatives", "2", "--seed", "4")
-    assert done.returncode == 2
+    assert done.returncode == 11  # some pictures described, the others could not be read
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["image"] for r in rows] == [str(images["good"]), str(images["jpeg"])]
     for row in rows:
