@@ -1,16 +1,19 @@
 """`lumen train` end to end: dataset -> fine-tuned checkpoint -> validated ONNX -> installed model."""
 from __future__ import annotations
 
+import functools
+import inspect
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from models.errors import CancelledError, LumenError
 from models.registry import InstalledModel, Registry
 from training.checkpoints import RunState
 from training.data import Split, load_dataset
-from training.families import Family
+from training.families import Family, TrainingError
 from training.install import check_free, how_to_use, install_checkpoint
 from training.loop import LossFn, Settings, Trainer, plain_loss
 from training.plot import loss_curve
@@ -93,6 +96,31 @@ def run_and_install(family: Family, data: Path, split: Split, name: str, setting
                      model.path / png.name)
 
 
+T = TypeVar("T")
+
+
+def ends_as_lumen_errors(what: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """How a run (`train`, `distill`) ends when it fails: Ctrl+C keeps the finished epochs'
+    checkpoints and says how to resume (CancelledError); an OSError, ValueError or RuntimeError
+    from torch, transformers or the files becomes TrainingError("{what} failed: ...")."""
+    def wrap(run: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(run)
+        def guarded(*args: Any, **kwargs: Any) -> T:
+            try:
+                return run(*args, **kwargs)
+            except KeyboardInterrupt:
+                name = inspect.signature(run).bind(*args, **kwargs).arguments.get("name")
+                raise CancelledError("interrupted; the checkpoints of finished epochs are kept: run the same "
+                                     "command again to resume" + (f" '{name}'" if name else "")) from None
+            except LumenError:
+                raise
+            except (OSError, ValueError, RuntimeError) as e:
+                raise TrainingError(f"{what} failed: {e}") from e
+        return guarded
+    return wrap
+
+
+@ends_as_lumen_errors("training")
 def train(base: str, data: Path, name: str | None, settings: Settings, *, val_split: float = 0.1,
           restart: bool = False, registry: Registry | None = None,
           keep_checkpoint: Path | None = None, log: Callable[[str], Any] = print) -> RunReport:

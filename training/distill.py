@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from models.registry import Registry
-from training.api import RunReport, default_name, quiet_transformers, resolve_base, run_and_install
+from training.api import (RunReport, default_name, ends_as_lumen_errors, quiet_transformers, resolve_base,
+                          run_and_install)
 from training.data import load_dataset
 from training.families import Batch, Family, TrainingError
 from training.install import check_free
@@ -78,6 +79,7 @@ def _copy_teacher(teacher: Any, student: Any, family: str, layers: int) -> None:
             s_stack[i].load_state_dict(t_stack[min(n - 1, round(i * n / layers))].state_dict())
 
 
+@ends_as_lumen_errors("distillation")
 def distill(teacher_src: str, data: Path, name: str | None, settings: Settings, *,
             layers: int | None = None, width: int | None = None, alpha: float = 0.5,
             temperature: float = 2.0, val_split: float = 0.1, restart: bool = False,

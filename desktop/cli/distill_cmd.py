@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 
 from desktop.cli.common import whole_number
-from desktop.cli.train_cmd import (add_run_arguments, interrupted, positive_float, require_training_stack,
-                                        settings_from)
+from desktop.cli.train_cmd import add_run_arguments, positive_float, require_training_stack, settings_from
 
 
 def unit(value: str) -> float:
@@ -35,16 +34,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     require_training_stack()
     from training.distill import distill
-    from training.families import TrainingError
 
-    try:
-        report = distill(args.teacher, args.data, args.out, settings_from(args), layers=args.student_layers,
-                         width=args.student_width, alpha=args.alpha, temperature=args.temperature,
-                         val_split=args.val_split, restart=args.restart,
-                         keep_checkpoint=args.keep_checkpoint, log=lambda line: print(line, flush=True))
-    except KeyboardInterrupt:
-        raise interrupted(args.out) from None
-    except (OSError, ValueError, RuntimeError) as e:  # torch's and the file system's own errors
-        raise TrainingError(f"distillation failed: {e}") from e
+    # Ctrl+C and torch's own failures arrive as our errors (training.api.ends_as_lumen_errors).
+    report = distill(args.teacher, args.data, args.out, settings_from(args), layers=args.student_layers,
+                     width=args.student_width, alpha=args.alpha, temperature=args.temperature,
+                     val_split=args.val_split, restart=args.restart,
+                     keep_checkpoint=args.keep_checkpoint, log=lambda line: print(line, flush=True))
     print(f"compare them: lumen evaluate {report.model.name} TEACHER_MODEL --data {args.data}")
 

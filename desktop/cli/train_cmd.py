@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from desktop.cli.common import whole_number
-from models.errors import CancelledError, require_extra
+from models.errors import require_extra
 
 
 def positive_float(value: str) -> float:
@@ -76,22 +76,12 @@ def settings_from(args: argparse.Namespace):
                     patience=args.patience, default_epochs=args.default_epochs)
 
 
-def interrupted(name: str | None) -> CancelledError:
-    return CancelledError("interrupted; the checkpoints of finished epochs are kept: run the same "
-                          "command again to resume" + (f" '{name}'" if name else ""))
-
-
 def run(args: argparse.Namespace) -> None:
     require_training_stack()
     from training.api import train
-    from training.families import TrainingError
 
-    try:
-        train(args.base, args.data, args.out, settings_from(args), val_split=args.val_split,
-              restart=args.restart, keep_checkpoint=args.keep_checkpoint,
-              log=lambda line: print(line, flush=True))
-    except KeyboardInterrupt:
-        raise interrupted(args.out) from None
-    except (OSError, ValueError, RuntimeError) as e:  # torch's and the file system's own errors
-        raise TrainingError(f"training failed: {e}") from e
+    # Ctrl+C and torch's own failures arrive as our errors (training.api.ends_as_lumen_errors).
+    train(args.base, args.data, args.out, settings_from(args), val_split=args.val_split,
+          restart=args.restart, keep_checkpoint=args.keep_checkpoint,
+          log=lambda line: print(line, flush=True))
 
