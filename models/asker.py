@@ -20,8 +20,7 @@ from PIL import Image
 
 from models.captioner import default_cache_dir
 from models.causal_decoder import KVState
-from models.errors import LumenError, ModelFolderError
-from models.folder import ModelFolder
+from models.folder import ModelFolder, loading
 from models.generation import GenerationSettings, generate
 from models.image_io import load_image
 from models.picture_cache import PictureCache, picture_key, shared_cache
@@ -88,12 +87,8 @@ class Asker:
              cache: PictureCache | None = None, spin: bool = True) -> Asker:
         t = time.perf_counter()
         opened = ModelFolder.open(folder, dtype, family="smolvlm", hint=install_hint())
-        try:
+        with loading(opened):
             model = SmolVLM(opened, SessionConfig(device, threads, cache_dir or default_cache_dir(), spin))
-        except LumenError:
-            raise
-        except Exception as e:  # a malformed file can fail anywhere in the loaders
-            raise ModelFolderError(f"the model in {opened.path} cannot be loaded ({e}); reinstall it") from e
         return cls(opened, model, _ms(t), one_tile, cache or shared_cache())
 
     @property

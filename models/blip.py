@@ -16,11 +16,10 @@ from models.adapter import Prepared
 from models.errors import ModelFolderError, ModelRuntimeError
 from models.folder import ModelFolder
 from models.onnx_decoder import MergedDecoder, cache_layout
-from models.preprocess import ImagePreprocessor
 from models.results import DescribeOptions
-from models.session import SessionConfig, open_parts, run
+from models.session import SessionConfig, run
 from models.tasks import blip_caption
-from models.tokenizer import TextTokenizer, stable_prefix
+from models.tokenizer import stable_prefix
 
 CAPTION_ONLY = "BLIP models only describe; install a Florence-2 model to read text or list objects"
 
@@ -43,9 +42,8 @@ class Blip:
 
     def __init__(self, folder: ModelFolder, config: SessionConfig) -> None:
         self.folder = folder
-        self.tokenizer = TextTokenizer.from_folder(folder.path)
-        self.preprocess = ImagePreprocessor.from_config(folder.preprocessor_config)
-        sessions = open_parts({part: folder.onnx_file(part) for part in folder.spec.parts}, config)
+        sessions = folder.load_parts(config)
+        self.tokenizer, self.preprocess = sessions.tokenizer, sessions.preprocess
         self.provider, self.warning = sessions.provider, sessions.warning
         self.vision, self.decoder = sessions["vision_model"], sessions["decoder_model_merged"]
         text = folder.text_config()

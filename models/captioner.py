@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image
 
 from models.adapter import Adapter, Prepared
-from models.errors import LumenError, ModelFolderError
-from models.folder import ModelFolder
+from models.errors import ModelFolderError
+from models.folder import ModelFolder, loading
 from models.generation import GenerationSettings, generate
 from models.image_io import load_image
 from models.memory import release_free_memory
@@ -45,12 +45,8 @@ class Captioner:
         opened = ModelFolder.open(folder, dtype)
         if cache_dir is None:
             cache_dir = default_cache_dir()
-        try:
+        with loading(opened):
             adapter = _load_adapter(opened, SessionConfig(device, threads, cache_dir, spin))
-        except LumenError:
-            raise
-        except Exception as e:  # a malformed file can fail anywhere in the loaders
-            raise ModelFolderError(f"the model in {opened.path} cannot be loaded ({e}); reinstall it") from e
         release_free_memory()  # the parsed model files: ~95 MB for Florence-2-base int8
         return cls(opened, adapter, (time.perf_counter() - t) * 1000.0)
 

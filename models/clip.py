@@ -16,10 +16,8 @@ import numpy as np
 from PIL import Image
 
 from models.errors import ModelFolderError
-from models.folder import ModelFolder
-from models.preprocess import ImagePreprocessor
-from models.session import SessionConfig, open_parts, run
-from models.tokenizer import TextTokenizer
+from models.folder import ModelFolder, loading
+from models.session import SessionConfig, run
 
 # Every OpenAI CLIP checkpoint was trained to a scale of 100 (log 4.6052), the clamp CLIP's
 # training applies; published ONNX folders do not carry the trained value (config.json only has
@@ -61,9 +59,8 @@ class Clip:
 
     def __init__(self, folder: ModelFolder, config: SessionConfig = SessionConfig()) -> None:
         self.folder = folder
-        self.tokenizer = TextTokenizer.from_folder(folder.path)
-        self.preprocess = ImagePreprocessor.from_config(folder.preprocessor_config)
-        sessions = open_parts({part: folder.onnx_file(part) for part in folder.spec.parts}, config)
+        sessions = folder.load_parts(config)
+        self.tokenizer, self.preprocess = sessions.tokenizer, sessions.preprocess
         self.provider, self.warning = sessions.provider, sessions.warning
         self.text, self.vision = sessions["text_model"], sessions["vision_model"]
         self._text_out = self._output(self.text, "text_embeds", "text_model")
@@ -95,7 +92,8 @@ class Clip:
                                    "give a CLIP folder for keywords (`lumen models install clip-vit-base-patch32`)")
         from models.captioner import default_cache_dir
 
-        return cls(folder, SessionConfig(device, threads, default_cache_dir()))
+        with loading(folder):
+            return cls(folder, SessionConfig(device, threads, default_cache_dir()))
 
     @property
     def name(self) -> str:

@@ -11,11 +11,9 @@ from PIL import Image
 from models.adapter import Prepared
 from models.folder import ModelFolder
 from models.onnx_decoder import MergedDecoder, cache_layout
-from models.preprocess import ImagePreprocessor
 from models.results import DescribeOptions
-from models.session import SessionConfig, open_parts, run
+from models.session import SessionConfig, run
 from models.tasks import florence_answer, florence_task, florence_text
-from models.tokenizer import TextTokenizer
 
 
 def _ms(since: float) -> float:
@@ -27,9 +25,8 @@ class Florence2:
 
     def __init__(self, folder: ModelFolder, config: SessionConfig) -> None:
         self.folder = folder
-        self.tokenizer = TextTokenizer.from_folder(folder.path)
-        self.preprocess = ImagePreprocessor.from_config(folder.preprocessor_config)
-        sessions = open_parts({part: folder.onnx_file(part) for part in folder.spec.parts}, config)
+        sessions = folder.load_parts(config)
+        self.tokenizer, self.preprocess = sessions.tokenizer, sessions.preprocess
         self.provider, self.warning = sessions.provider, sessions.warning
         self.vision, self.embed = sessions["vision_encoder"], sessions["embed_tokens"]
         self.encoder, self.decoder = sessions["encoder_model"], sessions["decoder_model_merged"]

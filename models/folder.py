@@ -2,21 +2,32 @@
 
 `ModelFolder.open` is the one place that decides whether a folder can run: `check_folder`
 (models/folder_check.py) builds on it, and the catalogue, the downloader and the exporter read
-the family table (models/families.py) it reads.
+the family table (models/families.py) it reads. `ModelFolder.load_parts` is the one loader of
+its tokenizer, picture preprocessor and ONNX sessions, which every family's adapter uses;
+`loading` turns any failure while they are parsed into one ModelFolderError.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from models.errors import ModelFolderError
+from models.errors import LumenError, ModelFolderError
 from models.families import DTYPE_SUFFIX, FAMILIES, Family, family_for_model_type, family_titles
 from models.families import first_present, present_files, resolve
 from models.manifest import MANIFEST, Manifest, read_manifest
 
-__all__ = ["DTYPE_SUFFIX", "INSTALL_HINT", "ModelFolder", "dtypes_present", "image_processor_config"]
+if TYPE_CHECKING:
+    from models.preprocess import ImagePreprocessor
+    from models.session import OnnxSession, PartSessions, SessionConfig
+    from models.tokenizer import TextTokenizer
+
+__all__ = ["DTYPE_SUFFIX", "INSTALL_HINT", "ModelFolder", "ModelParts", "dtypes_present",
+           "image_processor_config", "loading"]
+P = TypeVar("P")
 
 INSTALL_HINT = "install one with `lumen models install` or export one with `lumen export`"
 
@@ -108,6 +119,13 @@ def choose_dtype(folder: Path, family: Family, manifest: Manifest | None, wanted
     return dtype
 
 
+def image_preprocessor(folder: ModelFolder) -> ImagePreprocessor:
+    """The picture preprocessor preprocessor_config.json describes (BLIP, Florence-2, CLIP)."""
+    from models.preprocess import ImagePreprocessor
+
+    return ImagePreprocessor.from_config(folder.preprocessor_config)
+
+
 @dataclass(frozen=True)
 class ModelFolder:
     path: Path
@@ -160,6 +178,20 @@ class ModelFolder:
                 return value
         return None
 
+    def load_parts(self, config: SessionConfig,
+                   preprocessor: Callable[[ModelFolder], P] = image_preprocessor) -> ModelParts[P]:
+        """The folder's tokenizer, its picture preprocessor (`preprocessor(self)`; by default
+        the one preprocessor_config.json describes) and a session for each of the family's ONNX
+        parts, in the family table's order."""
+        # Imported here: listing or checking folders must not load tokenizers or ONNX Runtime.
+        from models.session import open_parts
+        from models.tokenizer import TextTokenizer
+
+        tokenizer = TextTokenizer.from_folder(self.path)
+        preprocess = preprocessor(self)
+        sessions = open_parts({part: self.onnx_file(part) for part in self.spec.parts}, config)
+        return ModelParts(tokenizer, preprocess, sessions)
+
     def decoder_start_id(self) -> int:
         start = self.token_id("decoder_start_token_id")
         if start is None:
@@ -198,3 +230,35 @@ class ModelFolder:
         if spec.validator:
             resolve(spec.validator)(opened)
         return opened
+
+
+@dataclass(frozen=True)
+class ModelParts(Generic[P]):
+    """What `ModelFolder.load_parts` opened: every family's tokenizer, preprocessor, sessions."""
+
+    tokenizer: TextTokenizer
+    preprocess: P
+    sessions: PartSessions
+
+    def __getitem__(self, part: str) -> OnnxSession:
+        return self.sessions[part]
+
+    @property
+    def provider(self) -> str:
+        return self.sessions.provider
+
+    @property
+    def warning(self) -> str | None:
+        return self.sessions.warning
+
+
+@contextmanager
+def loading(folder: ModelFolder) -> Iterator[None]:
+    """Around a model's loading: a malformed file can fail anywhere in the loaders, and the
+    user gets one sentence naming the folder instead of a traceback."""
+    try:
+        yield
+    except LumenError:
+        raise
+    except Exception as e:
+        raise ModelFolderError(f"the model in {folder.path} cannot be loaded ({e}); reinstall it") from e

@@ -268,3 +268,11 @@ def default_model_dir(root: Path | str | None = None) -> Path | None:
     registry = Registry(root)
     name = registry.default_name()
     return registry.path_of(name) if name else None
+
+
+def model_dir(model: str | Path | None, root: Path | str | None = None) -> Path | None:
+    """The folder a `--model` value names (a leading ~ expanded), else the default installed
+    model's, else None: the one lookup the command line and the window share."""
+    if model:
+        return Path(model).expanduser()
+    return default_model_dir(root)

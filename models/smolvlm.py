@@ -15,9 +15,8 @@ from models.causal_decoder import CausalDecoder, KVLayout, KVState
 from models.errors import ModelFolderError
 from models.folder import ModelFolder
 from models.results import DescribeOptions
-from models.session import SessionConfig, open_parts, run
+from models.session import SessionConfig, run
 from models.smolvlm_inputs import PictureInput, SmolVLMSettings, conversation
-from models.tokenizer import TextTokenizer
 
 # SmolVLM describes when asked to: one request per detail level and task.
 DESCRIBE_PROMPTS = {
@@ -50,9 +49,8 @@ class SmolVLM:
 
     def __init__(self, folder: ModelFolder, config: SessionConfig) -> None:
         self.folder = folder
-        self.tokenizer = TextTokenizer.from_folder(folder.path)
-        self.settings = SmolVLMSettings.from_folder(folder.path, folder.config, folder.preprocessor_config)
-        sessions = open_parts({part: folder.onnx_file(part) for part in folder.spec.parts}, config)
+        sessions = folder.load_parts(config, SmolVLMSettings.of)
+        self.tokenizer, self.settings = sessions.tokenizer, sessions.preprocess
         self.provider, self.warning = sessions.provider, sessions.warning
         self.vision, self.embed_session = sessions["vision_encoder"], sessions["embed_tokens"]
         self.decoder_session = sessions["decoder_model_merged"]

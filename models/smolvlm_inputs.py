@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from models.errors import ModelFolderError
+from models.folder import ModelFolder
 from models.preprocess import RescaleNormalize
 
 MAX_IMAGE_SIZE = 4096  # transformers' absolute cap on the resized picture's edge
@@ -55,6 +56,11 @@ class SmolVLMSettings:
     image_token: str = "<image>"
     fake_image_token: str = "<fake_token_around_image>"
     global_image_token: str = "<global-img>"
+
+    @classmethod
+    def of(cls, folder: ModelFolder) -> SmolVLMSettings:
+        """The settings of an opened SmolVLM folder (`ModelFolder.load_parts`'s preprocessor)."""
+        return cls.from_folder(folder.path, folder.config, folder.preprocessor_config)
 
     @classmethod
     def from_folder(cls, folder: Path, config: dict[str, Any], image_config: dict[str, Any]) -> SmolVLMSettings:
