@@ -8,7 +8,7 @@ import pytest
 from tests.support.model_fakes import make_model_folder
 from models.catalogue import UnknownModelError
 from models.registry import (
-    AlreadyInstalledError, Registry, default_model_dir, models_dir,
+    AlreadyInstalledError, Registry, default_model_dir, model_dir, models_dir,
 )
 
 
@@ -46,6 +46,15 @@ def test_first_install_becomes_default_and_listing(tmp_path: Path) -> None:
     assert listed["beta"].problem is None
     assert default_model_dir(tmp_path) == tmp_path / "alpha"
     assert list((tmp_path / ".staging").iterdir()) == []  # nothing left behind
+
+
+def test_model_dir_expands_home_and_falls_back_to_the_default(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert model_dir("~/models/mine") == tmp_path / "models" / "mine"
+    assert model_dir(tmp_path / "elsewhere") == tmp_path / "elsewhere"
+    assert model_dir(None, tmp_path / "none") is None
+    _install(Registry(tmp_path / "reg"), "alpha")
+    assert model_dir("", tmp_path / "reg") == model_dir(None, tmp_path / "reg") == tmp_path / "reg" / "alpha"
 
 
 def test_set_default(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from models.errors import LumenError, ModelFolderError
 from models.exit_status import ExitStatus
@@ -65,22 +64,15 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=whole_number(1), metavar="N", help="CPU threads (default: one per core)")
 
 
-def resolve_model(model: str | None) -> Path | None:
-    if model:
-        return Path(model)
-    from models.registry import default_model_dir
-
-    return default_model_dir()
-
-
 def open_captioner(args: argparse.Namespace, *, quiet_if_none: bool = False):
     """The loaded Captioner; raises ModelFolderError (or another LumenError) when it cannot load.
 
     quiet_if_none: with no model installed (and none named) return None, silently: the
     caller can do without one (reading text)."""
     from models.captioner import Captioner
+    from models.registry import model_dir
 
-    folder = resolve_model(args.model)
+    folder = model_dir(args.model)
     if folder is None:
         if quiet_if_none:
             return None
