@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 from desktop.cli import reading
-from desktop.cli.common import NO_MODEL, add_model_arguments, resolve_model, whole_number
+from desktop.cli.common import NO_MODEL, add_model_arguments, whole_number
 from models.errors import ModelFolderError, UsageError
 from models.exit_status import ExitStatus
+from models.registry import model_dir
 from models.results import DETAILS, MAX_ALTERNATIVES, TASKS
 
 
@@ -53,7 +54,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 def options_from(args: argparse.Namespace):  # noqa: ANN201
     from services.batch.describer import BatchOptions
 
-    model = resolve_model(getattr(args, "model", None))
+    model = model_dir(getattr(args, "model", None))
     reads_first = args.task == "auto" or (args.task == "ocr" and args.ocr_engine == "ppocr")
     if model is None and not reads_first:
         raise ModelFolderError(NO_MODEL)

@@ -11,10 +11,11 @@ import argparse
 import json
 from pathlib import Path
 
-from desktop.cli.common import Outcomes, open_captioner, report_error, resolve_model
+from desktop.cli.common import Outcomes, open_captioner, report_error
 from desktop.cli.speech_options import SpeechOutput
 from models.errors import DocumentError, LumenError
 from models.exit_status import ExitStatus
+from models.registry import model_dir
 from models.results import DescribeOptions
 
 
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace, speech: SpeechOutput) -> ExitStatus:
     if args.tags:
         report_error("--tags is not used for documents; describing without tags")
     first = TextFirst(SessionConfig(args.device, args.threads, default_cache_dir()))
-    captioner = _LazyCaptioner(args) if resolve_model(getattr(args, "model", None)) is not None else None
+    captioner = _LazyCaptioner(args) if model_dir(getattr(args, "model", None)) is not None else None
     reader = PageReader(first, captioner)
     outcomes = Outcomes()  # each page counts as one picture
     for path in args.images:

@@ -37,17 +37,15 @@ class ModelInfo:
 
 
 def resolve_model_dir(model: str | None) -> Path | None:
-    """`--model DIR` when given, else the installed default model, else None."""
-    if model:
-        return Path(model).expanduser()
-    from models.registry import default_model_dir
+    """models.registry.model_dir, the command line's lookup, except that a damaged registry
+    must not stop the window opening: it opens with no model."""
+    from models.registry import model_dir
 
     try:
-        folder = default_model_dir()
-    except Exception as exc:  # a damaged registry must not stop the window opening
+        return model_dir(model)
+    except Exception as exc:
         log.warning("could not read the installed models: %s", exc)
         return None
-    return Path(folder) if folder else None
 
 
 def error_sentence(exc: BaseException) -> str:
