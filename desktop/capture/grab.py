@@ -12,17 +12,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QRect, Qt, QTimer
 from PySide6.QtGui import QCursor, QGuiApplication, QImage, QScreen
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop.capture.capture_delay import hide_delay_ms as platform_hide_delay_ms
 from desktop.errors import CaptureError
 from desktop.imaging import ImageSource, qimage_to_pil
+from desktop.work.workers import GuiBridge, SerialWorker
 from models.errors import LumenError
 
 log = logging.getLogger(__name__)
@@ -158,13 +158,12 @@ Failed = Callable[[str], None]
 class Capturer(QObject):
     """Runs one capture at a time; `capture()` returns False while busy. Qt's own grab runs on
     the GUI thread (it must); a Wayland screenshot tool, which can take seconds, runs on a
-    thread of its own and the window stays responsive meanwhile."""
-
-    _tool_done = Signal(object, object)  # (QImage or exception, continuation) to the GUI thread
+    worker of its own (services/worker.py) and the window stays responsive meanwhile."""
 
     def __init__(self, parent: QObject | None = None, hide_delay_ms: int | None = None) -> None:
         super().__init__(parent)
-        self._tool_done.connect(lambda outcome, then: then(outcome))
+        self._bridge = GuiBridge()  # made here, on the GUI thread, which it calls back on
+        self._tool: SerialWorker | None = None  # started on the first Wayland capture
         # None: as short as this desktop allows (desktop/capture/capture_delay.py)
         self.hide_delay_ms = platform_hide_delay_ms() if hide_delay_ms is None else hide_delay_ms
         self.busy = False
@@ -207,14 +206,15 @@ class Capturer(QObject):
         if kind != "window" and _is_wayland():
             screen = screen_at_pointer()
 
-            def work() -> None:  # on its own thread: only QImage, which is safe off the GUI thread
-                try:
-                    outcome: QImage | Exception = _grab_with_tool()
-                except Exception as exc:  # noqa: BLE001 - reported to the user below
-                    outcome = exc
-                self._tool_done.emit(outcome, lambda got: self._grabbed(kind, got, screen, on_done, on_failed))
+            def grabbed(got: QImage | BaseException) -> None:  # back on the GUI thread
+                self._grabbed(kind, got if isinstance(got, (QImage, Exception)) else RuntimeError(got),
+                              screen, on_done, on_failed)
 
-            threading.Thread(target=work, name="lumen-screenshot-tool", daemon=True).start()
+            if self._tool is None:
+                self._tool = self._bridge.worker("lumen-screenshot-tool")
+            # Off the GUI thread only QImage is used, which is safe there.
+            self._tool.submit(lambda job: _grab_with_tool(), on_done=grabbed, on_failed=grabbed,
+                              name="screenshot tool")
             return
         try:
             if kind == "window":

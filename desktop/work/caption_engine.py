@@ -22,6 +22,7 @@ from desktop.work.workers import Failed, JobContext, TaskManager
 from models.errors import LumenError, ModelFolderError
 from models.results import DETAILS, Caption, DescribeOptions
 from services import latency_trace
+from services.worker import LOW
 
 log = logging.getLogger(__name__)
 DESCRIBE_LANE = "describe"
@@ -126,7 +127,7 @@ class CaptionEngine(QObject):
             self._set_state("ready")
             # Next on the same worker, after "ready": the capture shortcuts' kind check uses
             # PP-OCR, and the first press must not be the one that loads it.
-            self._worker.submit(warm_reader, name="warm the text reader")
+            self._worker.submit(warm_reader, priority=LOW, name="warm the text reader")
 
         def failed(exc: BaseException) -> None:
             self.info = None
@@ -202,7 +203,7 @@ class CaptionEngine(QObject):
         def job(ctx: JobContext) -> int:
             return captioner.prepare_ahead(source.data, others, should_stop=ctx.should_stop)
 
-        self._worker.submit(job, lane=AHEAD_LANE, name="prepare ahead",
+        self._worker.submit(job, lane=AHEAD_LANE, priority=LOW, name="prepare ahead",
                             on_failed=lambda exc: log.info("preparing ahead failed: %s", exc))
 
     def cancel(self) -> None:
