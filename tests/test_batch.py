@@ -179,3 +179,34 @@ def test_bad_requests_fail_in_one_line(tiny_florence2_onnx: Path, tmp_path: Path
     no_model = lumen("batch", str(tmp_path), "--out", str(tmp_path / "out.jsonl"), "--model", str(tmp_path / "none"))
     assert no_model.returncode == 3 and "Traceback" not in no_model.stderr
     assert not (tmp_path / "out.jsonl").exists() or not (tmp_path / "out.jsonl").read_text()
+
+
+def test_a_pdf_gives_one_line_per_page_and_a_stopped_one_is_read_again(tiny_florence2_onnx: Path,
+                                                                        tmp_path: Path) -> None:
+    from tests.support.pdf_writer import Block, PageSpec, prose_page, write_pdf
+
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    pages = [prose_page(1), PageSpec([[Block("The last page says goodbye.")]])]
+    pdf = write_pdf(pics / "report.pdf", pages)
+    noise(pics / "photo.png", 3)
+    out = tmp_path / "out.jsonl"
+    model = ("--model", str(tiny_florence2_onnx), "--max-tokens", "6")
+    done = lumen("batch", str(pics), "--out", str(out), *model)
+    assert done.returncode == 0, done.stderr
+    described = lumen("describe", "--json", str(pdf), *model)
+    by_page = {r.get("page"): r for r in rows_of(out) if r["image"] == str(pdf)}
+    for reference in map(json.loads, described.stdout.splitlines()):
+        row = by_page[reference["page"]]
+        assert (row["caption"], row["pages"], row["kind"]) == (reference["caption"], 2, reference["kind"])
+    assert sorted(by_page) == [1, 2]
+
+    # Stopped after the first page: the document is read again whole, the photo is not.
+    lines = out.read_bytes().splitlines(keepends=True)
+    out.write_bytes(b"".join(line for line in lines if b'"page": 2' not in line))
+    again = lumen("batch", str(pics), "--out", str(out), *model)
+    assert again.returncode == 0, again.stderr
+    assert "1 already done" in again.stderr
+    rows = rows_of(out)
+    assert sorted((r["image"], r.get("page")) for r in rows) == sorted(
+        [(str(pdf), 1), (str(pdf), 2), (str(pics / "photo.png"), None)])

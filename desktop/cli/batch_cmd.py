@@ -37,8 +37,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="run the vision encoder on N pictures at once (default 1; see lumen bench --batch)")
     add_model_arguments(parser)
     parser.add_argument("--detail", choices=DETAILS, default="brief", help="how much to say (default brief)")
-    parser.add_argument("--task", choices=(*TASKS, "auto"), default="caption",
-                        help="as lumen describe: caption, ocr, objects or auto")
+    parser.add_argument("--task", choices=(*TASKS, "auto"), default=None,
+                        help="as lumen describe: caption (pictures' default), ocr, objects or auto "
+                             "(documents' default)")
     reading.add_arguments(parser)
     parser.add_argument("--max-tokens", type=whole_number(1), metavar="N", help="longest answer in tokens")
     parser.add_argument("--beams", type=whole_number(1), metavar="N", help="beam width (default: the model's)")
@@ -48,6 +49,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tags", action="store_true", help="also give keywords scored by a CLIP model")
     parser.add_argument("--tags-model", metavar="DIR", help="CLIP model folder for --tags (default: the installed one)")
     parser.add_argument("--lang", metavar="CODE", help="also translate each description into this installed language")
+    parser.add_argument("--write-xmp", action="store_true",
+                        help="also write each caption to an XMP sidecar beside the picture (photo.xmp; "
+                             "needs the xmp extra); the picture itself is never changed")
     parser.add_argument("--quiet", action="store_true", help="no progress, no per-picture errors; the summary only")
 
 
@@ -55,12 +59,14 @@ def options_from(args: argparse.Namespace):  # noqa: ANN201
     from services.batch.describer import BatchOptions
 
     model = model_dir(getattr(args, "model", None))
-    reads_first = args.task == "auto" or (args.task == "ocr" and args.ocr_engine == "ppocr")
+    task = args.task or "caption"
+    reads_first = task == "auto" or (task == "ocr" and args.ocr_engine == "ppocr")
     if model is None and not reads_first:
         raise ModelFolderError(NO_MODEL)
     return BatchOptions(
         model=str(model) if model else None, device=args.device, dtype=args.dtype, threads=args.threads,
-        task=args.task, detail=args.detail, max_tokens=args.max_tokens, beams=args.beams,
+        task=task, document_task=args.task or "auto", detail=args.detail, max_tokens=args.max_tokens,
+        beams=args.beams,
         alternatives=args.alternatives, seed=args.seed, ocr_engine=args.ocr_engine, tags=args.tags,
         tags_model=args.tags_model, lang=args.lang, batch_size=args.batch_size,
     )
@@ -75,7 +81,7 @@ def run(args: argparse.Namespace) -> ExitStatus:
     output_format(Path(args.out))  # a wrong suffix fails before any model loads
     request = BatchRequest(args.sources, Path(args.out), options_from(args), from_list=args.from_list,
                            restart=args.restart, engine=args.engine, ray_address=args.ray_address,
-                           workers=args.workers)
+                           workers=args.workers, write_xmp=args.write_xmp)
     progress = None if args.quiet else console_progress(sys.stderr)
     warn = (lambda message: None) if args.quiet else (lambda message: _line(progress, message))
     try:

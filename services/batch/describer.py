@@ -38,6 +38,7 @@ class BatchOptions:
     dtype: str | None = None
     threads: int | None = None
     task: str = "caption"  # caption, ocr, objects or auto
+    document_task: str = "auto"  # the task for a document's pages (lumen describe: auto unless --task)
     detail: str = "brief"
     max_tokens: int | None = None
     beams: int | None = None
@@ -76,7 +77,7 @@ class Describer:
         self.options = options
         self._warn = warn
         self._describe_options = options.describe_options()
-        self.captioner = self._first = self._tagger = None
+        self.captioner = self._first = self._tagger = self._pages_first = None
         if options.lang and options.lang != "en":
             from services.translation import translation_route
 
@@ -134,6 +135,43 @@ class Describer:
                 self.captioner.encode_together(pictures)
             except LumenError:
                 pass  # each picture is then encoded (and its error reported) on its own
+
+    def describe_document(self, picture: Picture) -> list[dict[str, Any]]:
+        """A PDF's (or multi-page TIFF's) lines, one per page in page order, as `lumen describe
+        FILE.pdf --json` gives them; a page that fails gives its error line, a document that
+        cannot be opened one error line without `page`."""
+        from models.documents import PageReader, iter_pages
+        from models.errors import DocumentError
+
+        reader = PageReader(self._text_first(), self.captioner)
+        options = DescribeOptions(task=self.options.document_task, detail=self.options.detail,
+                                  max_tokens=self.options.max_tokens, beams=self.options.beams,
+                                  alternatives=self.options.alternatives, seed=self.options.seed)
+        file_key = {SIZE: picture.size, MTIME: picture.mtime_ns}
+        rows: list[dict[str, Any]] = []
+        try:
+            for page in iter_pages(picture.image):
+                try:
+                    result = reader.read(page, options)
+                    data = self._translated(result.caption, result.to_json(picture.image))
+                    rows.append({**data, **file_key})
+                except LumenError as e:
+                    rows.append({**error_row(picture, e), "page": page.number, "pages": page.pages,
+                                 "exit_code": e.exit_code})
+        except DocumentError as e:
+            rows.append({**error_row(picture, e), "exit_code": e.exit_code})
+        return rows
+
+    def _text_first(self):  # noqa: ANN202
+        if self._first is None:
+            from models.captioner import default_cache_dir
+            from models.session import SessionConfig
+            from models.text_first import TextFirst
+
+            self._pages_first = self._pages_first or TextFirst(
+                SessionConfig(self.options.device, self.options.threads, default_cache_dir()))
+            return self._pages_first
+        return self._first
 
     @property
     def provider(self) -> str:

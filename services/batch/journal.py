@@ -7,8 +7,9 @@ stopped at any moment (Ctrl+C, SIGKILL, a power cut) loses at most the pictures 
 Opening the journal again:
 - a torn last line (no line end, or not JSON: the write was cut) is cut off, and its picture
   is described again;
-- lines of pictures that changed (size or mtime), and error lines of pictures listed again
-  (the error may have been passing), are dropped: the file is rewritten without them, atomically
+- lines of pictures that changed (size or mtime), error lines of pictures listed again (the
+  error may have been passing), and the pages of a document not read to its end (a document
+  is redone whole) are dropped: the file is rewritten without them, atomically
   (a temporary file, synced, then renamed over it), so each picture has one line;
 - every other line counts as done and its picture is skipped.
 One batch at a time writes a journal (a lock file beside it).
@@ -110,8 +111,9 @@ class Journal:
             data = fh.read()
         lines = data.split(b"\n")
         tail = lines.pop()  # after the last line end: empty, or a torn line
-        kept: dict[str, bytes] = {}
+        kept: dict[tuple[str, Any], bytes] = {}  # (image, page) -> line; page None for a picture
         keys: dict[str, tuple[str, int, int]] = {}
+        pages: dict[str, tuple[set[int], int]] = {}  # a document's pages read, of how many
         failed: set[str] = set()
         rewrite = False
         for line in lines:
@@ -124,20 +126,28 @@ class Journal:
                 rewrite = True
                 self.dropped += 1
                 continue
-            image = key[0]
-            if image in kept:  # the later line wins; one line per picture
+            image, page = key[0], row.get("page")
+            if (image, page) in kept:  # the later line wins; one line per picture (or page)
                 rewrite = True
                 self.dropped += 1
-            kept[image], keys[image] = line, key
-            failed.discard(image)
+            if image in keys and keys[image] != key:  # an older version of the file
+                failed.add(image)
+            kept[(image, page)], keys[image] = line, key
             if "error" in row:
                 failed.add(image)
-        for image in list(kept):
+            if page is not None:
+                read, _ = pages.get(image, (set(), 0))
+                pages[image] = (read | {int(page)}, int(row.get("pages") or 0))
+        # A document is done when every page has its line; one stopped part-way is read again.
+        failed |= {image for image, (read, total) in pages.items() if len(read) != total}
+        for image in list(keys):
             changed = image in listed and listed[image] != keys[image]
             if changed or (image in failed and image in listed):
-                del kept[image], keys[image]
+                for place in [place for place in kept if place[0] == image]:
+                    del kept[place]
+                    self.dropped += 1
+                del keys[image]
                 rewrite = True
-                self.dropped += 1
         if tail:
             self.repaired = True
         if rewrite:

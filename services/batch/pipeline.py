@@ -41,6 +41,7 @@ class BatchRequest:
     engine: str = "local"
     ray_address: str | None = None
     workers: int = 1
+    write_xmp: bool = False  # each caption also in an XMP sidecar (services/batch/xmp.py)
 
 
 @dataclass
@@ -81,6 +82,10 @@ def run_batch(request: BatchRequest, *, progress: ProgressCallback | None = None
     if request.engine not in ENGINES:
         raise BatchOutputError(f"--engine must be one of {', '.join(ENGINES)}")
     warn = warn or (lambda message: None)
+    if request.write_xmp:
+        from services.batch.xmp import require_pyexiv2, write_sidecar
+
+        require_pyexiv2()
     sources = list(request.sources) + (read_list(request.from_list) if request.from_list else [])
     listing = list_pictures(sources)
     counts = Counts(skipped=len(listing.skipped))
@@ -98,6 +103,8 @@ def run_batch(request: BatchRequest, *, progress: ProgressCallback | None = None
         def take(rows: list[dict[str, Any]]) -> None:
             lines = []
             for row in rows:
+                if row.get("page") == 1 and row.get("pages"):
+                    counts.total += int(row["pages"]) - 1  # a document: one line per page
                 line, code = _clean(row)
                 lines.append(line)
                 if code:
@@ -106,6 +113,12 @@ def run_batch(request: BatchRequest, *, progress: ProgressCallback | None = None
                     warn(f"error: {line['image']}: {line['error']}")
                 else:
                     counts.described += 1
+            if request.write_xmp:  # before the line: a stop in between redoes the picture and its sidecar
+                for line in lines:
+                    try:
+                        write_sidecar(line)
+                    except Exception as e:  # noqa: BLE001 - a sidecar never costs the caption
+                        warn(f"warning: {line['image']}: the XMP sidecar could not be written ({e})")
             journal.append(lines)
             if progress is not None:
                 progress(counts)
@@ -133,7 +146,7 @@ def run_batch(request: BatchRequest, *, progress: ProgressCallback | None = None
 def _read(picture: Picture):  # noqa: ANN202
     from models.image_io import load_image
 
-    return load_image(picture.image)
+    return None if picture.document else load_image(picture.image)  # documents: page by page
 
 
 class _Feeder:
@@ -201,7 +214,9 @@ def run_local(pending: list[Picture], options: BatchOptions, take: Callable[[lis
                             decoded.append((picture, None, e))
                     describer.encode_together([rgb for _, rgb, _ in decoded if rgb is not None])
                     for picture, rgb, error in decoded:
-                        if error is not None:
+                        if picture.document:
+                            results.put(describer.describe_document(picture))
+                        elif error is not None:
                             results.put({**error_row(picture, error), "exit_code": error.exit_code})
                         else:
                             results.put(describer.describe(picture, rgb))
@@ -224,7 +239,7 @@ def run_local(pending: list[Picture], options: BatchOptions, take: Callable[[lis
                     error = error or item
                     feeder.stopped = True
                 else:
-                    take([item])
+                    take(item if isinstance(item, list) else [item])
         except BaseException:  # Ctrl+C: the pictures in flight are dropped, the rest is safe
             feeder.stopped = True
             raise

@@ -35,7 +35,7 @@ class RayUnavailable(LumenError):
 
 
 def _picture(row: dict[str, Any]) -> Picture:
-    return Picture(str(row["image"]), int(row["file_size"]), int(row["file_mtime_ns"]))
+    return Picture(str(row["image"]), int(row["file_size"]), int(row["file_mtime_ns"]), bool(row["document"]))
 
 
 def read_pictures(batch: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -45,7 +45,11 @@ def read_pictures(batch: dict[str, np.ndarray]) -> dict[str, Any]:
 
     pixels: list[Any] = []
     errors: list[str] = []
-    for image in batch["image"]:
+    for image, document in zip(batch["image"], batch["document"]):
+        if document:  # read page by page by the actor
+            pixels.append(np.zeros((0, 0, 3), np.uint8))
+            errors.append("")
+            continue
         try:
             pixels.append(np.asarray(load_image(str(image))))
             errors.append("")
@@ -66,7 +70,10 @@ class DescribeActor:
 
         lines = []
         for i in range(len(batch["image"])):
-            picture = _picture({k: batch[k][i] for k in ("image", "file_size", "file_mtime_ns")})
+            picture = _picture({k: batch[k][i] for k in ("image", "file_size", "file_mtime_ns", "document")})
+            if picture.document:
+                lines.extend(json.dumps(row, ensure_ascii=False) for row in self.describer.describe_document(picture))
+                continue
             if batch["read_error"][i]:
                 failure = json.loads(batch["read_error"][i])
                 row = {**error_row(picture, LumenError(failure["error"])), "exit_code": failure["exit_code"]}
@@ -117,7 +124,8 @@ def run_ray(pending: list[Picture], options: BatchOptions, take: Callable[[list[
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
         ctx.verbose_stats_logs = False
-        items = [{"image": p.image, "file_size": p.size, "file_mtime_ns": p.mtime_ns} for p in pending]
+        items = [{"image": p.image, "file_size": p.size, "file_mtime_ns": p.mtime_ns, "document": p.document}
+                 for p in pending]
         ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 8 * actors)))
         ds = ds.map_batches(read_pictures, batch_size=READ_BATCH, num_cpus=0.5)
         ds = ds.map_batches(DescribeActor, fn_constructor_kwargs={"options": asdict(actor_options)},

@@ -1,6 +1,6 @@
 """Which files a batch describes: folders walked, files, glob patterns and lists of paths.
 
-Pictures are recognised by their content (Pillow reads the header only), not by their
+Pictures (and documents: PDFs and multi-page TIFFs, read page by page) are recognised by their content (Pillow reads the header only), not by their
 extension: a `.JPG`, a `.tif`, a `.webp` and a file with no extension all count; anything else
 is skipped and counted. Hidden files and folders (a name starting with ".") are skipped when a
 folder is walked; a file named on its own is always looked at.
@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.documents import is_document
 from models.errors import ImageError
 from models.image_io import looks_like_picture
 
@@ -26,6 +27,7 @@ class Picture:
     image: str  # the path as written in the output (`image` of each line)
     size: int
     mtime_ns: int
+    document: bool = False  # a PDF or multi-page TIFF: one line per page (models/documents)
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -90,8 +92,9 @@ def list_pictures(sources: Iterable[str]) -> Listing:
             except OSError:
                 listing.missing.append(name)
                 continue
-            if not os.path.isfile(name) or not looks_like_picture(name):
+            document = os.path.isfile(name) and is_document(name)
+            if not document and (not os.path.isfile(name) or not looks_like_picture(name)):
                 listing.skipped.append(name)
                 continue
-            listing.pictures.append(Picture(name, info.st_size, info.st_mtime_ns))
+            listing.pictures.append(Picture(name, info.st_size, info.st_mtime_ns, document))
     return listing
