@@ -280,6 +280,7 @@ class Speaker:
             latency_trace.mark("speech_play", leading_silence_s=silence, text=text[:80])
             self._report(SpeechEvent("started", text))
             playback.wait()
+            latency_trace.mark("speech_end", stopped=playback.stopped)  # overlap checks (tests)
             if playback.stopped:
                 self._report(SpeechEvent("stopped", text))
             elif playback.error:
