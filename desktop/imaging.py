@@ -23,10 +23,22 @@ class ImageSource:
 
     label: str
     data: str | Path | bytes | Image.Image
-    kind: str = "file"  # file, clipboard, screen, window, region
+    kind: str = "file"  # file, clipboard, screen, window, region, page (of a document)
+    # A document's page (kind "page"): `data` is the rendered page, these say where it came from.
+    document: Path | None = None
+    page: int = 0  # 1-based
+    pages: int = 0
+    password: str | None = None
+
+    @property
+    def heading(self) -> str:
+        """"Page 2 of 5" for a document's page, "" otherwise."""
+        return f"Page {self.page} of {self.pages}" if self.kind == "page" else ""
 
     @property
     def display_name(self) -> str:
+        if self.kind == "page" and self.document is not None:
+            return f"{self.document.name}, page {self.page} of {self.pages}"
         if isinstance(self.data, Path):
             return self.data.name
         names = {"clipboard": "the pasted image", "screen": "the screen",

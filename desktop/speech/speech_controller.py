@@ -37,6 +37,7 @@ class SpeechController(QObject):
     def stop(self) -> None:
         """Esc: silence, and stop describing (the text so far stays)."""
         self.stop_speaking()
+        self.w.documents.stop_reading()  # "Read to the end" stops too
         if self.w.describer.busy:
             self.w.describer.cancel()
 

@@ -50,6 +50,11 @@ class Voice:
     def last_text(self) -> str:
         return self._last
 
+    @property
+    def speaking(self) -> bool:
+        """Lumen's voice is still saying something (False when it cannot speak)."""
+        return self.available and self._speaker.speaking
+
     def say(self, text: str, language: str | None = None) -> None:
         self._last = text
         if self.available:

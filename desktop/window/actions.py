@@ -27,7 +27,7 @@ class Spec:
 S = Spec
 MENUS: dict[str, list[Spec | None]] = {  # None is a separator
     "&File": [
-        S("open", "&Open picture…", ("Ctrl+O",), "open_dialog", "Choose picture files to describe"),
+        S("open", "&Open picture…", ("Ctrl+O",), "open_dialog", "Choose pictures or a document (PDF) to describe"),
         S("paste", "&Paste picture", ("Ctrl+V",), "paste", "Describe the picture or file you copied"),
         None,
         S("save", "&Save description as text…", ("Ctrl+S",), "save_description",
@@ -62,6 +62,13 @@ MENUS: dict[str, list[Spec | None]] = {  # None is a separator
         # GNOME, KDE, macOS) binds it; see README "Ask about the picture".
         S("ask", "As&k about the picture…", ("Ctrl+Shift+A",), "ask_flow.open",
           "Ask a question about the current picture"),
+        None,
+        # Documents (desktop/window/documents.py): Page Down / Page Up as in any reader of pages.
+        S("next_page", "&Next page", ("PgDown",), "documents.next_page", "Read the next page of the document"),
+        S("previous_page", "&Previous page", ("PgUp",), "documents.previous_page",
+          "Read the previous page of the document"),
+        S("read_on", "Read to the &end", ("Ctrl+E",), "documents.read_to_end",
+          "Read the document page after page until Esc"),
         None,
         S("brief", "&Brief", ("1",), "", "Short descriptions", checkable=True),
         S("detailed", "&Detailed", ("2",), "", "Longer descriptions", checkable=True),

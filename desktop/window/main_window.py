@@ -29,6 +29,7 @@ from desktop.window.appearance import Appearance
 from desktop.results.ask_panel import AskController
 from desktop.capture.grab import Capturer
 from desktop.work.describer import Describer, Reply, Result
+from desktop.window.documents import DocumentsController
 from desktop.window.drop_zone import OFFLINE, DropZone, sources_from_mime
 from desktop.speech.earcons import Earcons
 from desktop.work.caption_engine import CaptionEngine
@@ -55,7 +56,8 @@ from services.translation import translator
 log = logging.getLogger(__name__)
 DETAIL_NAMES = {"brief": "Brief (1)", "detailed": "Detailed (2)", "more": "More detailed (3)"}
 HOTKEY_REPEAT_S = 0.5
-IMAGE_FILTER = "Pictures (*.png *.jpg *.jpeg *.gif *.bmp *.tif *.tiff *.webp);;All files (*)"
+IMAGE_FILTER = ("Pictures and documents (*.png *.jpg *.jpeg *.gif *.bmp *.tif *.tiff *.webp *.pdf);;"
+                "Documents (*.pdf *.tif *.tiff);;All files (*)")
 
 
 class MainWindow(window_behaviour.Behaviour, QMainWindow):
@@ -84,6 +86,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.speech_commands = SpeechController(self)
         self.result_flow = ResultsController(self)
         self.history = HistoryController(self)
+        self.documents = DocumentsController(self)  # PDFs and multi-page TIFFs, page by page
         self.appearance = Appearance(self)
         self.result_speech = ResultSpeech(self)  # sentence by sentence while decoding
         # The latest result only: each holds its request's picture (a screen capture is 3.5 MB),
@@ -249,6 +252,7 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
     def _connect(self) -> None:
         self.result_flow.connect()
         self.ask_flow.connect()
+        self.documents.connect()
         self.describer.settled.connect(self.result_speech.settled)
         self.engine.state_changed.connect(self._model_state)
         self.hotkeys.triggered.connect(self._hotkey)
@@ -281,6 +285,14 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
             self.show_error("There is no picture to paste; copy a picture or a picture file first.")
 
     def describe_sources(self, sources: list[ImageSource], task: str = "caption") -> None:
+        from models.documents import is_document
+
+        documents = [s for s in sources if isinstance(s.data, Path) and is_document(s.data)]
+        if documents:  # a document is read page by page; pictures beside it are left out
+            if len(sources) > 1:
+                self.announce(f"Opening the document {documents[0].data.name}; the other files are left out.")
+            self.documents.open(documents[0].data)
+            return
         if len(sources) == 1:
             self.describer.describe(sources[0], task)
         else:

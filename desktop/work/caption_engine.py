@@ -165,18 +165,27 @@ class CaptionEngine(QObject):
                     ctx.post(on_settled, text)
 
             streaming = settled if on_settled is not None or latency_trace.enabled() else None
-            if reading:
+            heard = lambda text: ctx.post(on_text, text)  # noqa: E731
+            heading = source.heading  # a document's page: "Page 2 of 5" is said first, at once
+            if heading:
+                heard = lambda text: ctx.post(on_text, f"{heading}\n\n{text}")  # noqa: E731
+                if streaming is not None:
+                    streaming(f"{heading}\n")
+                    streaming = (lambda say: lambda text: say(f"{heading}\n\n{text}"))(streaming)
+            if reading and source.kind == "page":
+                caption = self._reading.run_page(source, options, captioner, should_stop=ctx.should_stop,
+                                                 on_settled=streaming)
+                heard(caption.caption)
+            elif reading:
                 caption = self._reading.run(
                     source.data, options, captioner, screen=source.kind == "screen",
-                    on_text=lambda text: ctx.post(on_text, text), should_stop=ctx.should_stop,
-                    on_settled=streaming)
+                    on_text=heard, should_stop=ctx.should_stop, on_settled=streaming)
             else:
                 caption = captioner.describe(
-                    source.data, options,
-                    on_text=lambda text: ctx.post(on_text, text),
-                    should_stop=ctx.should_stop,
-                    on_settled=streaming,
+                    source.data, options, on_text=heard, should_stop=ctx.should_stop, on_settled=streaming,
                 )
+            if heading:
+                caption.caption = f"{heading}\n\n{caption.caption}"
             latency_trace.mark("describe_done", timings_ms=caption.timings_ms, cpu_s=time.thread_time() - cpu)
             return caption
 

@@ -22,6 +22,7 @@ class ReadingJob:
     def __init__(self, device: str) -> None:
         self._device = device
         self._first: Any = None
+        self._document: Any = None  # the open models.documents.Document of the pages being read
 
     def _text_first(self) -> Any:
         if self._first is None:
@@ -52,3 +53,20 @@ class ReadingJob:
         return first.describe(data, DescribeOptions(task="caption", detail=options.detail), captioner,
                               screen=screen, on_text=on_text, should_stop=should_stop,
                               on_settled=on_settled)
+
+    def run_page(self, source: Any, options: DescribeOptions, captioner: Any, *,
+                 should_stop: Callable[[], bool], on_settled: Callable[[str], None] | None = None) -> Caption:
+        """A document's page (an ImageSource of kind "page"): its text layer, or PP-OCR on the
+        rendered page (`source.data`), figures described; "auto" decides per page."""
+        from models.documents import Document, PageReader
+
+        key = (source.document, source.password)
+        if self._document is None or self._document[0] != key:
+            if self._document is not None:
+                self._document[1].close()
+            self._document = (key, Document(source.document, password=source.password))
+        page = self._document[1].page(source.page, picture=source.data)  # rendered already
+        reader = PageReader(self._text_first(), captioner)
+        task = "ocr" if options.task == "ocr" else "auto"
+        return reader.read(page, DescribeOptions(task=task, detail=options.detail), on_settled=on_settled,
+                           should_stop=should_stop).caption

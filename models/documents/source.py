@@ -203,15 +203,19 @@ class Document:
         scale = self.dpi / 72.0
         return min(scale, MAX_SIDE / max(width_pt, height_pt, 1.0))
 
-    def page(self, number: int) -> Page:
+    def page(self, number: int, picture: Image.Image | None = None) -> Page:
         """Page `number` (1-based), its text layer and figures read; never raises for a page
-        that is damaged: its `error` says why."""
+        that is damaged: its `error` says why. `picture`: the page already rendered (at this
+        document's dpi), used instead of rendering it again."""
         if not 1 <= number <= self.pages:
             raise DocumentError(f"Page {number} is past the end: {self.name} has {self.pages} pages.")
         try:
             if self._tiff is not None:
-                return self._tiff_page(number)
-            return self._pdf_page(number)
+                return self._tiff_page(number) if picture is None else Page(
+                    number, self.pages, self.name, picture.size, self.dpi, _document=self, _picture=picture)
+            page = self._pdf_page(number)
+            page._picture = picture
+            return page
         except DocumentError as e:
             return Page(number, self.pages, self.name, (0, 0), self.dpi, error=e)
 

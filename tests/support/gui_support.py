@@ -48,6 +48,7 @@ class RecordingSpeaker:
 
     available = True
     unavailable_reason = None
+    speaking = False  # says nothing aloud, so never still speaking
 
     def __init__(self) -> None:
         self.said: list[tuple[str, str | None]] = []

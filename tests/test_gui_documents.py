@@ -1,0 +1,93 @@
+"""Documents in the window (offscreen Qt): a dropped PDF is read page by page; "Page 2 of 5" is
+said first; Page Down / Page Up move and read; Ctrl+T reads the current page; Read to the end
+goes on to the last page; a locked PDF asks its password. Real PP-OCR and tiny Florence-2."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2  # noqa: F401 - first, as the text reader imports it, before the QApplication exists
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.support.gui_support import TIMEOUT_MS, drop, file_mime, make_window, wait_result  # noqa: F401
+from tests.support.pdf_writer import Block, PageSpec, encrypted_copy, expected_text, write_pdf
+
+pytestmark = pytest.mark.gui
+
+PAGES = [PageSpec([[Block("First page heading", "heading"), Block("The first page says hello.")]]),
+         PageSpec([[Block("The second page is in the middle.")]]),
+         PageSpec([[Block("The last page says goodbye.")]])]
+
+
+@pytest.fixture
+def pdf(tmp_path: Path) -> Path:
+    return write_pdf(tmp_path / "letters.pdf", PAGES)
+
+
+def _said(window) -> list[str]:
+    return [text for text, _ in window.speaker.said]
+
+
+def test_a_dropped_pdf_is_read_page_by_page_with_page_keys(qtbot, make_window, pdf: Path) -> None:
+    window = make_window(model=None)  # text layers need no description model
+    first = wait_result(qtbot, window, lambda: drop(window.drop_zone, file_mime(pdf)))
+    assert first.text == f"Page 1 of 3\n\n{expected_text(PAGES[0])}"
+    assert first.request.source.display_name == "letters.pdf, page 1 of 3"
+    qtbot.waitUntil(lambda: "Page 1 of 3" in _said(window), timeout=TIMEOUT_MS)
+    said = _said(window)
+    assert said.index("Page 1 of 3") < next(i for i, t in enumerate(said) if "says hello" in t)
+
+    box = window.result_view.text_box
+    box.setFocus()
+    second = wait_result(qtbot, window, lambda: qtbot.keyClick(box, Qt.Key.Key_PageDown))
+    assert second.text == f"Page 2 of 3\n\n{expected_text(PAGES[1])}"
+    back = wait_result(qtbot, window, lambda: qtbot.keyClick(box, Qt.Key.Key_PageUp))
+    assert back.text.startswith("Page 1 of 3\n\n")
+    window.speaker.said.clear()
+    qtbot.keyClick(box, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(lambda: "This is the first page." in _said(window), timeout=TIMEOUT_MS)
+
+    read = wait_result(qtbot, window, lambda: qtbot.keyClick(box, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier))
+    assert read.caption.task == "ocr" and read.text == first.text  # Ctrl+T: the current page
+
+    results = []
+    window.result_ready.connect(results.append)
+    qtbot.keyClick(box, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)  # Read to the end
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=TIMEOUT_MS)
+    assert [r.request.source.page for r in results] == [2, 3] and not window.documents.reading_on
+    qtbot.keyClick(box, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: "This is the last page, page 3." in _said(window), timeout=TIMEOUT_MS)
+
+
+def test_read_to_the_end_stops_at_esc(qtbot, make_window, tmp_path: Path) -> None:
+    window = make_window(model=None)
+    pdf = write_pdf(tmp_path / "many.pdf", PAGES * 4)
+    wait_result(qtbot, window, lambda: window.describe_sources([_file(pdf)]))
+    results = []
+    window.result_ready.connect(results.append)
+    window.result_ready.connect(lambda r: r.request.source.page == 3 and window.actions["stop"].trigger())
+    window.actions["read_on"].trigger()
+    qtbot.waitUntil(lambda: len(results) >= 2 and not window.documents.reading_on, timeout=TIMEOUT_MS)
+    qtbot.wait(3 * 200)  # three of its polls: nothing more is read
+    assert [r.request.source.page for r in results] == [2, 3]
+
+
+def test_a_locked_pdf_asks_for_its_password(qtbot, make_window, pdf: Path, tmp_path: Path, monkeypatch) -> None:
+    window = make_window(model=None)
+    locked = encrypted_copy(pdf, tmp_path / "locked.pdf", "sesame")
+    asked = []
+    monkeypatch.setattr(window.documents, "ask_password",
+                        lambda path, why: asked.append(why) or ("wrong" if len(asked) == 1 else "sesame"))
+    first = wait_result(qtbot, window, lambda: window.describe_sources([_file(locked)]))
+    assert asked == ["locked.pdf is locked with a password: give its password to open it.",
+                     "The password for locked.pdf is wrong: check it and try again."]
+    assert first.text.startswith("Page 1 of 3\n\nFirst page heading")
+    monkeypatch.setattr(window.documents, "ask_password", lambda path, why: None)  # cancelled
+    window.describe_sources([_file(locked)])
+    assert window.last_error == "locked.pdf is locked with a password: give its password to open it."
+
+
+def _file(path: Path):
+    from desktop.imaging import ImageSource
+
+    return ImageSource(str(path), path, "file")
