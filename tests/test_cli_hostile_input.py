@@ -59,10 +59,14 @@ def test_a_negative_seed_is_refused_by_the_engine_options_too() -> None:
 
 def test_a_reader_that_goes_away_ends_quietly(tiny_florence2_onnx: Path, photo: Path) -> None:
     """`lumen describe *.png | head -1`: the pipe closes before the first line is written."""
-    proc = subprocess.Popen([sys.executable, "-m", "desktop.cli", "describe", str(photo), str(photo),
-                             "--model", str(tiny_florence2_onnx), "--max-tokens", "4"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    proc.stdout.close()  # the model takes far longer to load than this
+    read, write = os.pipe()
+    os.close(read)  # closed before anything is written, however fast the machine
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "desktop.cli", "describe", str(photo), str(photo),
+                                 "--model", str(tiny_florence2_onnx), "--max-tokens", "4"],
+                                stdout=write, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    finally:
+        os.close(write)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 141, err
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
