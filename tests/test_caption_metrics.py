@@ -111,3 +111,28 @@ def test_metrics_never_touch_the_network(no_network) -> None:
 
     scores = caption_scores({"x": ["a red square in the top left"]}, {"x": "a red square in the top left"})
     assert scores["BLEU-4"] == pytest.approx(1.0) and scores["WER"] == 0.0 and scores["METEOR"] > 0.9
+
+
+def _evaluate(example: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "desktop.cli", "evaluate", "--data", str(example),
+         "--predictions", str(example / "predictions.jsonl"), *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "LUMEN_MODELS_DIR": str(tmp_path / "no-models")})
+
+
+def test_a_folder_is_scored_whole_unless_the_held_out_share_is_asked_for(example: Path, tmp_path) -> None:
+    from training.data import load_dataset
+
+    whole = _evaluate(example, tmp_path, "--json")
+    assert whole.returncode == 0, whole.stderr
+    report = json.loads(whole.stdout)
+    assert (report["pictures"], report["set"], report["val_split"]) == (len(REFERENCES), "all", None)
+
+    held = _evaluate(example, tmp_path, "--held-out")
+    assert held.returncode == 0, held.stderr
+    expected = sorted({p.image.name for p in load_dataset(example, 0.1).validation})
+    assert 0 < len(expected) < len(REFERENCES)
+    assert held.stdout.splitlines()[0] == (f"{len(expected)} pictures scored: the share "
+                                           f"`lumen train --val-split 0.1` holds out of {example}")
+    assert sorted(line for line in held.stdout.splitlines() if line.endswith(".png")) == expected

@@ -1,4 +1,4 @@
-"""`lumen evaluate`: describe held-out pictures with each model (our ONNX engine, as users run it)
+"""`lumen evaluate`: describe a folder's pictures (all, or the share `lumen train` holds out) with each model (our ONNX engine, as users run it)
 and score the captions; or score captions made elsewhere (`--predictions`). No torch needed."""
 from __future__ import annotations
 
@@ -35,12 +35,20 @@ class ModelScores:
         return out
 
 
-def held_out(data: Path, val_split: float) -> tuple[list[Pair], Path]:
-    """The pictures `lumen train` held out of DIR (same seed), or all with val_split=1."""
-    split = load_dataset(data, val_split)
-    pairs = split.validation
+ALL, HELD_OUT = "all", "held-out"  # which set was scored (text and JSON output)
+
+
+def scored_set(val_split: float | None) -> str:
+    return ALL if val_split is None else HELD_OUT
+
+
+def pictures_to_score(data: Path, val_split: float | None) -> tuple[list[Pair], Path]:
+    """Every picture of DIR (a folder of test pictures is scored whole), or with `val_split` the
+    share `lumen train --val-split` held out of it (same seed; validation/ in a split layout)."""
+    split = load_dataset(data, 0.1 if val_split is None else val_split)
+    pairs = split.train + split.validation if val_split is None else split.validation
     if not pairs:
-        raise DatasetError(f"no held-out pictures in {data}; use --val-split 1 to score them all.")
+        raise DatasetError(f"no held-out pictures in {data}; leave out --held-out to score them all.")
     return pairs, Path(data)
 
 
@@ -126,9 +134,10 @@ def clip_scores(pairs: list[Pair], data: Path, results: list[ModelScores],
         r.clip_score = clip_score([float(images[k] @ t) for k, t in zip(keys, texts)])
 
 
-def evaluate(models: list[str], data: Path, *, predictions: Path | None = None, val_split: float = 0.1,
+def evaluate(models: list[str], data: Path, *, predictions: Path | None = None, val_split: float | None = None,
              device: str = "auto", log: Callable[[str], Any] = print) -> tuple[list[ModelScores], list[Pair], dict[str, list[str]]]:
-    rows, data = held_out(data, val_split)
+    """Score on every picture of `data`, or (with `val_split`) on the share training holds out."""
+    rows, data = pictures_to_score(data, val_split)
     references: dict[str, list[str]] = {}
     pairs: list[Pair] = []  # one per picture; a picture may have several reference captions
     for p in rows:
@@ -146,18 +155,18 @@ def evaluate(models: list[str], data: Path, *, predictions: Path | None = None, 
         made = read_predictions(predictions)
         missing = [k for k in references if k not in made]
         if len(missing) == len(references):
-            raise DatasetError(f"{predictions} names none of the {len(references)} held-out pictures "
+            raise DatasetError(f"{predictions} names none of the {len(references)} pictures scored "
                                f"(e.g. {next(iter(references))}).")
         scores = ModelScores(Path(predictions).name, str(predictions),
                              caption_scores(references, made), {k: made[k] for k in references if k in made})
         if missing:
-            scores.notes.append(f"{len(missing)} held-out pictures have no prediction and were not scored")
+            scores.notes.append(f"{len(missing)} pictures have no prediction and were not scored")
         results.append(scores)
     clip_scores(pairs, data, results, log)
     return results, pairs, references
 
 
-def remember(results: list[ModelScores], pairs: int, data: Path) -> None:
+def remember(results: list[ModelScores], pairs: int, data: Path, scored: str = ALL) -> None:
     """Each evaluated model folder keeps its latest result (the window's model list shows it)."""
     from services.model_notes import save_evaluation
 
@@ -165,4 +174,4 @@ def remember(results: list[ModelScores], pairs: int, data: Path) -> None:
     for r in results:
         if Path(r.path).is_dir():
             save_evaluation(Path(r.path), {"date": date, "data": str(Path(data).resolve()),
-                                           "pictures": pairs, **r.to_json()})
+                                           "pictures": pairs, "set": scored, **r.to_json()})

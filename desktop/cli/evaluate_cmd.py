@@ -1,6 +1,7 @@
 """`lumen evaluate MODEL... --data DIR`: BLEU-1..4, METEOR, ROUGE-L, CIDEr (COCO caption
 evaluation), WER, CLIPScore (when a CLIP model is installed), mean confidence and seconds per
-picture, side by side, on the pictures `lumen train` held out."""
+picture, side by side, on every picture of DIR, or with --held-out on the share `lumen train`
+holds out."""
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("models", nargs="*", metavar="MODEL", help="installed model names or model folders")
     parser.add_argument("--data", type=Path, required=True, metavar="DIR",
                         help="dataset folder as for `lumen train`")
-    parser.add_argument("--val-split", type=share, default=0.1, metavar="F",
-                        help="score the share `lumen train --val-split F` held out (default 0.1; 1 = every picture)")
+    parser.add_argument("--held-out", action="store_true",
+                        help="score only the share `lumen train` holds out of DIR (default: every picture)")
+    parser.add_argument("--val-split", type=share, metavar="F",
+                        help="with --held-out (implied): the share `lumen train --val-split F` held out (default 0.1)")
     parser.add_argument("--predictions", type=Path, metavar="FILE",
                         help="also score captions made elsewhere (JSONL file_name,text or CSV image,caption)")
     parser.add_argument("--samples", type=whole_number(0), default=3, metavar="N",
@@ -64,23 +67,28 @@ def run(args: argparse.Namespace) -> None:
     require_extra("train", "pycocoevalcap", "jiwer", what="the caption metrics")
     if not args.models and args.predictions is None:
         raise UsageError("name at least one MODEL (an installed name or a folder), or --predictions FILE")
-    from training.evaluate import evaluate, key_of, remember
+    from training.evaluate import evaluate, key_of, remember, scored_set
 
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else \
         (lambda line: print(line, flush=True))
+    held_out = args.held_out or args.val_split is not None
+    val_split = (0.1 if args.val_split is None else args.val_split) if held_out else None
+    scored = scored_set(val_split)
     results, pairs, references = evaluate(args.models, args.data, predictions=args.predictions,
-                                          val_split=args.val_split, device=args.device, log=log)
-    remember(results, len(pairs), args.data)
+                                          val_split=val_split, device=args.device, log=log)
+    remember(results, len(pairs), args.data, scored)
     samples = [(key_of(p, args.data), " | ".join(references[key_of(p, args.data)]))
                for p in pairs[:args.samples]]
     if args.json:
         print(json.dumps({
-            "data": str(args.data), "pictures": len(pairs),
+            "data": str(args.data), "pictures": len(pairs), "set": scored, "val_split": val_split,
             "models": [r.to_json() for r in results],
             "samples": [{"picture": k, "reference": ref,
                          "captions": {r.name: r.captions.get(k) for r in results}} for k, ref in samples],
             "notes": sorted({n for r in results for n in r.notes}),
         }, indent=2))
     else:
-        print(f"{len(pairs)} held-out pictures of {args.data}")
+        print(f"{len(pairs)} pictures scored: " + (
+            f"the share `lumen train --val-split {val_split:g}` holds out of {args.data}" if held_out
+            else f"every picture of {args.data}"))
         print(_table(results, samples))
