@@ -12,6 +12,7 @@ import socket
 import sys
 
 from desktop.cli.common import add_model_arguments, whole_number
+from desktop.cli.train_cmd import positive_float
 from models.errors import LumenError, UsageError, require_extra
 
 TOKEN_ENV = "LUMEN_API_TOKEN"  # a token in the environment stays out of `ps` listings
@@ -34,6 +35,16 @@ def register(parser: argparse.ArgumentParser) -> None:
                                         "needed for any address but this computer's")
     parser.add_argument("--queue", type=whole_number(1, 1000), default=8, metavar="N",
                         help="pictures that may wait for the engine before clients get 503 (default 8)")
+    parser.add_argument("--learning-model", metavar="DIR|NAME",
+                        help="the model POST /learning-model answers with (default: the newest one trained "
+                             "here from the pairs sent to POST /caption, else the same as POST /)")
+    parser.add_argument("--learn-from", metavar="BASE",
+                        help="checkpoint (saved by save_pretrained) that POST /learning-model/train "
+                             "fine-tunes on the collected pairs")
+    parser.add_argument("--learn-minutes", type=positive_float, default=10, metavar="M",
+                        help="time budget of each training run (default 10)")
+    parser.add_argument("--learn-epochs", type=whole_number(1), metavar="N",
+                        help="at most this many epochs a run (default: until the patience or the budget ends)")
     parser.add_argument("--read-timeout", type=whole_number(1, 3600), default=10, metavar="SECONDS",
                         help="drop a client whose request headers have not arrived, or whose body "
                              "stops, for this long (408; default 10)")
@@ -66,6 +77,26 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def trainer(args: argparse.Namespace):  # noqa: ANN201 - services.api.learning.Trainer
+    """What POST /learning-model/train runs (on the learning worker): `lumen train` from
+    --learn-from on the collected pairs, installed as learning-<date>-<time>."""
+    from pathlib import Path
+
+    def train_on(data: Path) -> Path:
+        import time
+
+        from training.api import train
+        from training.loop import Settings
+
+        name = time.strftime("learning-%Y%m%d-%H%M%S")
+        settings = Settings(epochs=args.learn_epochs, minutes=args.learn_minutes, samples=0)
+        report = train(args.learn_from, data, name, settings,
+                       log=lambda line: print(f"learning: {line}", file=sys.stderr, flush=True))
+        return report.model.path
+
+    return train_on
+
+
 def run(args: argparse.Namespace) -> None:
     require_extra("serve", "fastapi", "uvicorn", what="lumen serve")
     import uvicorn
@@ -73,7 +104,9 @@ def run(args: argparse.Namespace) -> None:
     from services.api.app import create_app
     from services.api import work
     from services.api.engine import Engine
-    from services.api.model_choice import choose
+    from services.api.learning import Learning
+    from services.api.model_choice import choose, learning_model
+    from services.training_set import TrainingSet, default_dir
     from services.api.slow_clients import guarded_protocol
 
     token = args.token or os.environ.get(TOKEN_ENV) or None
@@ -81,6 +114,10 @@ def run(args: argparse.Namespace) -> None:
         raise UsageError(f"--host {args.host} lets other computers connect: give --token TOKEN "
                          f"(or set {TOKEN_ENV}) so only your clients can, or keep 127.0.0.1")
     choice = choose(getattr(args, "model", None), args.tags_model, args.captions, ask_model=args.ask_model)
+    training_dir = default_dir()
+    learned, trained_here = learning_model(args.learning_model, training_dir)
+    learning = Learning(learned, trained_here, training_dir, trainer(args) if args.learn_from else None,
+                        lambda root: len(TrainingSet(root)))
     engine = Engine(lambda: work.load(choice, args.device, args.threads), args.queue)
     loaded = engine.start()
     if loaded.warning:
@@ -96,12 +133,14 @@ def run(args: argparse.Namespace) -> None:
     print(f"lumen: serving {loaded.captioner.name}"
           f"{f' with tags from {loaded.clip.name}' if loaded.clip else ''} on http://{shown}:{port}/ "
           f"(API description at /docs); Ctrl+C stops", file=sys.stderr, flush=True)
-    app = create_app(engine, token=token, read_timeout=args.read_timeout)
+    app = create_app(engine, token=token, read_timeout=args.read_timeout, training_dir=training_dir,
+                     learning=learning)
     config = uvicorn.Config(app, log_level="warning", access_log=False, http=guarded_protocol(args.read_timeout),
                             limit_concurrency=MAX_CONNECTIONS, server_header=False, lifespan="off",
                             timeout_keep_alive=KEEP_ALIVE_S, timeout_graceful_shutdown=5)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
+        learning.close()
         engine.close()
         sock.close()

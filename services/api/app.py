@@ -23,6 +23,7 @@ from models.errors import CancelledError, LumenError, ModelRuntimeError
 from models.results import AUTO, DETAILS, MAX_ALTERNATIVES, TASKS, DescribeOptions
 from services.api import work
 from services.api.engine import Busy, Engine, StopCheck
+from services.api.learning import Learning, LearningBusy, NoTrainer
 from services.api.payload import BodyLimit, decode_image_field
 from services.api.slow_clients import READ_TIMEOUT, BodyDeadline
 
@@ -102,8 +103,9 @@ async def _answer(request: Request, engine: Engine, job_work: Callable[[StopChec
 
 
 def create_app(engine: Engine, *, token: str | None = None, training_dir: Path | None = None,
-               read_timeout: float = READ_TIMEOUT) -> Any:
-    """The ASGI app: FastAPI's routes inside the 25 MB body limit and the body deadline."""
+               read_timeout: float = READ_TIMEOUT, learning: Learning | None = None) -> Any:
+    """The ASGI app: FastAPI's routes inside the 25 MB body limit and the body deadline.
+    `learning`: the model /learning-model answers with and its training (None: the same as POST /)."""
     app = FastAPI(
         title="Lumen", version="1", docs_url=None, redoc_url=None,
         description="Describes pictures offline. POST / and /learning-model answer as the newsroom "
@@ -150,8 +152,32 @@ def create_app(engine: Engine, *, token: str | None = None, training_dir: Path |
 
     @app.post("/learning-model", response_model=SeedOut, dependencies=guarded,
               summary="Tags and captions (the second, trainable service)")
-    async def learning(body: ImageIn, request: Request) -> Response:
-        return await seed(body, request)
+    async def learning_model(body: ImageIn, request: Request) -> Response:
+        if learning is None:
+            return await seed(body, request)
+        data = _bytes(body.image)
+        if isinstance(data, Response):
+            return data
+        return await _answer(request, engine, lambda stop: work.learning_answer(state(), learning, data, stop))
+
+    @app.get("/learning-model", dependencies=guarded,
+             summary="Which model /learning-model answers with, and the state of its training")
+    async def learning_status() -> Response:
+        if learning is None:
+            return error(501, "this server has no learning model")
+        return JSONResponse(learning.status().to_json())
+
+    @app.post("/learning-model/train", status_code=202, dependencies=guarded,
+              summary="Train a model on the pairs sent to POST /caption, in the background")
+    async def learning_train() -> Response:
+        if learning is None:
+            return error(501, "this server has no learning model")
+        try:
+            return JSONResponse(learning.train().to_json(), status_code=202)
+        except NoTrainer as e:
+            return error(501, str(e))
+        except LearningBusy as e:
+            return error(409, str(e))
 
     @app.post("/caption", status_code=201, dependencies=guarded,
               summary="Store a picture and its caption in the local training set")

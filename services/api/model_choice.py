@@ -113,3 +113,29 @@ def choose(model: str | None, tags_model: str | None, captions: int | None,
 
         ask = installed_ask_model()
     return ServeModels(folder, tags, total, ask)
+
+
+def learning_model(named: str | None, training_dir: Path) -> tuple[Path | None, bool]:
+    """The model POST /learning-model answers with at start, and whether it was trained here:
+    the one `--learning-model` names (a folder or an installed name), else the newest installed
+    model trained from `training_dir` (origin.json, written by `lumen train`), else None (the
+    route answers as POST / does until a model is trained)."""
+    import json
+
+    registry = _registry()
+    if named:
+        if Path(named).expanduser().is_dir():
+            return Path(named).expanduser(), False
+        if not registry.exists(named):
+            raise UsageError(f"--learning-model {named!r} is neither a model folder nor an installed model")
+        return registry.path_of(named), False
+    wanted = str(Path(training_dir).resolve())
+    trained = []
+    for m in registry.installed():
+        try:
+            origin = json.loads((m.path / "origin.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if m.problem is None and isinstance(origin, dict) and origin.get("data") == wanted:
+            trained.append((str(origin.get("created", "")), m.path))
+    return (max(trained)[1], True) if trained else (None, False)

@@ -13,6 +13,7 @@ from models.image_io import load_image
 from models.keywords import tag_fields
 from models.results import DescribeOptions
 from services.api.engine import StopCheck
+from services.api.learning import Learning
 from services.api.model_choice import ServeModels
 from services.api.payload import MAX_PIXELS
 
@@ -54,17 +55,30 @@ def picture(data: bytes) -> Image.Image:
     return load_image(data, max_pixels=MAX_PIXELS)
 
 
-def seed_answer(models: Loaded, data: bytes, stop: StopCheck) -> dict[str, Any]:
+def seed_answer(models: Loaded, data: bytes, stop: StopCheck, captioner: Any = None) -> dict[str, Any]:
     """The seed services' JSON: tags, the best caption, every English sentence; plus Lumen's
-    confidence, uncertain and model."""
+    confidence, uncertain and model. `captioner`: another than the server's own."""
     image = picture(data)
     options = DescribeOptions(alternatives=models.captions - 1)
-    caption = models.captioner.describe(image, options, should_stop=stop)
+    caption = (captioner or models.captioner).describe(image, options, should_stop=stop)
     fields = tag_fields(models.clip, image, [caption.caption, *caption.alternatives])
     return {
         "tags": fields["tags"], "captions": [caption.caption], "english_captions": fields["english_captions"],
         "confidence": round(caption.confidence, 4), "uncertain": caption.uncertain, "model": caption.model,
     }
+
+
+def learning_answer(models: Loaded, learning: Learning, data: bytes, stop: StopCheck) -> dict[str, Any]:
+    """POST /learning-model: the seed answer from the newest model trained here (or the one named
+    by --learning-model), else from the server's own; "learning_model" says which."""
+    from models.captioner import Captioner
+
+    captioner = learning.loaded(lambda folder: Captioner.load(folder, device=models.device, threads=models.threads))
+    status = learning.status()
+    answer = seed_answer(models, data, stop, captioner)
+    answer["learning_model"] = {"path": status.model if captioner else None, "trained_here": status.trained_here,
+                                "same_as_post_root": captioner is None}
+    return answer
 
 
 # A request's document is read while its client waits: more pages than this are asked for in parts.
