@@ -83,10 +83,12 @@ class OnnxSession:
         return self.session.get_modelmeta()
 
     def run(self, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,
-            quiet: bool = False) -> list:
+            quiet: bool = False, shrink: bool = False) -> list:
         """session.run with float feeds cast to what the file declares and ONNX Runtime's
-        errors turned into ModelRuntimeError (`quiet`: ONNX Runtime logs nothing of it)."""
-        return _run(self.session, self.input_types, feeds, outputs, quiet)
+        errors turned into ModelRuntimeError (`quiet`: ONNX Runtime logs nothing of it;
+        `shrink`: the CPU arena gives its free blocks back once the run is over)."""
+        return _run(self.session, self.input_types, feeds, outputs, quiet,
+                    shrink and self.provider == CPU)
 
 
 @dataclass(frozen=True)
@@ -223,29 +225,34 @@ def open_parts(files: Mapping[str, Path], config: SessionConfig = SessionConfig(
 
 
 def run(session: OnnxSession | Any, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,
-        quiet: bool = False) -> list:
+        quiet: bool = False, shrink: bool = False) -> list:
     """`session.run(feeds, outputs)` for an OnnxSession; any other object with onnxruntime's
     get_inputs/run (a test double) has its input types read on every call. `quiet` is for a
     run whose failure is an expected answer: ONNX Runtime's own error line is not printed."""
     if isinstance(session, OnnxSession):
-        return session.run(feeds, outputs, quiet)
+        return session.run(feeds, outputs, quiet, shrink)
     return _run(session, float_input_types(session), feeds, outputs, quiet)
 
 
-def _quiet_run_options() -> Any:
+def _run_options(quiet: bool, shrink: bool) -> Any:
     import onnxruntime as ort
 
     options = ort.RunOptions()
-    options.log_severity_level = 4  # fatal only: the session's default would print kernel errors
+    if quiet:
+        options.log_severity_level = 4  # fatal only: the session's default would print kernel errors
+    if shrink:
+        # A big run's activations (Florence-2's vision encoder: ~500 MB) go back to the system
+        # instead of staying in the arena for the process's life.
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
     return options
 
 
 def _run(session: Any, types: dict[str, type], feeds: Mapping[str, np.ndarray],
-         outputs: list[str] | None, quiet: bool = False) -> list:
+         outputs: list[str] | None, quiet: bool = False, shrink: bool = False) -> list:
     feeds = {k: v.astype(types[k]) if k in types and v.dtype != types[k] else v for k, v in feeds.items()}
     try:
-        if quiet:
-            return session.run(outputs, feeds, _quiet_run_options())
+        if quiet or shrink:
+            return session.run(outputs, feeds, _run_options(quiet, shrink))
         return session.run(outputs, feeds)
     except Exception as e:
         raise ModelRuntimeError(

@@ -51,4 +51,34 @@ def test_latency_bench_on_the_tiny_model(tiny_florence2_onnx: Path, tmp_path: Pa
         assert stages["to_speech_s"] >= stages["to_screen_reader_s"]
     assert shortcut["to_speech_s"] >= shortcut["shortcut"] + shortcut["capture"] + shortcut["vision"]
     assert data["hotkeys"]["active"] and data["app_peak_rss_mb"] > 50
+    assert 50 < data["app_rest_rss_mb"] <= data["app_peak_rss_mb"]
+    assert 50 < data["app_rest_after_rss_mb"] <= data["app_peak_rss_mb"]
+    # The window, after loading, warming and describing, holds no torch or other heavy module.
+    assert data["app_heavy_modules"] == []
+    # A screen of text: "A page of text:" first, then the screen's own first word, later.
+    text = data["stages"]["text_screen"]
+    assert data["text_screen_to_text_speech_s"] == text["to_text_speech_s"] > text["to_speech_s"]
+    assert text["to_text_screen_reader_s"] >= text["to_screen_reader_s"]
+    assert "| **→ first word of the screen's own text (Lumen's voice)** |" in done.stdout
     assert "| **→ first word (Lumen's voice)** |" in done.stdout
+
+
+def test_a_screen_of_text_times_its_own_first_word() -> None:
+    """The trace of one press on a screen of text: the fixed intro is said first, the screen's
+    own first line after it; both are timed, from the moment before the press."""
+    events = [
+        {"event": "hotkey", "t": 10.02}, {"event": "captured", "t": 10.10},
+        {"event": "describe_start", "t": 10.11},
+        {"event": "screen_reader", "t": 10.50, "first": True, "text": "A page of text:"},
+        {"event": "speech_play", "t": 10.55, "leading_silence_s": 0.01, "text": "A page of text:"},
+        {"event": "screen_reader", "t": 11.00, "first": False, "text": "Quarterly report"},
+        {"event": "speech_play", "t": 11.60, "leading_silence_s": 0.02, "text": "Quarterly report"},
+        {"event": "describe_done", "t": 12.00, "timings_ms": {"classify": 300.0}},
+    ]
+    from export.benchmark.latency import stages_of
+
+    out = stages_of(10.0, events)
+    assert out["to_speech_s"] == pytest.approx(0.56) and out["to_screen_reader_s"] == pytest.approx(0.50)
+    assert out["to_text_speech_s"] == pytest.approx(1.62) and out["to_text_screen_reader_s"] == pytest.approx(1.00)
+    photo = [{**e, "text": "A dog runs on the grass."} if "text" in e else e for e in events]
+    assert "to_text_speech_s" not in stages_of(10.0, photo)  # a caption: no intro, no own text

@@ -18,6 +18,10 @@ from desktop.errors import NoDisplayError
 from desktop.capture.single_instance import Reply, send
 
 log = logging.getLogger(__name__)
+# Modules the window must never load: each costs tens to hundreds of MB for the process's life
+# (status reports any that are there; tests/test_bench_latency.py checks none is).
+HEAVY_MODULES = ("torch", "transformers", "onnx", "scipy", "matplotlib", "pandas", "sklearn", "skimage",
+                 "tensorflow")
 
 
 def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
@@ -39,6 +43,7 @@ def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
             "last": result_json(last) if last else None, "error": window.last_error,
             "hotkeys": {"active": window.hotkeys.active, "reason": window._hotkey_reason()},
             "visible": window.isVisible(), "reader": window.speech.reader,
+            "heavy_modules": sorted(m for m in HEAVY_MODULES if m in sys.modules),
         })
     elif cmd == "capture":
         kind = request.get("kind", "screen")

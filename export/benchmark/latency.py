@@ -8,8 +8,9 @@ stop anywhere), which stands for a first sentence of N tokens. Each round:
    describe-the-screen shortcut (Ctrl+Alt+Shift+D) pressed with xdotool (the global shortcut, heard by pynput like any key);
 2. "2", then "1" pressed in the window: the same picture described again at another detail
    level (the redescribe case);
-then the shortcut on screens of prose (the text is read aloud from its first lines), and
-`lumen capture --screen` from a fresh process (the second trigger).
+then the shortcut on screens of prose (the text is read aloud from its first lines: the fixed
+words "A page of text:" first, then the screen's own text, each timed), and `lumen capture
+--screen` from a fresh process (the second trigger).
 Each is timed from just before xdotool (or the command) starts to the first non-silent sample
 of Lumen's voice handed to the audio player (the player start plus the leading silence of the
 synthesised audio) and to the moment the text is handed to the screen reader route. Stages come
@@ -28,6 +29,7 @@ from typing import Any, Callable
 
 from export.benchmark.latency_session import AppSession, LatencyError, XServer, missing_tools
 from models.folder import DTYPE_SUFFIX, ModelFolder
+from models.text_first import TEXT_INTRO
 
 # Lumen's default "describe the screen" shortcut, set explicitly (Qt's text, then xdotool's).
 SHORTCUT = ("Ctrl+Alt+Shift+D", "ctrl+alt+shift+d")
@@ -99,6 +101,20 @@ def _complete(events: list[dict[str, Any]]) -> bool:
     return bool(said and _first(events, "speech_play", said["t"]) and _first(events, "describe_done"))
 
 
+def _own_text(event: dict[str, Any]) -> bool:
+    """The event carries the screen's own text, not only the fixed "A page of text:"."""
+    return bool(event.get("text", "").strip().removeprefix(TEXT_INTRO).strip())
+
+
+def _first_own_text(events: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    return next((e for e in events if e["event"] == name and _own_text(e)), None)
+
+
+def _text_complete(events: list[dict[str, Any]]) -> bool:
+    """A screen of text: also until the screen's own first words are played."""
+    return _complete(events) and _first_own_text(events, "speech_play") is not None
+
+
 def stages_of(t0: float, events: list[dict[str, Any]]) -> dict[str, float]:
     """One trigger's figures (seconds) from the trace events that followed it."""
     hotkey = _first(events, "hotkey")
@@ -127,6 +143,12 @@ def stages_of(t0: float, events: list[dict[str, Any]]) -> dict[str, float]:
         # CPU time of the thread that ran the describe: its share of the work (the window's
         # models use every core, so this is not an idle-machine estimate of the wall time).
         out["describe_cpu_s"] = done["cpu_s"]
+    # A screen of text: its own first word, after "A page of text:" (played first, in full).
+    own_said, own_play = _first_own_text(events, "screen_reader"), _first_own_text(events, "speech_play")
+    if own_said is not None and said.get("text", "").strip().startswith(TEXT_INTRO):
+        out["to_text_screen_reader_s"] = own_said["t"] - t0
+        if own_play is not None:
+            out["to_text_speech_s"] = own_play["t"] + own_play.get("leading_silence_s", 0.0) - t0
     if hotkey is not None:
         out["shortcut"] = hotkey["t"] - t0
     if captured is not None:
@@ -135,18 +157,24 @@ def stages_of(t0: float, events: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
-    keys = [k for k in ("to_speech_s", "to_screen_reader_s", *STAGES, "describe_cpu_s") if any(k in r for r in runs)]
+    keys = [k for k in ("to_speech_s", "to_screen_reader_s", "to_text_speech_s", "to_text_screen_reader_s",
+                        *STAGES, "describe_cpu_s") if any(k in r for r in runs)]
     return {k: statistics.median(r[k] for r in runs if k in r) for k in keys}
 
 
-def _peak_rss_mb(pid: int) -> float | None:
+def _rss_mb(pid: int, field: str = "VmRSS") -> float | None:
+    """Resident memory now (VmRSS) or at its peak (VmHWM), MB."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024.0
     except OSError:
         pass
     return None
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    return _rss_mb(pid, "VmHWM")
 
 
 def run_latency(options: LatencyOptions, log: Callable[[str], Any] = print) -> LatencyResult:
@@ -177,6 +205,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
         ready_s = time.monotonic() - app.started_at
         warm = next((e for e in app.events() if e["event"] == "warm_up"), {})
         time.sleep(1.0)  # let the voice finish its own warm-up and "Lumen is ready."
+        rest_rss = _rss_mb(app.proc.pid)  # at rest, model loaded and warmed, nothing described yet
         for i in range(options.presses):
             app.next_picture()
             t0 = app.xdotool("key", "--clearmodifiers", SHORTCUT[1])
@@ -194,9 +223,11 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
         for i in range(options.text_presses):
             app.next_picture(text=True)
             t0 = app.xdotool("key", "--clearmodifiers", SHORTCUT[1])
-            runs["text_screen"].append(stages_of(t0, app.wait_for(t0, _complete, options.timeout_s)))
+            runs["text_screen"].append(stages_of(t0, app.wait_for(t0, _text_complete, options.timeout_s)))
             time.sleep(0.5)
-            log(f"  screen of text {i + 1}: shortcut -> speech {runs['text_screen'][-1]['to_speech_s']:.2f} s")
+            text = runs["text_screen"][-1]
+            log(f"  screen of text {i + 1}: shortcut -> '{TEXT_INTRO}' {text['to_speech_s']:.2f} s, "
+                f"-> the screen's own text {text.get('to_text_speech_s', float('nan')):.2f} s")
         for i in range(options.capture_commands):
             app.next_picture()
             t0, proc = app.capture_command()
@@ -205,6 +236,9 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
             time.sleep(0.5)
             log(f"  lumen capture {i + 1}: -> speech {runs['capture_command'][-1]['to_speech_s']:.2f} s")
         rss = _peak_rss_mb(app.proc.pid)
+        time.sleep(2.0)  # the last result spoken: the window at rest again
+        rest_after_rss = _rss_mb(app.proc.pid)
+        final = app.request({"cmd": "status"}, timeout=30) or {}
     finally:
         app.close()
     stages = {kind: _medians(r) for kind, r in runs.items() if r}
@@ -214,11 +248,16 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
         "redescribe_to_speech_s": stages["redescribe"]["to_speech_s"],
         "redescribe_to_screen_reader_s": stages["redescribe"]["to_screen_reader_s"],
         "capture_command_to_speech_s": stages.get("capture_command", {}).get("to_speech_s"),
+        # "A page of text:" (fixed words), then the first word of the screen's own text.
         "text_screen_to_speech_s": stages.get("text_screen", {}).get("to_speech_s"),
+        "text_screen_to_text_speech_s": stages.get("text_screen", {}).get("to_text_speech_s"),
+        "text_screen_to_text_screen_reader_s": stages.get("text_screen", {}).get("to_text_screen_reader_s"),
         "stages": stages,
         "runs": runs,
         "model": str(options.model), "dtype": dtype, "tokens": options.tokens, "presses": options.presses,
         "app_ready_s": ready_s, "warm_up_s": warm.get("seconds"), "app_peak_rss_mb": rss,
+        "app_rest_rss_mb": rest_rss, "app_rest_after_rss_mb": rest_after_rss,
+        "app_heavy_modules": final.get("heavy_modules"),
         "hotkeys": status.get("hotkeys"), "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
         "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
@@ -231,16 +270,21 @@ def latency_table(data: dict[str, Any]) -> str:
     names = {"shortcut": SHORTCUT[0], "redescribe": "describe again (other detail)",
              "text_screen": f"{SHORTCUT[0]}, a screen of text", "capture_command": "`lumen capture`"}
     lines = [f"Latency, {data['dtype']}, {data['tokens']} tokens, medians of {data['presses']} presses "
-             f"(seconds; app ready in {data['app_ready_s']:.1f} s, peak RSS {data['app_peak_rss_mb'] or 0:.0f} MB, "
+             f"(seconds; app ready in {data['app_ready_s']:.1f} s, resident memory at rest "
+             f"{data.get('app_rest_rss_mb') or 0:.0f} MB, after the presses {data.get('app_rest_after_rss_mb') or 0:.0f} MB, "
+             f"peak {data['app_peak_rss_mb'] or 0:.0f} MB, "
              f"load average {data['load_average_before'] or 0:.1f} before, {data['load_average'] or 0:.1f} after)",
              "", "| stage | " + " | ".join(names[k] for k in kinds) + " |",
              "|---|" + "---:|" * len(kinds)]
-    for stage in ("to_speech_s", "to_screen_reader_s", *STAGES, "describe_cpu_s"):
+    for stage in ("to_speech_s", "to_screen_reader_s", "to_text_speech_s", "to_text_screen_reader_s",
+                  *STAGES, "describe_cpu_s"):
         cells = [data["stages"][k].get(stage) for k in kinds]
         if all(c is None for c in cells):
             continue
         label = {"to_speech_s": "**→ first word (Lumen's voice)**",
                  "to_screen_reader_s": "**→ handed to the screen reader**",
+                 "to_text_speech_s": "**→ first word of the screen's own text (Lumen's voice)**",
+                 "to_text_screen_reader_s": "→ the screen's own text handed to the screen reader",
                  "describe_cpu_s": "describe: CPU time of the thread that ran it",
                  }.get(stage, stage.replace("_", " "))
         lines.append(f"| {label} | " + " | ".join("" if c is None else f"{c:.3f}" for c in cells) + " |")
