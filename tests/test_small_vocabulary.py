@@ -63,3 +63,17 @@ def test_small_vocabulary_blip_exports_and_matches_generate(small_blip_hf: Path,
     assert len(seen) > 1, "the pictures should get different captions"
     # Without a limit the caption stops at the end of the position table, never past it.
     assert len(captioner.describe(_image(0), DescribeOptions()).token_ids) <= POSITIONS
+
+
+def test_training_batches_and_captions_stay_within_the_position_table(small_blip_hf: Path) -> None:
+    """`lumen train` on such a base: a caption longer than the position table is cut to fit."""
+    from tests.support.small_vocab_blip import POSITIONS
+    from training.families import Family
+
+    family = Family(small_blip_hf)
+    long = " ".join(["a red square on a white ground"] * 6)  # over 40 tokens
+    batch = family.batch([_image(0), _image(1)], [long, "a blue circle"])
+    assert batch.inputs["input_ids"].shape[1] == POSITIONS
+    with torch.no_grad():
+        assert torch.isfinite(family.model(**batch.inputs).loss)
+    assert len(family.captions([_image(0)])) == 1

@@ -77,11 +77,17 @@ class Family:
     def pixels(self, images: list[Image.Image]) -> torch.Tensor:
         return self.processor.image_processor(images=images, return_tensors="pt")["pixel_values"]
 
+    def max_tokens(self) -> int:
+        """Caption tokens in training: MAX_TOKENS, fewer when the decoder's learned position
+        table is shorter (a model trained from scratch may have a short one)."""
+        positions = getattr(self.model.config.text_config, "max_position_embeddings", None)
+        return min(MAX_TOKENS, int(positions)) if positions else MAX_TOKENS
+
     def batch(self, images: list[Path | Image.Image], texts: list[str]) -> Batch:
         return self.batch_from_pixels(self.pixels([load_image(i) for i in images]), texts)
 
     def batch_from_pixels(self, pixels: torch.Tensor, texts: list[str]) -> Batch:
-        tok = self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS,
+        tok = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens(),
                              return_tensors="pt")
         if self.name == "blip":
             ids = tok["input_ids"].clone()
@@ -115,12 +121,16 @@ class Family:
         pictures = [load_image(i) for i in images]
         self.model.eval()
         if self.name == "blip":
-            ids = self.model.generate(pixel_values=self.pixels(pictures))
+            # Its text decoder's own settings, but never past the position table.
+            positions = self.model.config.text_config.max_position_embeddings
+            longest = self.model.text_decoder.generation_config.max_length
+            cap = {"max_length": positions} if positions and longest and longest > positions else {}
+            ids = self.model.generate(pixel_values=self.pixels(pictures), **cap)
         else:
             inputs = self.processor(text=[FLORENCE_PROMPT] * len(pictures), images=pictures,
                                     return_tensors="pt")
-            ids = self.model.generate(**inputs, max_new_tokens=max_new_tokens, num_beams=1,
-                                      do_sample=False)
+            ids = self.model.generate(**inputs, max_new_tokens=min(max_new_tokens, self.max_tokens() - 1),
+                                      num_beams=1, do_sample=False)
         return [" ".join(t.split()) for t in self.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
     def save(self, out: Path) -> None:
