@@ -173,6 +173,12 @@ class Describer:
             return self._pages_first
         return self._first
 
+    def forget(self) -> None:
+        """Drop the encoded pictures kept for describing: a batch never sees a picture twice,
+        so nothing is kept from one group of pictures to the next (memory stays flat)."""
+        if self.captioner is not None:
+            self.captioner.cache.clear()
+
     @property
     def provider(self) -> str:
         if self.captioner is not None:

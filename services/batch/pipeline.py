@@ -220,6 +220,7 @@ def run_local(pending: list[Picture], options: BatchOptions, take: Callable[[lis
                             results.put({**error_row(picture, error), "exit_code": error.exit_code})
                         else:
                             results.put(describer.describe(picture, rgb))
+                    describer.forget()
             except BaseException as e:  # noqa: BLE001 - handed to the writing thread
                 results.put(e)
             finally:

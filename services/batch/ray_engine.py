@@ -80,6 +80,7 @@ class DescribeActor:
             else:
                 row = self.describer.describe(picture, Image.fromarray(batch["pixels"][i], "RGB"))
             lines.append(json.dumps(row, ensure_ascii=False))
+        self.describer.forget()
         return {"line": np.array(lines, dtype=object)}
 
 
