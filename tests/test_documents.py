@@ -209,3 +209,12 @@ def test_two_columns_whose_paragraph_gaps_line_up_are_read_column_by_column() ->
                 lines.append(TextLine(f"{column} {paragraph} {row}", 0.99, (x, y, x + width, y + 27)))
     _, paragraphs = reading_order(lines)
     assert paragraphs == ["Heading"] + [f"{c} {p} 0 {c} {p} 1 {c} {p} 2" for c in ("left", "right") for p in range(3)]
+
+
+def test_bench_word_order_counts_order_not_misreadings() -> None:
+    from export.benchmark.documents import _words_in_order
+
+    page = "one two three four five six one two three"
+    assert _words_in_order(page, page) == 1.0
+    assert _words_in_order(page, "one two tree four five six one two three") == 1.0  # misread, in order
+    assert _words_in_order(page, "four five six one two three one two three") == 6 / 9  # a column late
