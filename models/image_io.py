@@ -79,7 +79,7 @@ def load_image(
     returned as is. Thread-safe; Pillow's warnings are silenced while decoding.
     """
     if isinstance(source, Image.Image):
-        with _quiet_pillow():
+        with quiet_pillow():
             return _decode(source, "The image", max_side, max_pixels, owned=False)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
@@ -95,7 +95,7 @@ def looks_like_picture(path: str | os.PathLike[str]) -> bool:
     """Whether the file's header is one of the formats `load_image` reads (by content, not by
     name; only the header is read, nothing decoded). A damaged body is still found later."""
     try:
-        with open(path, "rb") as fh, _quiet_pillow():
+        with open(path, "rb") as fh, quiet_pillow():
             with Image.open(fh, formats=_safe_formats()):
                 return True
     except Image.DecompressionBombError:
@@ -144,7 +144,7 @@ def _load_path(source: str | os.PathLike[str], max_side: int, max_pixels: int) -
 
 
 def _open_and_decode(fp: BinaryIO, name: str, max_side: int, max_pixels: int) -> Image.Image:
-    with _quiet_pillow():
+    with quiet_pillow():
         try:
             image = Image.open(fp, formats=_safe_formats())
         except UnidentifiedImageError as e:
@@ -171,7 +171,7 @@ def _safe_formats() -> tuple[str, ...]:
 
 
 @contextmanager
-def _quiet_pillow() -> Iterator[None]:
+def quiet_pillow() -> Iterator[None]:
     """Silence Pillow's warnings about odd-but-readable files (bad EXIF, big sizes, ...).
 
     Our own checks decide what is refused. catch_warnings swaps process-wide state, hence the lock.

@@ -19,7 +19,7 @@ from PIL import Image
 from models.documents.selection import parse_pages
 from models.documents.text_layer import Figure, figures, text_lines
 from models.errors import DocumentError, DocumentPasswordError, ImageError
-from models.image_io import MAX_SIDE, load_image
+from models.image_io import MAX_SIDE, load_image, quiet_pillow
 from models.ocr.layout import TextLine, reading_order
 
 # Pages without a text layer are rendered at this resolution and read by PP-OCR: an A4 page is
@@ -104,8 +104,8 @@ def is_document(source: Source) -> bool:
     kind = _kind(source)
     if kind != "tiff":
         return kind == "pdf"
-    try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+    try:  # quietly: a broken TIFF makes Pillow warn and libtiff print, and its error comes later
+        with quiet_pillow(), Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
             return getattr(image, "n_frames", 1) > 1
     except Exception:  # noqa: BLE001 - a broken TIFF is left to the picture path's own error
         return False
@@ -141,8 +141,9 @@ class Document:
         elif self.kind == "tiff":
             self._pdf = None
             try:
-                self._tiff = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
-                self.pages = getattr(self._tiff, "n_frames", 1)
+                with quiet_pillow():
+                    self._tiff = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+                    self.pages = getattr(self._tiff, "n_frames", 1)
             except Exception as e:  # noqa: BLE001 - Pillow raises many types on broken files
                 raise DocumentError(f"{self.name} is a damaged TIFF: save it again and retry.") from e
         else:
