@@ -163,11 +163,13 @@ def _prompted_remove(place: Path, blip: Path) -> tuple[subprocess.Popen, int]:
     """`lumen models remove` on a terminal, stopped at its question."""
     from models.registry import Registry
 
-    registry = Registry(place / "models")
+    models = place / "models-to-remove"  # its own folder: the others stay without a model
+    registry = Registry(models)
     if not registry.exists("blip-base-fp32"):  # the test before may have left it
         registry.link(blip, "blip-base-fp32")
     main, child = pty.openpty()
-    proc = subprocess.Popen(lumen_argv("models", "remove", "blip-base-fp32"), cwd=ROOT, env=environment(place),
+    env = {**environment(place), "LUMEN_MODELS_DIR": str(models)}
+    proc = subprocess.Popen(lumen_argv("models", "remove", "blip-base-fp32"), cwd=ROOT, env=env,
                             stdin=child, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     os.close(child)
     asked = b""
