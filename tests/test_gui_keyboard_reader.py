@@ -100,7 +100,7 @@ def test_global_shortcuts_that_cannot_work_are_announced_once(qtbot, tmp_path, m
     window.show()
     try:
         window.start(open_setup=False)
-        window.restart_hotkeys()  # as after Settings: the same notice is not said again
+        window.shortcuts.restart()  # as after Settings: the same notice is not said again
         about = [m for m in heard if "Wayland" in m]
         assert len(about) == 1 and "lumen capture" in about[0]
     finally:

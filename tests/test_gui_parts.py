@@ -73,7 +73,7 @@ def test_without_global_shortcuts_the_window_and_settings_offer_lumen_capture(qt
         notice = window.hotkey_notice.text()
         assert window.hotkey_notice.isVisible() and "Wayland" in notice
         assert "lumen capture --screen" in notice and "lumen capture --region" in notice
-        dialog = SettingsDialog(window.settings, window.voice, window.translator, window._hotkey_reason(), window)
+        dialog = SettingsDialog(window.settings, window.voice, window.translator, window.shortcuts.reason(), window)
         assert "Wayland" in dialog.hotkey_status.text()
         # Backspace clears a shortcut; a new one is kept in Qt's portable text.
         edit = dialog.hotkey_edits["screen"]
@@ -300,13 +300,13 @@ def test_tray_menu_offers_describe_show_and_quit(qtbot, tmp_path, monkeypatch):
     window = MainWindow(Settings(global_hotkeys=False), None, voice=Voice(RecordingSpeaker()),
                         history_root=tmp_path / "h")
     monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: False))
-    assert create_tray(window) is None
+    assert create_tray(window, window.capture_flow.soon("screen"), window.capture_flow.soon("region"), window.quit) is None
     monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
-    tray = create_tray(window)
+    tray = create_tray(window, window.capture_flow.soon("screen"), window.capture_flow.soon("region"), window.quit)
     actions = {a.text().replace("&", ""): a for a in tray.contextMenu().actions()}
     assert list(actions) == ["Describe screen", "Describe region…", "Show Lumen", "Quit"]
     calls = []
-    monkeypatch.setattr(window, "capture", lambda kind, reply=None, detail=None: calls.append(kind))
+    monkeypatch.setattr(window.capture_flow, "capture", lambda kind, reply=None, detail=None: calls.append(kind))
     actions["Describe region…"].trigger()
     qtbot.waitUntil(lambda: calls == ["region"], timeout=2000)
     actions["Show Lumen"].trigger()

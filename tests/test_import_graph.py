@@ -1,6 +1,7 @@
 """Dependencies point one way (desktop -> services/export -> models) and no files import each
 other in a circle. Read from the source with `ast`: every import counts, lazy ones inside
-functions too; only imports under `if TYPE_CHECKING:` (never run) are left out."""
+functions and type-only ones under `if TYPE_CHECKING:` too (a circle drawn only for the type
+checker is still two files that need each other)."""
 from __future__ import annotations
 
 import ast
@@ -30,21 +31,11 @@ def _modules() -> dict[str, Path]:
     return found
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
-
-
 def _imported_names(module: str, path: Path) -> set[str]:
     """Every dotted name `module` imports (relative imports resolved)."""
     names: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -121,6 +112,12 @@ def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def test_type_only_imports_count(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from desktop.window.main_window import MainWindow\n")
+    assert "desktop.window.main_window" in _imported_names("desktop.x", path)
+
+
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
@@ -143,3 +140,10 @@ def test_models_imports_no_qt() -> None:
                 if module.startswith("models") for name in _imported_names(module, path)
                 if name.split(".")[0] in QT)
     assert qt == []
+
+
+def test_only_the_launcher_knows_the_main_window(graph: dict[str, set[str]]) -> None:
+    """Window controllers receive the objects they use, never the window (issue 22): only the
+    code that builds it (desktop/window/launch.py) imports desktop.window.main_window."""
+    importers = sorted(m for m, targets in graph.items() if "desktop.window.main_window" in targets)
+    assert importers == ["desktop.window.launch"]

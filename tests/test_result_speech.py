@@ -25,9 +25,9 @@ class Route:
 
 def setup(translate_to: str = "") -> tuple[ResultSpeech, Route, Request]:
     route = Route()
-    window = SimpleNamespace(speech=route, settings=SimpleNamespace(translate_to=translate_to))
+    settings = SimpleNamespace(translate_to=translate_to)
     request = Request(1, ImageSource("screen", b""), DescribeOptions())
-    speech = ResultSpeech(window)  # type: ignore[arg-type]
+    speech = ResultSpeech(route, lambda: settings)  # type: ignore[arg-type,return-value]
     speech.begin(request)
     return speech, route, request
 

@@ -11,33 +11,29 @@ With no question-answering model installed, Ask says how to install one and its 
 """
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout
 
+from desktop.imaging import ImageSource
+from desktop.notices import Notices
+from desktop.results.history_controller import ConversationRef, HistoryController
+from desktop.results.result_view import _ResultText  # the description's text box: Ctrl+C copies all
+from desktop.settings import Settings
+from desktop.speech.earcons import Earcons
+from desktop.speech.speech_router import SpeechRouter
 from desktop.work.ask_engine import AskEngine
 from desktop.work.caption_engine import error_sentence
-from desktop.imaging import ImageSource
-from desktop.results.result_view import _ResultText  # the description's text box: Ctrl+C copies all
+from desktop.work.describer import Describer
+from desktop.work.workers import TaskManager
 from models.errors import CancelledError
-
-if TYPE_CHECKING:
-    from desktop.window.main_window import MainWindow
+from services.translation import Translator
 
 NO_PICTURE = "There is no picture yet; open, paste or capture one first."
 
-
-
-@dataclass
-class _HistoryRef:
-    """The History entry of the conversation on screen (None until its first answer is kept)."""
-
-    id: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 class _Conversation(_ResultText):
     """Ctrl+C here copies the answer (or the selection), not the window's description."""
@@ -85,38 +81,38 @@ class AskPanel(QGroupBox):
 
 
 class AskController(QObject):
-    def __init__(self, window: MainWindow, engine: AskEngine | None = None) -> None:
-        super().__init__(window)
-        self.w = window
-        self.engine = engine or AskEngine(window.tasks)
+    def __init__(self, parent: QObject, describer: Describer, speech: SpeechRouter, notices: Notices,
+                 earcons: Earcons, tasks: TaskManager, history: HistoryController,
+                 settings: Callable[[], Settings], translator: Callable[[], Translator],
+                 engine: AskEngine | None = None) -> None:
+        super().__init__(parent)
+        self.describer, self.speech, self.notices, self.earcons = describer, speech, notices, earcons
+        self.tasks, self.history, self._settings, self.translator = tasks, history, settings, translator
+        self.engine = engine or AskEngine(tasks)
         self.panel = AskPanel()
         self.source: ImageSource | None = None  # the picture the conversation is about
         self.turns: list[tuple[str, str]] = []
-        self._history = _HistoryRef()
+        self._history = ConversationRef()
         self.pending: str | None = None  # the question being answered
         self.last_answer = ""
         self.panel.question.returnPressed.connect(self.submit)
         self.panel.ask_button.clicked.connect(self.submit)
         self.panel.conversation.copy_all.connect(self.copy_answer)
 
-    def connect(self) -> None:
-        """After the window's actions exist: Esc (Stop) also stops an answer."""
-        self.w.actions["stop"].triggered.connect(self.stop)
-
     # ----- opening -----
     def open(self) -> None:
-        current = self.w.describer.current
+        current = self.describer.current
         if current is None:
-            self.w.show_error(NO_PICTURE)
+            self.notices.show_error(NO_PICTURE)
             return
         if self.engine.model_folder() is None:
             from models.asker import install_hint
 
-            self.w.show_error(f"Asking about a picture needs a question-answering model; {install_hint()}.")
+            self.notices.show_error(f"Asking about a picture needs a question-answering model; {install_hint()}.")
             return
         if current is not self.source:
             # One History entry per conversation: the first answer adds it, later ones rewrite it.
-            self.source, self.turns, self._history = current, [], _HistoryRef()
+            self.source, self.turns, self._history = current, [], ConversationRef()
             self._render()
             # Encode the picture while the question is typed (a model load error is shown then).
             self.engine.prepare(current, on_failed=lambda exc: self._failed(current, "", exc))
@@ -127,18 +123,18 @@ class AskController(QObject):
     def submit(self) -> None:
         question = " ".join(self.panel.question.text().split())
         if not question:
-            self.w.speech.status("Type a question first.")
+            self.speech.status("Type a question first.")
             return
-        if self.source is None or self.source is not self.w.describer.current:
+        if self.source is None or self.source is not self.describer.current:
             self.open()  # the picture changed: a new conversation
             if self.source is None:
                 return
         self.pending = question
         self.panel.question.clear()
         self._render()
-        self.w.set_status(f"Thinking about: {question}")
-        self.w.speech.status("Thinking…")
-        translate_to = self.w.settings.translate_to
+        self.notices.set_status(f"Thinking about: {question}")
+        self.speech.status("Thinking…")
+        translate_to = self._settings().translate_to
         to_english = None
         if translate_to:
             from services.translation import translate
@@ -157,7 +153,7 @@ class AskController(QObject):
         self.engine.cancel()
         self.pending = None
         self._render()
-        self.w.set_status("Stopped answering.")
+        self.notices.set_status("Stopped answering.")
 
     def _partial(self, source: ImageSource, question: str, text: str) -> None:
         if source is self.source and question == self.pending:
@@ -165,9 +161,10 @@ class AskController(QObject):
 
     def _done(self, source: ImageSource, question: str, answer: Any) -> None:
         text = answer.answer.strip() or "The model gave no answer."
-        code = self.w.settings.translate_to
+        code = self._settings().translate_to
         if code:
-            self.w.tasks.run(lambda: self.w.translator.translate(text, code),
+            translator = self.translator()
+            self.tasks.run(lambda: translator.translate(text, code),
                              lambda said: self._answered(source, question, said, code),
                              lambda exc: self._answered(source, question, text, None))
         else:
@@ -180,23 +177,10 @@ class AskController(QObject):
         self.turns.append((question, text))
         self.last_answer = text
         self._render()
-        self.w.set_status("Answered.")
-        self.w.earcons.play("done")
-        self.w.speech.say(text, language=language)
-        if self.w.settings.history:
-            store, panel, held = self.w.store, self.w.history_panel, self._history
-            conversation = self.conversation_text()
-
-            def keep() -> object:  # on a pool thread; the lock keeps one entry per conversation
-                with held.lock:
-                    entry = store.replace_text(held.id, conversation) if held.id else None
-                    if entry is None:
-                        entry = store.add(source=source.label, task="ask", detail="", text=conversation,
-                                          uncertain=False, image=source.data)
-                        held.id = entry.id
-                    return entry
-
-            self.w.tasks.run(keep, lambda _entry: panel.isVisible() and panel.refresh())
+        self.notices.set_status("Answered.")
+        self.earcons.play("done")
+        self.speech.say(text, language=language)
+        self.history.keep_conversation(self._history, source, self.conversation_text())
 
     def _failed(self, source: ImageSource, question: str, exc: BaseException) -> None:
         if source is not self.source:
@@ -204,10 +188,10 @@ class AskController(QObject):
         self.pending = None
         self._render()
         if isinstance(exc, CancelledError):
-            self.w.set_status("Stopped.")
-            self.w.speech.status("Stopped.")
+            self.notices.set_status("Stopped.")
+            self.speech.status("Stopped.")
             return
-        self.w.show_error(error_sentence(exc))
+        self.notices.show_error(error_sentence(exc))
 
     # ----- showing -----
     def conversation_text(self) -> str:
@@ -224,7 +208,7 @@ class AskController(QObject):
 
     def copy_answer(self) -> None:
         if not self.last_answer:
-            self.w.speech.status("There is no answer to copy.")
+            self.speech.status("There is no answer to copy.")
             return
         QGuiApplication.clipboard().setText(self.last_answer)
-        self.w.speech.status("Answer copied.")
+        self.speech.status("Answer copied.")

@@ -13,8 +13,12 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QMessageBox, QPlainTextEdit,
                                QVBoxLayout, QWidget)
 
+from desktop.notices import Notices
+from desktop.speech.speech_router import SpeechRouter
 from desktop.window.widgets import dialog_buttons
-from services.training_set import TrainingSet, storage_statement
+from desktop.work.describer import Result
+from desktop.work.workers import TaskManager
+from services.training_set import Example, TrainingSet, storage_statement
 
 OPT_IN_KEY = "training/save_corrections"
 NOTHING = "There is no description to correct yet; open, paste or capture a picture first."
@@ -49,18 +53,18 @@ class CorrectionDialog(QDialog):
 
 
 class CorrectionController(QObject):
-    """Remembers the latest caption and its picture; `open()` is the F2 action."""
+    """Remembers the latest caption and its picture (a subscriber of Results.added); `open()` is
+    the F2 action."""
 
     saved = Signal(object)  # the services.training_set.Example
 
-    def __init__(self, window, training_set: TrainingSet | None = None,
-                 store: QSettings | None = None) -> None:
-        super().__init__(window)
-        self.w = window
+    def __init__(self, parent: QWidget, notices: Notices, speech: SpeechRouter, tasks: TaskManager,
+                 training_set: TrainingSet | None = None, store: QSettings | None = None) -> None:
+        super().__init__(parent)
+        self.parent_widget, self.notices, self.speech, self.tasks = parent, notices, speech, tasks
         self.training_set = training_set or TrainingSet()
         self.store = store
         self.last = None  # (ImageSource, caption text) of the latest description
-        window.result_ready.connect(self._remember)
 
     def _settings(self) -> QSettings:
         if self.store is None:
@@ -69,7 +73,7 @@ class CorrectionController(QObject):
             self.store = open_qsettings()
         return self.store
 
-    def _remember(self, result) -> None:
+    def remember(self, result: Result) -> None:
         if result.caption.task == "caption" and result.caption.caption.strip():
             self.last = (result.request.source, result.caption.caption)
 
@@ -78,7 +82,7 @@ class CorrectionController(QObject):
 
     def ask_opt_in(self) -> bool:
         answer = QMessageBox.question(
-            self.w, "Save corrections?",
+            self.parent_widget, "Save corrections?",
             storage_statement(self.training_set.root) + "\n\nSave your corrections?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
         agreed = answer == QMessageBox.StandardButton.Yes
@@ -88,21 +92,21 @@ class CorrectionController(QObject):
 
     def open(self) -> None:
         if self.last is None:
-            self.w.show_error(NOTHING)
+            self.notices.show_error(NOTHING)
             return
         if not self.opted_in() and not self.ask_opt_in():
-            self.w.announce("Corrections are not saved.")
+            self.speech.status("Corrections are not saved.")
             return
         source, text = self.last
-        dialog = CorrectionDialog(self.w, text, source.display_name)
+        dialog = CorrectionDialog(self.parent_widget, text, source.display_name)
         if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.text():
             return
         corrected = dialog.text()
-        self.w.tasks.run(lambda: self.training_set.add(source.data, corrected, source="window"),
-                         self._done, lambda e: self.w.show_error(f"The correction was not saved: {e}"))
+        self.tasks.run(lambda: self.training_set.add(source.data, corrected, source="window"),
+                       self._done, lambda e: self.notices.show_error(f"The correction was not saved: {e}"))
 
-    def _done(self, example) -> None:
+    def _done(self, example: Example) -> None:
         count = len(self.training_set)
-        self.w.announce(f"Correction saved. Your training set has {count} "
+        self.speech.status(f"Correction saved. Your training set has {count} "
                         f"picture{'s' if count != 1 else ''}.")
         self.saved.emit(example)

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from desktop.work.workers import JobContext
+from desktop.results.results import Results
+from desktop.work.describer import Result
+from desktop.work.workers import JobContext, TaskManager
 
 if TYPE_CHECKING:
-    from desktop.work.describer import Result
-    from desktop.window.main_window import MainWindow
     from models.keywords import Keyword
 
 log = logging.getLogger(__name__)
@@ -63,18 +63,18 @@ class KeywordsView(QWidget):
 
 
 class KeywordsController(QObject):
-    """Scores keywords for each finished description, on the "keywords" worker."""
+    """Scores keywords for each finished description (a subscriber of Results.added), on the
+    "keywords" worker; the view is cleared when new work starts (`clear`)."""
 
-    def __init__(self, window: MainWindow, view: KeywordsView) -> None:
-        super().__init__(window)
-        self.w, self.view = window, view
-        self._worker = window.tasks.worker("keywords")
+    def __init__(self, view: KeywordsView, results: Results, tasks: TaskManager) -> None:
+        super().__init__(view)
+        self.view, self.results = view, results
+        self._worker = tasks.worker("keywords")
         self._clip: Any = None  # loaded and used on the worker only
         self._looked = False  # whether an installed CLIP model was looked for already
 
-    def connect(self) -> None:
-        self.w.describer.started.connect(lambda _request: self.view.clear())
-        self.w.result_ready.connect(self.score)
+    def clear(self, _request: object = None) -> None:
+        self.view.clear()
 
     def _load(self) -> Any:
         if not self._looked:
@@ -103,7 +103,7 @@ class KeywordsController(QObject):
             return keywords(clip, load_image(data), captions)
 
         def done(found: list[Keyword] | None) -> None:
-            if found and self.w.results and self.w.results[-1] is result:
+            if found and self.results.is_latest(result):
                 self.view.show_keywords(found)
 
         def failed(exc: BaseException) -> None:

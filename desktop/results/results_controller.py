@@ -1,4 +1,5 @@
-"""What happens as a description comes in: shown, focused, streamed, spoken, translated.
+"""What happens as a description comes in: shown, focused and streamed, then handed to `Results`
+(desktop/results/results.py), whose subscribers speak, translate and keep it.
 
 The order is what a real screen reader needs (checked with Orca, tests/test_gui_orca.py):
 - Focus before text. Text set and focus moved in the same turn of the event loop leaves Orca
@@ -15,27 +16,35 @@ The order is what a real screen reader needs (checked with Orca, tests/test_gui_
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QByteArray, QObject, Qt, QTimer
 from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QMainWindow
 
-from desktop.work.describer import CANCELLED, Request, Result
-from desktop.work.caption_engine import error_sentence
+from desktop.notices import Notices
 from desktop.results.history import make_thumbnail
+from desktop.results.result_view import ResultView
+from desktop.results.results import Results
+from desktop.speech.earcons import Earcons
+from desktop.speech.result_speech import ResultSpeech
+from desktop.speech.speech_router import SpeechRouter
+from desktop.window.drop_zone import DropZone
+from desktop.work.describer import CANCELLED, Describer, Request, Result
+from desktop.work.workers import TaskManager
 from services import latency_trace
-
-if TYPE_CHECKING:
-    from desktop.window.main_window import MainWindow
 
 PARTIAL_MS = 300  # at most ~3 updates a second of text still being written
 WHAT = {"ocr": "Reading the text in", "objects": "Looking for objects in"}
 
 
 class ResultsController(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: QMainWindow, describer: Describer, view: ResultView, drop_zone: DropZone,
+                 result_speech: ResultSpeech, speech: SpeechRouter, notices: Notices, earcons: Earcons,
+                 tasks: TaskManager, results: Results) -> None:
         super().__init__(window)
-        self.w = window
+        self.window = window  # only for where the keyboard focus is (focus_result)
+        self.describer, self.view, self.drop_zone = describer, view, drop_zone
+        self.result_speech, self.speech, self.notices = result_speech, speech, notices
+        self.earcons, self.tasks, self.results = earcons, tasks, results
         self._partial: tuple[Request, str] | None = None
         self._partial_timer = QTimer(self)
         self._partial_timer.setSingleShot(True)
@@ -44,7 +53,7 @@ class ResultsController(QObject):
         self._focused_at_start: Request | None = None
 
     def connect(self) -> None:
-        d = self.w.describer
+        d = self.describer
         d.started.connect(self.started)
         d.partial.connect(self.partial)
         d.finished.connect(self.finished)
@@ -52,23 +61,23 @@ class ResultsController(QObject):
 
     # ----- while working -----
     def started(self, request: Request) -> None:
-        w = self.w
-        w.error_label.hide()
+        self.notices.clear_error()
         what = WHAT.get(request.options.task, "Describing")
         doing = f"{what} {request.source.display_name}…"
         self._partial = None
         self._partial_timer.stop()
         # Focus first, then the text, in this order (see the module docstring).
-        self._focused_at_start = request if w.speech.reader and self.focus_result(request) else None
-        w.result_view.begin(request, doing if w.speech.reader else "")
-        w.result_speech.begin(request)
-        w.set_status(doing)
+        reader = self.speech.reader
+        self._focused_at_start = request if reader and self.focus_result(request) else None
+        self.view.begin(request, doing if reader else "")
+        self.result_speech.begin(request)
+        self.notices.set_status(doing)
         if self._focused_at_start is None and request.index == 1:
             # Screen readers do not read the status line: say work started.
             pictures = f"{request.total} pictures" if request.total > 1 else request.source.display_name
-            w.speech.status(f"{what} {pictures}…")
+            self.speech.status(f"{what} {pictures}…")
         data = request.source.data
-        w.tasks.run(lambda: make_thumbnail(data), lambda png: self._show_thumbnail(png, request))
+        self.tasks.run(lambda: make_thumbnail(data), lambda png: self._show_thumbnail(png, request))
 
     def partial(self, request: Request, text: str) -> None:
         self._partial = (request, text)
@@ -80,54 +89,45 @@ class ResultsController(QObject):
             return
         request, text = self._partial
         self._partial = None
-        if request is not self.w.describer.active:
+        if request is not self.describer.active:
             return
-        if self.w.speech.reader and self.w.result_view.text_box.hasFocus():
-            self.w.set_status(text)  # seen, not a flood of events on the focused text
+        if self.speech.reader and self.view.text_box.hasFocus():
+            self.notices.set_status(text)  # seen, not a flood of events on the focused text
         else:
-            self.w.result_view.set_partial(text)
+            self.view.set_partial(text)
 
     def _show_thumbnail(self, png: bytes | None, request: Request) -> None:
-        d = self.w.describer
+        d = self.describer
         if request is not d.active and request.source is not d.current:
             return
         pixmap = QPixmap()
         if png:
             pixmap.loadFromData(QByteArray(png))
-        self.w.drop_zone.show_thumbnail(pixmap, request.source.display_name)
+        self.drop_zone.show_thumbnail(pixmap, request.source.display_name)
 
     # ----- done -----
     def finished(self, result: Result) -> None:
-        w = self.w
         self._partial, _ = None, self._partial_timer.stop()
-        w.results[:] = [result]
-        w.results_total += 1
         if self._focused_at_start is not result.request:
             self.focus_result(result.request)  # focus first, then the final text
-        w.result_view.finish(result)
+        self.view.finish(result)
         latency_trace.mark("result_shown", index=result.request.index)
-        w.set_status("Done.")
-        w.earcons.play("done")
-        if w.settings.history:
-            w.history.remember(result)
-        if w.settings.translate_to and result.caption.task != "ocr":  # text read stays as read
-            self.translate(result)  # says the translation instead, when it is ready
-        else:
-            w.result_speech.finished(result)  # what was not said while decoding
-        w.result_ready.emit(result)
+        self.notices.set_status("Done.")
+        self.earcons.play("done")
+        # History, speech (or its translation), keywords and correction subscribe to this.
+        self.results.add(result)
 
     def failed(self, request: Request, message: str) -> None:
-        w = self.w
         self._partial, _ = None, self._partial_timer.stop()
         if message == CANCELLED:
-            w.result_view.stopped(message)
-            w.set_status(message)
-            w.speech.status(message)
+            self.view.stopped(message)
+            self.notices.set_status(message)
+            self.speech.status(message)
             return
         if self._focused_at_start is not request:
             self.focus_result(request)
-        w.result_view.fail(message)
-        w.show_error(message)
+        self.view.fail(message)
+        self.notices.show_error(message)
 
     def focus_result(self, request: Request) -> bool:
         """Put the keyboard on the description, so the arrow keys read it at once; True if moved.
@@ -136,30 +136,11 @@ class ResultsController(QObject):
         the window's own controls: focus in History or a dialog stays where the user put it."""
         if request.index != 1:
             return False
-        box = self.w.result_view.text_box
-        current = self.w.focusWidget()  # the window's focus child, even while it is inactive
+        box = self.view.text_box
+        current = self.window.focusWidget()  # the window's focus child, even while it is inactive
         if current is box:
             return True
-        if current is None or self.w.centralWidget().isAncestorOf(current):
+        if current is None or self.window.centralWidget().isAncestorOf(current):
             box.setFocus(Qt.FocusReason.OtherFocusReason)
             return True
         return False
-
-    # ----- translation -----
-    def translate(self, result: Result) -> None:
-        """Show and say the result in the chosen language (English, and why, if that fails)."""
-        w = self.w
-        code, translator = w.settings.translate_to, w.translator
-
-        def failed(exc: BaseException) -> None:
-            w.speech.say(result.speech)
-            w.show_error(error_sentence(exc))
-
-        w.tasks.run(lambda: translator.translate(result.speech, code),
-                    lambda text: self._translated(result, text, code), failed)
-
-    def _translated(self, result: Result, text: str, code: str) -> None:
-        w = self.w
-        if w.results and w.results[-1] is result:
-            w.result_view.add_translation(text)
-            w.speech.say(text, language=code)

@@ -8,19 +8,25 @@ once translated (translation needs the whole text).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
+from desktop.results.result_translation import is_translated
+from desktop.settings import Settings
 from desktop.work.describer import MAY_BE_WRONG, Request, Result
 from services import latency_trace
 from services.sentence_stream import SentenceFeed
 
-if TYPE_CHECKING:
-    from desktop.window.main_window import MainWindow
+
+class Route(Protocol):
+    """Where the sentences go: desktop/speech/speech_router.py's SpeechRouter."""
+
+    def say(self, text: str, *, more: bool = False) -> None: ...
 
 
 class ResultSpeech:
-    def __init__(self, window: MainWindow) -> None:
-        self._window = window
+    def __init__(self, speech: Route, settings: Callable[[], Settings]) -> None:
+        self._speech, self._settings = speech, settings
         self._request: Request | None = None
         self._feed = SentenceFeed()
         self._said_any = False
@@ -39,7 +45,7 @@ class ResultSpeech:
     def _streams(self, request: Request) -> bool:
         return (request is self._request and not self._muted
                 and request.options.task in ("caption", "auto", "ocr")
-                and not self._window.settings.translate_to)
+                and not self._settings().translate_to)
 
     def settled(self, request: Request, text: str) -> None:
         if not self._streams(request):
@@ -48,7 +54,10 @@ class ResultSpeech:
             self._hand_over(sentence)
 
     def finished(self, result: Result) -> None:
-        """Say what is left of `result` (all of it when nothing was said while decoding)."""
+        """Say what is left of `result` (all of it when nothing was said while decoding); a
+        subscriber of Results.added. A translated result is said by ResultTranslation instead."""
+        if is_translated(result, self._settings()):
+            return
         if result.request is not self._request:
             self.begin(result.request)
         if self._muted:
@@ -67,4 +76,4 @@ class ResultSpeech:
         self._said_any = True
         latency_trace.mark("screen_reader", first=first, text=text[:80])
         # The user's chosen route: screen reader, Lumen's voice or both (desktop/speech/speech_router.py).
-        self._window.speech.say(text, more=not first)
+        self._speech.say(text, more=not first)

@@ -9,18 +9,20 @@ on the GUI thread; the password dialog is the only thing asked of the user.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QInputDialog, QLineEdit
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
 
 from desktop.imaging import ImageSource
-from desktop.work.describer import Result
-
-if TYPE_CHECKING:
-    from desktop.window.main_window import MainWindow
+from desktop.notices import Notices
+from desktop.settings import Settings
+from desktop.speech.speech_router import SpeechRouter
+from desktop.speech.voice import Voice
+from desktop.work.describer import Describer, Result
+from desktop.work.workers import TaskManager
 
 NO_DOCUMENT = "There is no document open; open a PDF or a multi-page TIFF first."
 POLL_MS = 200  # how often "Read to the end" checks that the last page has been heard
@@ -41,9 +43,12 @@ def page_source(document: OpenDocument, number: int, picture) -> ImageSource:  #
 
 
 class DocumentsController(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.w = window
+    def __init__(self, parent: QWidget, describer: Describer, tasks: TaskManager, notices: Notices,
+                 speech: SpeechRouter, settings: Callable[[], Settings], voice: Callable[[], Voice]) -> None:
+        """`parent` owns the password dialog; `voice` is Lumen's voice now (it is swapped in once up)."""
+        super().__init__(parent)
+        self.parent_widget, self.describer, self.tasks, self.notices = parent, describer, tasks, notices
+        self.speech, self._settings, self._voice = speech, settings, voice
         self.document: OpenDocument | None = None
         self.reading_on = False
         self._wait = QTimer(self)
@@ -52,8 +57,8 @@ class DocumentsController(QObject):
         self._heard_by = 0.0
 
     def connect(self) -> None:
-        self.w.describer.finished.connect(self._finished)
-        self.w.describer.failed.connect(lambda _request, _message: self.stop_reading())
+        self.describer.finished.connect(self._finished)
+        self.describer.failed.connect(lambda _request, _message: self.stop_reading())
 
     # ----- opening -----
     def open(self, path: Path) -> bool:
@@ -71,10 +76,10 @@ class DocumentsController(QObject):
             except DocumentPasswordError as e:
                 password = self.ask_password(path, str(e))
                 if password is None:
-                    self.w.show_error(str(e))
+                    self.notices.show_error(str(e))
                     return False
             except DocumentError as e:
-                self.w.show_error(str(e))
+                self.notices.show_error(str(e))
                 return False
         self.stop_reading()
         self.document = OpenDocument(Path(path), pages, 1, password)
@@ -83,7 +88,7 @@ class DocumentsController(QObject):
 
     def ask_password(self, path: Path, why: str) -> str | None:
         """The password, typed in an accessible dialog; None when cancelled."""
-        text, ok = QInputDialog.getText(self.w, "Password", f"{why}\nPassword for {Path(path).name}:",
+        text, ok = QInputDialog.getText(self.parent_widget, "Password", f"{why}\nPassword for {Path(path).name}:",
                                         QLineEdit.EchoMode.Password)
         return text if ok and text else None
 
@@ -92,10 +97,10 @@ class DocumentsController(QObject):
         """Render page `number` on the pool, then read or describe it (the current picture)."""
         document = self.document
         if document is None:
-            self.w.show_error(NO_DOCUMENT)
+            self.notices.show_error(NO_DOCUMENT)
             return
         document.page = number
-        self.w.set_status(f"Page {number} of {document.pages}")
+        self.notices.set_status(f"Page {number} of {document.pages}")
 
         def render():  # noqa: ANN202 - a PIL image
             from models.documents import Document
@@ -105,29 +110,29 @@ class DocumentsController(QObject):
 
         def rendered(picture) -> None:  # noqa: ANN001
             if self.document is document and document.page == number:
-                self.w.describer.describe(page_source(document, number, picture), task)
+                self.describer.describe(page_source(document, number, picture), task)
 
-        self.w.tasks.run(render, rendered, lambda exc: self._failed(exc))
+        self.tasks.run(render, rendered, lambda exc: self._failed(exc))
 
     def _failed(self, exc: BaseException) -> None:
         from desktop.work.caption_engine import error_sentence
 
         self.stop_reading()
-        self.w.show_error(error_sentence(exc))
+        self.notices.show_error(error_sentence(exc))
 
     def next_page(self) -> None:
         if self.document is None:
-            self.w.show_error(NO_DOCUMENT)
+            self.notices.show_error(NO_DOCUMENT)
         elif self.document.page >= self.document.pages:
-            self.w.speech.say(f"This is the last page, page {self.document.pages}.")
+            self.speech.say(f"This is the last page, page {self.document.pages}.")
         else:
             self.show_page(self.document.page + 1)
 
     def previous_page(self) -> None:
         if self.document is None:
-            self.w.show_error(NO_DOCUMENT)
+            self.notices.show_error(NO_DOCUMENT)
         elif self.document.page <= 1:
-            self.w.speech.say("This is the first page.")
+            self.speech.say("This is the first page.")
         else:
             self.show_page(self.document.page - 1)
 
@@ -135,11 +140,11 @@ class DocumentsController(QObject):
     def read_to_end(self) -> None:
         """Go on page after page from the current one, each once the last is heard, until Esc."""
         if self.document is None:
-            self.w.show_error(NO_DOCUMENT)
+            self.notices.show_error(NO_DOCUMENT)
             return
         self.reading_on = True
-        current = self.w.describer.current
-        if self.w.describer.busy or current is None or current.page != self.document.page:
+        current = self.describer.current
+        if self.describer.busy or current is None or current.page != self.document.page:
             return  # the page being read goes on when it is done
         self._heard_by = 0.0
         self._wait.start()
@@ -166,10 +171,10 @@ class DocumentsController(QObject):
         if not self.reading_on or self.document is None:
             self._wait.stop()
             return
-        voice_speaks = self.w.speech.mode() in ("voice", "both") and self.w.settings.speak
-        heard = (not self.w.voice.speaking) if voice_speaks and self.w.voice.available \
+        voice, voice_speaks = self._voice(), self.speech.mode() in ("voice", "both") and self._settings().speak
+        heard = (not voice.speaking) if voice_speaks and voice.available \
             else time.monotonic() >= self._heard_by
-        if heard and not self.w.describer.busy:
+        if heard and not self.describer.busy:
             self._wait.stop()
             if self.document.page < self.document.pages:
                 self.show_page(self.document.page + 1)

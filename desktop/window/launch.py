@@ -37,11 +37,11 @@ def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
         show_window(window)
         reply({"ok": True})
     elif cmd == "status":
-        last = window.results[-1] if window.results else None
+        last = window.results.latest
         reply({
-            "ok": True, "pid": os.getpid(), "model": window.engine.state, "results": window.results_total,
+            "ok": True, "pid": os.getpid(), "model": window.engine.state, "results": len(window.results),
             "last": result_json(last) if last else None, "error": window.last_error,
-            "hotkeys": {"active": window.hotkeys.active, "reason": window._hotkey_reason()},
+            "hotkeys": {"active": window.hotkeys.active, "reason": window.shortcuts.reason()},
             "visible": window.isVisible(), "reader": window.speech.reader,
             "heavy_modules": sorted(m for m in HEAVY_MODULES if m in sys.modules),
         })
@@ -62,7 +62,7 @@ def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
             forward(window, result, result_json(result), speak, lang, reply)
 
         detail = request.get("detail")
-        window.capture(kind, reply=done, detail=detail if detail in DETAILS else None)
+        window.capture_flow.capture(kind, reply=done, detail=detail if detail in DETAILS else None)
     elif cmd == "screenshot":
         path = Path(str(request.get("path", "")))
         ok = bool(path.name) and window.grab().save(str(path), "PNG")
@@ -123,7 +123,8 @@ def run_app(model: str | None) -> int:
     server = InstanceServer(lambda request, reply: handle_request(window, request, reply))
     if not server.listen():
         log.warning("another Lumen took the instance name; `lumen capture` will talk to that one")
-    window.tray = create_tray(window)
+    flow = window.capture_flow
+    window.tray = create_tray(window, flow.soon("screen"), flow.soon("region"), window.quit)
     if settings.start_minimised and window.tray is not None:
         window.hide()
     elif settings.start_minimised:

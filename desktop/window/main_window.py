@@ -3,64 +3,71 @@
 Layout, top to bottom, in tab order: notices (no model, errors), the drop zone, capture buttons,
 detail level and the actions on the current picture, the description, and what to do with it.
 Work is done by `Describer` (model, on its worker) and `Capturer`. Small controllers own the
-rest: desktop/results/results_controller.py (a result coming in), speech_router.py (where speech goes:
-the user's screen reader, Lumen's voice), speech_controller.py (Stop, Repeat), history_controller.py,
-appearance.py; window_behaviour.py has start-up, settings, help and closing. See desktop/window/actions.py
-for the commands.
+rest, each given only the objects it uses (never this window): desktop/results/results_controller.py
+(a result coming in) hands each finished result to `Results`, whose subscribers keep, say,
+translate, score and remember it; desktop/speech/speech_router.py (where speech goes: the user's
+screen reader, Lumen's voice), speech_controller.py (Stop, Repeat, the voice), history_controller.py,
+appearance.py, model_status.py, capture/hotkey_controller.py. The window builds the widgets, wires
+the controllers, and keeps start-up, settings and closing. desktop/window/actions.py lists the
+commands; `_slots` says what each does.
 """
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QGuiApplication
 from PySide6.QtWidgets import (
-    QButtonGroup, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
-    QPushButton, QRadioButton, QScrollArea, QToolButton, QVBoxLayout, QWidget,
+    QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton, QToolButton, QVBoxLayout, QWidget,
 )
 
-from desktop.window import window_behaviour
-from desktop.window.actions import build_actions
-from desktop.results.correction import CorrectionController
-from desktop.speech.announce import Announcer
-from desktop.window.appearance import Appearance
-from desktop.results.ask_panel import AskController
+from desktop.capture.capture_flow import CaptureFlow
 from desktop.capture.grab import Capturer
-from desktop.work.describer import Describer, Reply, Result
-from desktop.window.documents import DocumentsController
-from desktop.window.drop_zone import OFFLINE, DropZone, sources_from_mime
-from desktop.speech.earcons import Earcons
-from desktop.work.caption_engine import CaptionEngine
-from desktop.window.flow_layout import FlowLayout
-from desktop.results.history import HistoryStore
-from desktop.results.history_controller import HistoryController
-from desktop.results.keywords_view import KeywordsController, KeywordsView
-from desktop.results.history_panel import HistoryPanel
+from desktop.capture.hotkey_controller import HotkeyController
 from desktop.capture.hotkeys import GlobalHotkeys
-from desktop.window.icons import app_icon
 from desktop.imaging import ImageSource
 from desktop.paths import data_dir
-from desktop.speech.result_speech import ResultSpeech
+from desktop.results.ask_panel import AskController
+from desktop.results.correction import CorrectionController
+from desktop.results.description_commands import DescriptionCommands
+from desktop.results.history import HistoryStore
+from desktop.results.history_controller import HistoryController
+from desktop.results.history_panel import HistoryPanel
+from desktop.results.keywords_view import KeywordsController, KeywordsView
+from desktop.results.result_translation import ResultTranslation
 from desktop.results.result_view import ResultView
+from desktop.results.results import Results
 from desktop.results.results_controller import ResultsController
 from desktop.settings import Settings, save_settings
+from desktop.setup import autostart
+from desktop.speech.announce import Announcer
+from desktop.speech.earcons import Earcons
+from desktop.speech.result_speech import ResultSpeech
 from desktop.speech.speech_controller import SpeechController
 from desktop.speech.speech_router import ReaderLink, SpeechRouter
-from desktop.work.workers import Coalescer, TaskManager
 from desktop.speech.voice import Voice
-from services import latency_trace
+from desktop.window import help_dialogs
+from desktop.window.actions import apply_hotkeys, build_actions, shortcut_list
+from desktop.window.appearance import Appearance
+from desktop.window.documents import DocumentsController
+from desktop.window.drop_zone import OFFLINE, DropZone, sources_from_mime
+from desktop.window.icons import app_icon
+from desktop.window.model_status import ModelStatus
+from desktop.window.window_parts import detail_choice, flow_row, quiet_label, scrolling
+from desktop.work.caption_engine import CaptionEngine
+from desktop.work.describer import Describer
+from desktop.work.workers import TaskManager
 from services.translation import translator
 
 log = logging.getLogger(__name__)
 DETAIL_NAMES = {"brief": "Brief (1)", "detailed": "Detailed (2)", "more": "More detailed (3)"}
-HOTKEY_REPEAT_S = 0.5
 IMAGE_FILTER = ("Pictures and documents (*.png *.jpg *.jpeg *.gif *.bmp *.tif *.tiff *.webp *.pdf);;"
                 "Documents (*.pdf *.tif *.tiff);;All files (*)")
 
 
-class MainWindow(window_behaviour.Behaviour, QMainWindow):
+class MainWindow(QMainWindow):
     result_ready = Signal(object)  # Result: for the instance server and tests
     error_shown = Signal(str)
     quit_requested = Signal()
@@ -76,34 +83,30 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.capturer = Capturer(self)
         self.hotkeys = GlobalHotkeys(self)
         self._make_voice = voice is None  # start() brings up the real voice in the background
-        self.voice = voice or Voice(None, "Lumen's speech is starting.")
         self.translator = translator()  # services.translation: raises TranslationError, says what to do
         self.earcons = Earcons(settings.earcons)
         self.store = HistoryStore(history_root or data_dir() / "history")
+        self.results = Results(self)  # every finished result; subscribers are wired in _connect
         self.announcer = Announcer(self)
         self.reader_link = ReaderLink(self.tasks)
-        self.speech = SpeechRouter(self.announcer, self.reader_link, lambda: self.voice, lambda: self.settings)
-        self.speech_commands = SpeechController(self)
-        self.result_flow = ResultsController(self)
-        self.history = HistoryController(self)
-        self.documents = DocumentsController(self)  # PDFs and multi-page TIFFs, page by page
-        self.appearance = Appearance(self)
-        self.result_speech = ResultSpeech(self)  # sentence by sentence while decoding
-        # The latest result only: each holds its request's picture (a screen capture is 3.5 MB),
-        # so keeping them all grew the window by that much per capture for as long as it ran.
-        self.results: list[Result] = []
-        self.results_total = 0
+        current = lambda: self.settings  # noqa: E731 - controllers read the settings in force
+        self.speech = SpeechRouter(self.announcer, self.reader_link, lambda: self.voice, current)
+        self.result_speech = ResultSpeech(self.speech, current)  # sentence by sentence while decoding
+        self.speech_commands = SpeechController(
+            self, voice or Voice(None, "Lumen's speech is starting."), current, self.update_settings,
+            self.tasks, self, self.describer, self.results, self.speech, self.result_speech,
+            lambda: self.documents.stop_reading())
+        # PDFs and multi-page TIFFs, page by page (desktop/window/documents.py)
+        self.documents = DocumentsController(self, self.describer, self.tasks, self, self.speech, current,
+                                             lambda: self.voice)
         self.last_error = ""
-        self._coalescer = Coalescer(150, self)
-        self._hotkey_at = -HOTKEY_REPEAT_S
-        self._hotkey_action = ""
         self.tray = None
         self.closed = False
         self.setWindowTitle("Lumen")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self._build()
-        self.actions = build_actions(self, settings)
+        self.actions = build_actions(self, settings, self._slots(), self.set_detail)
         overflow = self.menuBar().findChild(QToolButton, "qt_menubar_ext_button")
         if overflow is not None:  # shown when the menus do not fit (large text)
             overflow.setAccessibleName("More menus")
@@ -135,24 +138,18 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.setup_button = QPushButton("Set &up model…")
         self.setup_button.setAccessibleName("Set up model")
         self.setup_button.setAccessibleDescription("Install or choose the description model.")
-        self.setup_button.clicked.connect(self.run_model_setup)
+        self.model_status = ModelStatus(self, self.engine, self.model_notice, self.setup_button, self, self.speech,
+                                        self.load_model)
+        self.setup_button.clicked.connect(self.model_status.run_setup)
         notice_row = QHBoxLayout()
         notice_row.addWidget(self.model_notice, 1)
         notice_row.addWidget(self.setup_button)
-        self.error_label = QLabel()
-        self.error_label.setObjectName("notice")
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # Mouse-selectable labels take click focus, and AT-SPI listed them as focusable objects
-        # with no name while empty; they are said aloud when shown, so no focus at all.
-        self.error_label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.error_label.hide()
+        self.error_label = quiet_label("notice")
         self.drop_zone = DropZone()
         self.drop_zone.clicked.connect(self.open_dialog)
         self.drop_zone.dropped.connect(self.describe_sources)
         self.drop_zone.rejected.connect(self.show_error)
 
-        captures = FlowLayout()
         self.capture_buttons = [
             self._button("open", "Open…", "Choose picture files (Ctrl+O)."),
             self._button("paste", "Paste", "Describe a copied picture or file (Ctrl+V)."),
@@ -161,44 +158,34 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
             self._button("region", "Describe region…", "Choose part of the screen."),
             self._button("text", "Read screen text", "Read the text on the screen."),
         ]
-        for b in self.capture_buttons:
-            captures.addWidget(b)
-
-        # Named once: a titled group box is read twice by Orca ("Detail level panel. Detail level.",
-        # the panel and then the radio group's label); an untitled one with a visible label, once.
-        self.detail_box = QGroupBox()
-        self.detail_box.setAccessibleName("Detail level")
-        self.detail_box.setFlat(True)
-        detail_row = FlowLayout(self.detail_box)
-        detail_row.addWidget(QLabel("Detail level:"))
-        self.detail_group = QButtonGroup(self)
-        self.detail_radios: dict[str, QRadioButton] = {}
-        for detail, text in DETAIL_NAMES.items():
-            radio = QRadioButton(text)
-            radio.setAccessibleName(text.replace("&", "").split(" (")[0])
-            radio.setAccessibleDescription(f"Press {text[-2]} anywhere in the window.")
-            radio.toggled.connect(lambda on, d=detail: on and self.set_detail(d))
-            self.detail_group.addButton(radio)
-            self.detail_radios[detail] = radio
-            detail_row.addWidget(radio)
-        current = FlowLayout()
+        self.detail_box, self.detail_group, self.detail_radios = detail_choice(DETAIL_NAMES, self.set_detail, self)
         self.current_buttons = [
             self._button("again", "Describe again", "Same picture, chosen detail (F5)."),
             self._button("read_text", "Read text", "Read the text in the current picture (Ctrl+T)."),
             self._button("objects", "List objects", "Count the objects in the current picture (Ctrl+L)."),
             self._button("ask", "Ask…", "Ask a question about the current picture (Ctrl+Shift+A)."),
         ]
-        for b in self.current_buttons:
-            current.addWidget(b)
 
         self.result_view = ResultView()
-        self.ask_flow = AskController(self)  # desktop/results/ask_panel.py: questions about the picture
-        self.correction = CorrectionController(self)  # desktop/results/correction.py: F2, the training set
-        self.result_view.copy_all.connect(self.copy_description)
+        self.result_flow = ResultsController(self, self.describer, self.result_view, self.drop_zone,
+                                             self.result_speech, self.speech, self, self.earcons, self.tasks,
+                                             self.results)
+        self.translation = ResultTranslation(lambda: self.settings, lambda: self.translator, self.tasks, self.results,
+                                             self.result_view, self.speech, self)
+        self.history_panel = HistoryPanel(self.store, self)
+        self.history = HistoryController(self.store, self.history_panel, self.result_view, self.speech,
+                                         self.tasks, lambda: self.settings)
+        # desktop/results/ask_panel.py: questions about the picture
+        self.ask_flow = AskController(self, self.describer, self.speech, self, self.earcons, self.tasks,
+                                      self.history, lambda: self.settings, lambda: self.translator)
+        # desktop/results/correction.py: F2, the training set
+        self.correction = CorrectionController(self, self, self.speech, self.tasks)
+        self.description = DescriptionCommands(self, self.result_view, self, self.speech)  # copy, save
+        self.result_view.copy_all.connect(self.description.copy)
         self.keywords_view = KeywordsView()  # desktop/results/keywords_view.py: CLIP keywords, when installed
-        self.keywords = KeywordsController(self, self.keywords_view)
-        self.keywords.connect()
-        after = FlowLayout()
+        self.keywords = KeywordsController(self.keywords_view, self.results, self.tasks)
+        self.appearance = Appearance(self, lambda: self.settings, self.update_settings, self.speech,
+                                     self._apply_font)
         self.result_buttons = [
             self._button("copy", "Copy", "Copy the description (Ctrl+C)."),
             self._button("save", "Save as text…", "Save the description in a text file (Ctrl+S)."),
@@ -206,34 +193,25 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
             self._button("repeat", "Repeat", "Say the last result again (Ctrl+R)."),
             self._button("history", "History", "Show past results (Ctrl+H)."),
         ]
-        for b in self.result_buttons:
-            after.addWidget(b)
-        self.hotkey_notice = QLabel()
-        self.hotkey_notice.setWordWrap(True)
-        self.hotkey_notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.hotkey_notice.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.hotkey_notice.hide()
+        self.hotkey_notice = quiet_label()
+        self.capture_flow = CaptureFlow(self, self.capturer, self.describer, self.earcons, self,
+                                        lambda: self.shortcuts.pressed_just_now())
+        self.shortcuts = HotkeyController(self.hotkeys, self.hotkey_notice, lambda: self.settings, self.speech,
+                                          self.capture_flow.capture, self.speech_commands.stop_speaking)
 
-        current.insertWidget(0, self.detail_box)
         col.setSpacing(12)
         col.addLayout(notice_row)
         col.addWidget(self.error_label)
         col.addWidget(self.drop_zone, 2)
-        col.addLayout(captures)
-        col.addLayout(current)
+        col.addLayout(flow_row(self.capture_buttons))
+        col.addLayout(flow_row([self.detail_box, *self.current_buttons]))
         col.addWidget(self.result_view, 3)
         col.addWidget(self.ask_flow.panel, 2)
         col.addWidget(self.keywords_view)
-        col.addLayout(after)
+        col.addLayout(flow_row(self.result_buttons))
         col.addWidget(self.hotkey_notice)
-        scroll = QScrollArea()  # at 300% text on a small screen, scroll rather than clip
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(body)
-        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setCentralWidget(scroll)
+        self.setCentralWidget(scrolling(body))
 
-        self.history_panel = HistoryPanel(self.store, self)
         self.history_panel.chosen.connect(self.history.show_entry)
         self.history_panel.cleared.connect(lambda: self.announce("History cleared."))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_panel)
@@ -249,13 +227,33 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().setAccessibleName("Status")
 
+    def _slots(self) -> dict[str, Callable[..., object]]:
+        """What each action of desktop/window/actions.py does (checkable ones get their state)."""
+        speech, appearance = self.speech_commands, self.appearance
+        return {
+            "open": self.open_dialog, "paste": self.paste, "save": self.description.save,
+            "settings": self.show_settings, "model_setup": self.model_status.run_setup, "quit": self.quit,
+            "copy": self.description.copy, "correct": self.correction.open,
+            **{kind: self.capture_flow.soon(kind) for kind in ("screen", "window", "region", "text")}, "again": self.describe_again, "read_text": self.read_text,
+            "objects": self.list_objects, "ask": self.ask_flow.open, "stop": speech.stop,
+            "stop_speaking": speech.stop_speaking, "repeat": speech.repeat, "speak": speech.toggle,
+            "history": self.history.toggle, "larger": appearance.larger_text,
+            "smaller": appearance.smaller_text, "reset_text": appearance.reset_text,
+            "contrast": appearance.toggle_contrast, "next_page": self.documents.next_page,
+            "previous_page": self.documents.previous_page, "read_on": self.documents.read_to_end, "keys": self.show_shortcuts, "about": self.show_about,
+        }
+
     def _connect(self) -> None:
         self.result_flow.connect()
-        self.ask_flow.connect()
+        self.actions["stop"].triggered.connect(self.ask_flow.stop)  # Esc also stops an answer
         self.documents.connect()
+        self.describer.started.connect(self.keywords.clear)
         self.describer.settled.connect(self.result_speech.settled)
-        self.engine.state_changed.connect(self._model_state)
-        self.hotkeys.triggered.connect(self._hotkey)
+        # A finished result, in this order: kept, said (or translated and said), its keywords
+        # scored, remembered for correction; then the window tells the instance server and tests.
+        for subscriber in (self.history.remember, self.result_speech.finished, self.translation.finished,
+                           self.keywords.score, self.correction.remember, self.result_ready.emit):
+            self.results.added.connect(subscriber)
         self.tasks.failed.connect(lambda exc: self.show_error(f"Something went wrong ({exc})."))
         self.appearance.follow_system()
 
@@ -304,60 +302,6 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:
         self.drop_zone.dropEvent(event)
 
-    # ----- capture -----
-    def capture(self, kind: str, reply: Reply | None = None, detail: str | None = None) -> None:
-        """Capture (hiding Lumen first), then describe; `reply` hears how it ended."""
-        def captured(source: ImageSource) -> None:
-            latency_trace.mark("captured", kind=kind)
-            # The capture shortcuts first decide the kind: text is read, a blank screen named.
-            self.describer.describe(source, "ocr" if kind == "text" else "auto", reply, detail)
-
-        def failed(message: str) -> None:
-            self.show_error(message)
-            if reply is not None:
-                reply(None, message)
-
-        if reply is None and self.capturer.retarget(kind, captured, failed):
-            return  # a shortcut pressed while the last one's grab is pending: this one wins
-        self.earcons.play("capture")
-        if not self.capturer.capture(kind, captured, failed, replaceable=reply is None) and reply is not None:
-            reply(None, "Lumen is already capturing; try again in a moment.")
-
-    def capture_screen(self) -> None:
-        self._capture_soon("screen")
-
-    def capture_window(self) -> None:
-        self._capture_soon("window")
-
-    def capture_region(self) -> None:
-        self._capture_soon("region")
-
-    def capture_text(self) -> None:
-        self._capture_soon("text")
-
-    def _capture_soon(self, kind: str) -> None:
-        """Buttons and the window's own shortcuts, a burst merged into one capture. While the
-        window has focus a global shortcut's keys also reach its menu action: the press the
-        global shortcut already took (within HOTKEY_REPEAT_S) is not captured twice."""
-        def fire() -> None:
-            if time.monotonic() - self._hotkey_at >= HOTKEY_REPEAT_S:
-                self.capture(kind)
-
-        self._coalescer.call(fire)
-
-    def _hotkey(self, action: str) -> None:
-        latency_trace.mark("hotkey", action=action)
-        if action == "stop":
-            self.speech_commands.stop_speaking()
-        elif action in ("screen", "window", "region", "text"):
-            # At once, not after the Coalescer's 150 ms: this is the wait a user hears. A held
-            # key's repeats within HOTKEY_REPEAT_S of an accepted press are ignored; another
-            # shortcut pressed before the grab retargets it (the last press wins).
-            now = time.monotonic()
-            if action != self._hotkey_action or now - self._hotkey_at >= HOTKEY_REPEAT_S:
-                self._hotkey_at, self._hotkey_action = now, action
-                self.capture(action)
-
     # ----- the current picture -----
     def describe_again(self) -> None:
         if self.describer.again("caption") is None:
@@ -384,7 +328,16 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         if self.describer.current is not None:
             self.describer.again("caption", detail)
 
-    # ----- results (desktop/results/results_controller.py) -----
+    @property
+    def voice(self) -> Voice:
+        """Lumen's own voice (desktop/speech/speech_controller.py brings it up and swaps it in)."""
+        return self.speech_commands.voice
+
+    def _apply_font(self, font: QFont) -> None:
+        self.result_view.apply_font(font)
+        self.drop_zone.apply_font(font)
+
+    # ----- notices (desktop/notices.py: what the controllers may tell the user) -----
     def show_error(self, message: str) -> None:
         """One sentence, shown, announced and spoken; never a dialog, never fatal."""
         self.last_error = message
@@ -395,9 +348,89 @@ class MainWindow(window_behaviour.Behaviour, QMainWindow):
         self.speech.say(message, error=True)
         self.error_shown.emit(message)
 
+    def clear_error(self) -> None:
+        self.error_label.hide()
+
     def set_status(self, message: str) -> None:
         self.status_label.setText(message)
 
     def announce(self, message: str, assertive: bool = False) -> None:
         """Status chatter, for readers that take announcements (results go through `speech.say`)."""
         self.speech.status(message, assertive)
+
+    # ----- start-up, settings, help and closing -----
+    def start(self, open_setup: bool = True) -> None:
+        """After the window is shown: load the model, start speech and global shortcuts."""
+        if self.model_dir is None:
+            self.model_status.show_state("none")
+            if open_setup:
+                QTimer.singleShot(0, self.model_status.run_setup)
+        else:
+            self.load_model(self.model_dir)
+        if self._make_voice:
+            self.speech_commands.start_voice()
+        self.reader_link.start()  # which screen reader runs, now and every few seconds
+        self.shortcuts.restart()
+
+    def load_model(self, folder: Path) -> None:
+        self.model_dir = folder
+        self.engine.load(folder)
+
+    def update_settings(self, settings: Settings) -> None:
+        self.settings = settings.normalised()
+        self.describer.detail = self.settings.detail
+        self.earcons.enabled = self.settings.earcons
+        save_settings(self.settings)
+
+    def show_settings(self) -> None:
+        self.hotkeys.stop()  # typing a new shortcut must not trigger the old one
+        from desktop.setup.settings_dialog import SettingsDialog  # with the model pages: ~1 s of imports
+
+        dialog = SettingsDialog(self.settings, self.voice, self.translator, self.shortcuts.reason(), self,
+                                reader=self.speech.reader)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            old = self.settings
+            self.update_settings(dialog.edited())
+            if self.settings.voice != old.voice:
+                self.voice.set_voice(self.settings.voice)
+            if self.settings.start_at_login != autostart.is_enabled():
+                try:
+                    autostart.set_enabled(self.settings.start_at_login)
+                except OSError as exc:
+                    self.show_error(f"Lumen could not change starting at login ({exc}).")
+            apply_hotkeys(self.actions, self.settings)
+            self._sync_checks()
+            self.appearance.apply()
+        self.shortcuts.restart()
+
+    def show_shortcuts(self) -> None:
+        help_dialogs.show_text(self, "Keyboard shortcuts", shortcut_list(self.actions))
+
+    def show_about(self) -> None:
+        info = self.engine.info
+        help_dialogs.show_text(self, "About Lumen", help_dialogs.about_text(
+            info.name if info else None, info.provider if info else None))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.settings.close_to_tray and self.tray is not None:
+            event.ignore()
+            self.hide()
+            self.tray.showMessage("Lumen", "Lumen keeps running in the tray.")
+            return
+        event.accept()
+        self.quit()
+
+    def quit(self) -> None:
+        """Quit Lumen: stop the background work, then ask the app (desktop/window/launch.py) to end."""
+        self.shutdown()
+        self.quit_requested.emit()
+
+    def shutdown(self) -> None:
+        """Stop background work, speech and shortcuts (idempotent)."""
+        self.closed = True
+        self.hotkeys.stop()
+        self.speech_commands.close()
+        self.reader_link.close()
+        self.tasks.shutdown(timeout=2.0)
+        if self.tray is not None:
+            self.tray.hide()
