@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.support.gui_support import TIMEOUT_MS, drop, file_mime, make_window, wait_result  # noqa: F401
+from tests.support.smolvlm_fixtures import tiny_smolvlm_hf, tiny_smolvlm_onnx  # noqa: F401 - fixtures
 from tests.support.pdf_writer import Block, PageSpec, encrypted_copy, expected_text, write_pdf
 
 pytestmark = pytest.mark.gui
@@ -91,3 +92,29 @@ def _file(path: Path):
     from desktop.imaging import ImageSource
 
     return ImageSource(str(path), path, "file")
+
+
+def test_ask_works_on_the_current_page_and_history_keeps_the_page(qtbot, make_window, pdf: Path, tmp_path: Path,
+                                                                  tiny_smolvlm_onnx) -> None:
+    from models.asker import Asker
+    from models.documents import Document
+    from models.picture_cache import PictureCache
+    from tests.test_gui_ask import ask, install, press_ask
+
+    install(tiny_smolvlm_onnx, tmp_path)
+    window = make_window(model=None, history=True)
+    window.activateWindow()
+    wait_result(qtbot, window, lambda: window.describe_sources([_file(pdf)]))
+    wait_result(qtbot, window, window.documents.next_page)
+    with Document(pdf) as document:
+        page_two = document.render(2)
+    expected = Asker.load(tiny_smolvlm_onnx, "cpu", one_tile=True, cache=PictureCache()).conversation(
+        page_two).ask("What is on this page?").answer
+    press_ask(qtbot, window)
+    ask(qtbot, window, "What is on this page?")
+    # The answer about the rendered page 2 (the text box shows a carriage return as a line break).
+    assert f"Answer: {expected.replace(chr(13), chr(10))}" in window.ask_flow.panel.conversation.toPlainText()
+    qtbot.waitUntil(lambda: {e.source for e in window.store.entries()} >= {
+        f"{pdf}, page 1 of 3", f"{pdf}, page 2 of 3"}, timeout=TIMEOUT_MS)
+    page_entry = next(e for e in window.store.entries() if e.source == f"{pdf}, page 2 of 3" and e.task == "ocr")
+    assert page_entry.text.startswith("Page 2 of 3\n\n") and page_entry.thumbnail
