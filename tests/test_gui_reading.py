@@ -10,6 +10,7 @@ import cv2  # noqa: F401 - first, as the text reader imports it, before the QApp
 import pytest
 
 from desktop.imaging import ImageSource
+from desktop.work.caption_engine import NO_MODEL
 from tests.support.gui_support import TIMEOUT_MS, make_window  # noqa: F401 - fixture
 from tests.support.text_pages import blank, text_pages
 
@@ -51,7 +52,7 @@ def test_capture_task_reads_text_and_names_blank_screens_without_a_model(qtbot, 
     window.describer.failed.connect(lambda request, message: failures.append(message))
     window.describe_again()
     qtbot.waitUntil(lambda: bool(failures), timeout=TIMEOUT_MS)
-    assert "No model is loaded" in failures[0]
+    assert NO_MODEL in failures[0]
 
 
 def test_f5_captions_a_page_the_shortcut_read(qtbot, make_window) -> None:

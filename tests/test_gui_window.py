@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from desktop.work.describer import MAY_BE_WRONG, SUPERSEDED, clean_text
 from desktop.imaging import ImageSource
+from desktop.work.caption_engine import NO_MODEL
 from models.image_io import load_image
 from models.results import DescribeOptions
 from models.tasks import object_summary
@@ -219,7 +220,7 @@ def test_broken_model_and_no_model(make_window, qtbot, tmp_path, monkeypatch, ti
     window.error_shown.connect(errors.append)
     window.describe_sources([ImageSource("x", picture(tmp_path / "x.png"))])
     qtbot.waitUntil(lambda: bool(errors), timeout=TIMEOUT_MS)
-    assert errors[0].startswith("No model is loaded") and window.isVisible()
+    assert errors[0].startswith(NO_MODEL) and window.isVisible()
 
     # No model at all: the window says so and opens model setup, which installs the tiny one.
     calls = []
@@ -227,7 +228,7 @@ def test_broken_model_and_no_model(make_window, qtbot, tmp_path, monkeypatch, ti
     setup.run_model_setup = lambda parent: calls.append(parent) or tiny_florence2_onnx
     monkeypatch.setitem(sys.modules, "desktop.setup.model_setup", setup)
     empty = make_window(model=None)
-    assert empty.model_notice.text().startswith("No description model is installed")
+    assert empty.model_notice.text() == NO_MODEL
     empty.start(open_setup=True)
     qtbot.waitUntil(lambda: empty.engine.state == "ready", timeout=TIMEOUT_MS)
     assert calls == [empty] and empty.model_notice.isHidden()

@@ -10,9 +10,8 @@ from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from desktop.notices import Notices
 from desktop.speech.speech_router import SpeechRouter
-from desktop.work.caption_engine import CaptionEngine, error_sentence
+from desktop.work.caption_engine import NO_MODEL, CaptionEngine, error_sentence
 
-NO_MODEL = "No description model is installed. Choose Set up model to install one."
 BROKEN_MODEL = "The description model could not be loaded:"
 
 

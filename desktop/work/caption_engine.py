@@ -26,6 +26,8 @@ from services.worker import LOW
 
 log = logging.getLogger(__name__)
 DESCRIBE_LANE = "describe"
+# The window's one sentence when there is no description model: its notice, and describing.
+NO_MODEL = "No description model is loaded. Choose Set up model to install one."
 AHEAD_LANE = "ahead"  # work for the next likely action, cancelled by any new describe
 
 
@@ -153,9 +155,7 @@ class CaptionEngine(QObject):
             captioner = self._captioner
             reading = options.task in TEXT_FIRST_TASKS  # PP-OCR needs no description model
             if captioner is None and not reading:
-                raise ModelFolderError(
-                    "No model is loaded; install one with model setup, or open Lumen with --model."
-                )
+                raise ModelFolderError(NO_MODEL)
             latency_trace.mark("describe_start", task=options.task, detail=options.detail)
             cpu = time.thread_time()  # this thread's share (ONNX Runtime's other threads run the rest)
 
