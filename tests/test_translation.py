@@ -294,3 +294,16 @@ def test_lumen_models_install_translation(tiny_argos: Path, tmp_path: Path) -> N
     assert done.returncode == 0, (done.returncode == NETWORK_EXIT_CODE, done.stderr)
     assert "en-de" in done.stdout and "rules" in done.stdout
     assert [lang.code for lang in installed_languages(tmp_path / "pk")] == ["de"]
+
+
+def test_a_result_in_a_language_one_rule_for_cli_batch_and_api(packages: Path, monkeypatch) -> None:
+    """translate_result (used by describe --lang, batch and POST /describe): a description is
+    translated, text read from the picture is kept as read, both labelled with the language."""
+    from services import translation
+    from services.translation import PACKAGES_ENV, translate_result
+
+    monkeypatch.setenv(PACKAGES_ENV, str(packages))
+    translation.forget()
+    assert translate_result(S1, "caption", "de") == (Translator(packages).translate(S1, "de"), "de")
+    assert translate_result(S1, "caption", "de")[0] != S1
+    assert translate_result("STOP\nONE WAY", "ocr", "de") == ("STOP\nONE WAY", "de")

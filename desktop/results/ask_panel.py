@@ -136,10 +136,9 @@ class AskController(QObject):
         self.speech.status("Thinking…")
         translate_to = self._settings().translate_to
         to_english = None
-        if translate_to:
-            from services.translation import translate
-
-            to_english = lambda text: translate(text, "en", translate_to)  # noqa: E731
+        if translate_to:  # the window's one translator, as for the answers (_done)
+            translator = self.w.translator
+            to_english = lambda text: translator.translate(text, "en", translate_to)  # noqa: E731
         source = self.source
         self.engine.ask(source, question, to_english=to_english,
                         on_text=lambda text: self._partial(source, question, text),

@@ -107,10 +107,16 @@ def describe_answer(models: Loaded, data: bytes, options: DescribeOptions, lang:
     if tags:
         answer.update(tag_fields(models.clip, image, [caption.caption, *caption.alternatives]))
     if lang and lang != "en":
-        from services.translation import translate
-
-        answer.update(language=lang, text=translate(caption.caption, lang))
+        answer.update(_in_language(caption.caption, caption.task, lang))
     return answer
+
+
+def _in_language(caption: str, task: str, lang: str) -> dict[str, str]:
+    """"language" and "text" as `lumen describe --lang` gives them: text read stays as read."""
+    from services.translation import translate_result
+
+    text, language = translate_result(caption, task, lang)
+    return {"language": language, "text": text}
 
 
 def document_answer(models: Loaded, data: bytes, options: DescribeOptions, pages: str | None,
@@ -132,10 +138,8 @@ def document_answer(models: Loaded, data: bytes, options: DescribeOptions, pages
                 raise CancelledError("the client went away")
             result = reader.read(document.page(number), options, should_stop=stop)
             answer = result.to_json("request")
-            if lang and lang != "en" and result.caption.task != "ocr":
-                from services.translation import translate
-
-                answer.update(language=lang, text=translate(result.caption.caption, lang))
+            if lang and lang != "en":
+                answer.update(_in_language(result.caption.caption, result.caption.task, lang))
             answers.append(answer)
     return {"pages": answers}
 
