@@ -19,9 +19,11 @@ Wayland screenshot tool all use this class.
 """
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
@@ -37,6 +39,8 @@ Done = Callable[[Any], None]
 Failed = Callable[[BaseException], None]
 
 LOW, NORMAL, HIGH = -1, 0, 1  # priorities: background warming < ordinary work < what a user waits on
+EXIT_WAIT_S = 10.0  # at interpreter exit, how long a running job gets to see should_stop() and end
+_live: weakref.WeakSet[SerialWorker] = weakref.WeakSet()
 
 
 class WorkerFull(Exception):
@@ -127,6 +131,7 @@ class SerialWorker:
         self.cancelled = 0  # jobs dropped before they started, or cancelled while running
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
+        _live.add(self)
 
     # ---- submitting and cancelling --------------------------------------------------------
 
@@ -265,3 +270,11 @@ class SerialWorker:
             job.on_failed(value)
         elif self._on_error is not None:
             self._on_error(value)
+
+
+@atexit.register
+def _stop_all_at_exit() -> None:
+    """Cancel and join every worker before the interpreter tears down: a daemon thread still
+    inside native code then (an ONNX Runtime run) can abort the process ("terminate called")."""
+    for worker in list(_live):
+        worker.shutdown(EXIT_WAIT_S)

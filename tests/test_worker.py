@@ -251,3 +251,29 @@ def test_wait_idle_times_out_while_a_lane_is_busy(worker: SerialWorker) -> None:
     assert worker.wait_idle("other", timeout=0)
     gate.release.set()
     assert worker.wait_idle("speak", timeout=HANG) and running.result(HANG) == "gate"
+
+
+def test_at_exit_a_running_job_is_cancelled_and_waited_for() -> None:
+    """Without the exit hook the daemon thread would be dropped mid-job, which ONNX Runtime
+    answers with "terminate called" (an abort)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = """
+import threading
+from services.worker import SerialWorker
+started = threading.Event()
+def job(job):
+    started.set()
+    while not job.should_stop():
+        job_event.wait(0.01)
+    print("stopped cleanly", flush=True)
+job_event = threading.Event()
+SerialWorker("exit-test").submit(job)
+started.wait(10)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parent.parent,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "stopped cleanly"
