@@ -137,7 +137,7 @@ class AskController(QObject):
         translate_to = self._settings().translate_to
         to_english = None
         if translate_to:  # the window's one translator, as for the answers (_done)
-            translator = self.w.translator
+            translator = self.translator()
             to_english = lambda text: translator.translate(text, "en", translate_to)  # noqa: E731
         source = self.source
         self.engine.ask(source, question, to_english=to_english,
