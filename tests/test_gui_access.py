@@ -188,3 +188,23 @@ def test_qt_binding_keeps_none_and_true_alive(qtbot):
         emitter.fired.emit("x")
     assert sys.getrefcount(None) >= none_before - 20
     assert sys.getrefcount(True) >= true_before - 20
+
+
+def test_buttons_and_detail_levels_say_their_actions_real_keys(window):
+    """The keys a button's description names are its action's, even after the user changes one."""
+    from desktop.window.actions import keys_of
+
+    buttons = {b.objectName(): b for b in window.findChildren(QAbstractButton) if b.objectName()}
+    assert buttons["button_open"].accessibleDescription() == "Choose picture files (Ctrl+O)."
+    assert buttons["button_ask"].accessibleDescription().endswith("(Ctrl+Shift+A).")
+    screen_keys = keys_of(window.actions["screen"])  # the configurable capture shortcut, bound in the window
+    assert screen_keys and buttons["button_screen"].accessibleDescription() == (
+        f"The whole screen under the pointer ({screen_keys}).")
+    window.actions["again"].setShortcut(QKeySequence("F6"))
+    assert buttons["button_again"].accessibleDescription() == "Same picture, chosen detail (F6)."
+    brief = window.detail_radios["brief"]
+    assert (brief.text(), brief.accessibleName()) == ("Brief (1)", "Brief")
+    assert brief.accessibleDescription() == "Press 1 anywhere in the window."
+    window.actions["more"].setShortcut(QKeySequence("Ctrl+3"))
+    assert window.detail_radios["more"].text() == "More detailed (Ctrl+3)"
+    assert window.detail_radios["more"].accessibleDescription() == "Press Ctrl+3 anywhere in the window."

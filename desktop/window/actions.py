@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from desktop.settings import Settings
+from models.results import DETAILS
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,6 @@ MENUS: dict[str, list[Spec | None]] = {  # None is a separator
     ],
 }
 
-DETAIL_KEYS = {"brief": "brief", "detailed": "detailed", "more": "more"}
 # Capture actions take their keys from the configurable global shortcuts.
 HOTKEY_ACTIONS = {"screen": "screen", "window": "window", "region": "region", "text": "text",
                   "stop_speaking": "stop"}
@@ -111,7 +111,7 @@ def build_actions(window: QMainWindow, settings: Settings, slots: dict[str, Call
     `slots` maps each action's key to what it does (a checkable one's gets its new state);
     the detail levels call `set_detail`."""
     keys = {spec.key for specs in MENUS.values() for spec in specs if spec is not None}
-    missing = sorted(keys - DETAIL_KEYS.keys() - slots.keys())
+    missing = sorted(keys - set(DETAILS) - slots.keys())
     unknown = sorted(slots.keys() - keys)
     if missing or unknown:
         raise ValueError(f"actions without a slot: {missing}; slots without an action: {unknown}")
@@ -132,7 +132,7 @@ def build_actions(window: QMainWindow, settings: Settings, slots: dict[str, Call
             action.setStatusTip(spec.tip)
             action.setToolTip(spec.tip or spec.text.replace("&", ""))
             action.setCheckable(spec.checkable)
-            if spec.key in DETAIL_KEYS:
+            if spec.key in DETAILS:
                 detail_group.addAction(action)
                 action.triggered.connect(lambda _=False, d=spec.key: set_detail(d))
             elif spec.checkable:
@@ -153,6 +153,15 @@ def apply_hotkeys(actions: dict[str, QAction], settings: Settings) -> None:
         actions[key].setShortcut(QKeySequence(keys) if keys else QKeySequence())
 
 
+def keys_of(action: QAction) -> str:
+    """The action's shortcuts as the menus show them ("Ctrl+O", "Ctrl++ or Ctrl+="), or ""."""
+    return " or ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
+
+
+def name_of(action: QAction) -> str:
+    return action.text().replace("&", "")
+
+
 def shortcut_list(actions: dict[str, QAction]) -> str:
     """One line per command, "Describe the whole screen: Ctrl+Alt+D", menu by menu."""
     lines = []
@@ -162,9 +171,6 @@ def shortcut_list(actions: dict[str, QAction]) -> str:
             if spec is None or not spec.text:
                 continue
             action = actions[spec.key]
-            keys = " or ".join(
-                s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()
-            )
-            lines.append(f"  {action.text().replace('&', '')}: {keys or 'no shortcut'}")
+            lines.append(f"  {name_of(action)}: {keys_of(action) or 'no shortcut'}")
         lines.append("")
     return "\n".join(lines).strip()

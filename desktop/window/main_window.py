@@ -18,9 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QGuiApplication
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QGuiApplication
 from PySide6.QtWidgets import (
-    QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton, QToolButton, QVBoxLayout, QWidget,
+    QAbstractButton, QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton, QRadioButton, QToolButton,
+    QVBoxLayout, QWidget,
 )
 
 from desktop.capture.capture_flow import CaptureFlow
@@ -49,7 +50,7 @@ from desktop.speech.speech_controller import SpeechController
 from desktop.speech.speech_router import ReaderLink, SpeechRouter
 from desktop.speech.voice import Voice
 from desktop.window import help_dialogs
-from desktop.window.actions import apply_hotkeys, build_actions, shortcut_list
+from desktop.window.actions import apply_hotkeys, build_actions, keys_of, name_of, shortcut_list
 from desktop.window.appearance import Appearance
 from desktop.window.documents import DocumentsController
 from desktop.window.drop_zone import OFFLINE, DropZone, sources_from_mime
@@ -59,10 +60,10 @@ from desktop.window.window_parts import detail_choice, flow_row, quiet_label, sc
 from desktop.work.caption_engine import CaptionEngine
 from desktop.work.describer import Describer
 from desktop.work.workers import TaskManager
+from models.results import DETAILS
 from services.translation import translator
 
 log = logging.getLogger(__name__)
-DETAIL_NAMES = {"brief": "Brief (1)", "detailed": "Detailed (2)", "more": "More detailed (3)"}
 IMAGE_FILTER = ("Pictures and documents (*.png *.jpg *.jpeg *.gif *.bmp *.tif *.tiff *.webp *.pdf);;"
                 "Documents (*.pdf *.tif *.tiff);;All files (*)")
 
@@ -105,8 +106,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Lumen")
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
+        self._keyed: list[tuple[QAbstractButton, str, str]] = []  # (button, action key, description)
         self._build()
         self.actions = build_actions(self, settings, self._slots(), self.set_detail)
+        self._show_keys()
         overflow = self.menuBar().findChild(QToolButton, "qt_menubar_ext_button")
         if overflow is not None:  # shown when the menus do not fit (large text)
             overflow.setAccessibleName("More menus")
@@ -124,10 +127,28 @@ class MainWindow(QMainWindow):
         button = QPushButton(text)
         button.setObjectName(f"button_{key}")
         button.setAccessibleName(text.replace("&", "").replace("…", ""))
-        if description:
-            button.setAccessibleDescription(description)
+        self._keyed.append((button, key, description))
         button.clicked.connect(lambda: self.actions[key].trigger())
         return button
+
+    def _show_keys(self) -> None:
+        """Buttons and detail levels say their action's real keys, kept current when the user
+        changes a shortcut (the action's `changed` signal)."""
+        keyed = self._keyed + [(radio, detail, "") for detail, radio in self.detail_radios.items()]
+        for button, key, description in keyed:
+            action = self.actions[key]
+
+            def show(button: QAbstractButton = button, action: QAction = action, description: str = description) -> None:
+                keys = keys_of(action)
+                if isinstance(button, QRadioButton):  # a detail level: "Brief (1)", named "Brief"
+                    button.setText(f"{name_of(action)} ({keys})" if keys else name_of(action))
+                    button.setAccessibleName(name_of(action))
+                    button.setAccessibleDescription(f"Press {keys} anywhere in the window." if keys else "")
+                else:
+                    button.setAccessibleDescription(f"{description} ({keys})." if keys else f"{description}.")
+
+            show()
+            action.changed.connect(show)
 
     def _build(self) -> None:
         body = QWidget()
@@ -151,19 +172,19 @@ class MainWindow(QMainWindow):
         self.drop_zone.rejected.connect(self.show_error)
 
         self.capture_buttons = [
-            self._button("open", "Open…", "Choose picture files (Ctrl+O)."),
-            self._button("paste", "Paste", "Describe a copied picture or file (Ctrl+V)."),
-            self._button("screen", "Describe screen", "The whole screen under the pointer."),
-            self._button("window", "Describe window", "The window that had focus."),
-            self._button("region", "Describe region…", "Choose part of the screen."),
-            self._button("text", "Read screen text", "Read the text on the screen."),
+            self._button("open", "Open…", "Choose picture files"),
+            self._button("paste", "Paste", "Describe a copied picture or file"),
+            self._button("screen", "Describe screen", "The whole screen under the pointer"),
+            self._button("window", "Describe window", "The window that had focus"),
+            self._button("region", "Describe region…", "Choose part of the screen"),
+            self._button("text", "Read screen text", "Read the text on the screen"),
         ]
-        self.detail_box, self.detail_group, self.detail_radios = detail_choice(DETAIL_NAMES, self.set_detail, self)
+        self.detail_box, self.detail_group, self.detail_radios = detail_choice(DETAILS, self.set_detail, self)
         self.current_buttons = [
-            self._button("again", "Describe again", "Same picture, chosen detail (F5)."),
-            self._button("read_text", "Read text", "Read the text in the current picture (Ctrl+T)."),
-            self._button("objects", "List objects", "Count the objects in the current picture (Ctrl+L)."),
-            self._button("ask", "Ask…", "Ask a question about the current picture (Ctrl+Shift+A)."),
+            self._button("again", "Describe again", "Same picture, chosen detail"),
+            self._button("read_text", "Read text", "Read the text in the current picture"),
+            self._button("objects", "List objects", "Count the objects in the current picture"),
+            self._button("ask", "Ask…", "Ask a question about the current picture"),
         ]
 
         self.result_view = ResultView()
@@ -187,11 +208,11 @@ class MainWindow(QMainWindow):
         self.appearance = Appearance(self, lambda: self.settings, self.update_settings, self.speech,
                                      self._apply_font)
         self.result_buttons = [
-            self._button("copy", "Copy", "Copy the description (Ctrl+C)."),
-            self._button("save", "Save as text…", "Save the description in a text file (Ctrl+S)."),
-            self._button("stop", "Stop", "Stop speaking and describing (Esc)."),
-            self._button("repeat", "Repeat", "Say the last result again (Ctrl+R)."),
-            self._button("history", "History", "Show past results (Ctrl+H)."),
+            self._button("copy", "Copy", "Copy the description"),
+            self._button("save", "Save as text…", "Save the description in a text file"),
+            self._button("stop", "Stop", "Stop speaking and describing"),
+            self._button("repeat", "Repeat", "Say the last result again"),
+            self._button("history", "History", "Show past results"),
         ]
         self.hotkey_notice = quiet_label()
         self.capture_flow = CaptureFlow(self, self.capturer, self.describer, self.earcons, self,
@@ -323,8 +344,7 @@ class MainWindow(QMainWindow):
         save_settings(self.settings)
         self.detail_radios[detail].setChecked(True)
         self.actions[detail].setChecked(True)
-        name = DETAIL_NAMES[detail].replace("&", "").split(" (")[0]
-        self.announce(f"Detail: {name}.")
+        self.announce(f"Detail: {name_of(self.actions[detail])}.")
         if self.describer.current is not None:
             self.describer.again("caption", detail)
 

@@ -1,7 +1,7 @@
 """Pieces of the main window's layout that are made the same way more than once."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QButtonGroup, QGroupBox, QLabel, QRadioButton, QScrollArea, QWidget
@@ -32,9 +32,10 @@ def flow_row(widgets: list[QWidget]) -> FlowLayout:
     return row
 
 
-def detail_choice(names: dict[str, str], chosen: Callable[[str], None],
+def detail_choice(details: Sequence[str], chosen: Callable[[str], None],
                   parent: QWidget) -> tuple[QGroupBox, QButtonGroup, dict[str, QRadioButton]]:
-    """The detail level radio buttons; `chosen(detail)` when one is checked."""
+    """The detail level radio buttons; `chosen(detail)` when one is checked. Their text, name
+    and keys come from the detail levels' actions (MainWindow._show_keys)."""
     # Named once: a titled group box is read twice by Orca ("Detail level panel. Detail level.",
     # the panel and then the radio group's label); an untitled one with a visible label, once.
     box = QGroupBox()
@@ -44,10 +45,8 @@ def detail_choice(names: dict[str, str], chosen: Callable[[str], None],
     row.addWidget(QLabel("Detail level:"))
     group = QButtonGroup(parent)
     radios: dict[str, QRadioButton] = {}
-    for detail, text in names.items():
-        radio = QRadioButton(text)
-        radio.setAccessibleName(text.replace("&", "").split(" (")[0])
-        radio.setAccessibleDescription(f"Press {text[-2]} anywhere in the window.")
+    for detail in details:
+        radio = QRadioButton()
         radio.toggled.connect(lambda on, d=detail: on and chosen(d))
         group.addButton(radio)
         radios[detail] = radio
