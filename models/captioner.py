@@ -220,6 +220,9 @@ class Captioner:
                            seed=options.seed)
             timings["alternatives"] = (time.perf_counter() - t) * 1000.0
             alternatives = [prepared.answer(seq)[0] for seq in alt.sequences]
+        # What the vision encoder's run gave back (arena shrinkage) glibc still holds: return it.
+        # Florence-2-base int8, at rest after a describe: 866 MB -> 620 MB (shrink) -> 467 MB.
+        release_free_memory()
         return Caption(
             caption=text, token_ids=out.sequences[0], confidence=out.confidence, task=options.task,
             detail=options.detail, alternatives=alternatives, objects=objects, model=self.name,
