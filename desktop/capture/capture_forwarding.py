@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from desktop.results.result_translation import said_in, translate_later
 from desktop.work.caption_engine import error_sentence
 
 
@@ -21,7 +22,7 @@ def forward(window: Any, result: Any, data: dict[str, Any], speak: bool, lang: s
         if speak and not window.settings.speak:  # --speak: Lumen's own voice even when off
             window.voice.say(text, language)
 
-    if lang and result.caption.task != "ocr":
+    if said_in(result, lang):
         def translated(text: str) -> None:
             say(text, lang)
             reply({"ok": True, "result": {**data, "language": lang, "text": text}})
@@ -29,7 +30,7 @@ def forward(window: Any, result: Any, data: dict[str, Any], speak: bool, lang: s
         def failed(exc: BaseException) -> None:
             reply({"ok": True, "result": data, "warning": error_sentence(exc)})
 
-        window.tasks.run(lambda: window.translator.translate(result.speech, lang), translated, failed)
+        translate_later(window.tasks, window.translator, result.speech, lang, translated, failed)
         return
     if lang:  # text read: said as read, in the voice of that language
         data = {**data, "language": lang}

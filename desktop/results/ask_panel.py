@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLineEdit, QPlainTextEdit,
 from desktop.imaging import ImageSource
 from desktop.notices import Notices
 from desktop.results.history_controller import ConversationRef, HistoryController
+from desktop.results.result_translation import translate_later
 from desktop.results.result_view import _ResultText  # the description's text box: Ctrl+C copies all
 from desktop.settings import Settings
 from desktop.speech.earcons import Earcons
@@ -163,9 +164,9 @@ class AskController(QObject):
         code = self._settings().translate_to
         if code:
             translator = self.translator()
-            self.tasks.run(lambda: translator.translate(text, code),
-                             lambda said: self._answered(source, question, said, code),
-                             lambda exc: self._answered(source, question, text, None))
+            translate_later(self.tasks, translator, text, code,
+                            lambda said: self._answered(source, question, said, code),
+                            lambda exc: self._answered(source, question, text, None))
         else:
             self._answered(source, question, text, None)
 

@@ -18,7 +18,18 @@ from services.translation import Translator
 
 def is_translated(result: Result, settings: Settings) -> bool:
     """Whether `result` is said in translation (so not by ResultSpeech)."""
-    return bool(settings.translate_to) and result.caption.task != "ocr"
+    return said_in(result, settings.translate_to)
+
+
+def said_in(result: Result, lang: str | None) -> bool:
+    """Whether `result` asked for in `lang` is translated: text read from a picture is not."""
+    return bool(lang) and result.caption.task != "ocr"
+
+
+def translate_later(tasks: TaskManager, translator: Translator, text: str, to_code: str,
+                    on_done: Callable[[str], None], on_failed: Callable[[BaseException], None]) -> None:
+    """The window's one way to translate: on the task pool, the answer back on the GUI thread."""
+    tasks.run(lambda: translator.translate(text, to_code), on_done, on_failed)
 
 
 class ResultTranslation:
@@ -37,7 +48,7 @@ class ResultTranslation:
             self._speech.say(result.speech)
             self._notices.show_error(error_sentence(exc))
 
-        self._tasks.run(lambda: translator.translate(result.speech, code),
+        translate_later(self._tasks, translator, result.speech, code,
                         lambda text: self._translated(result, text, code), failed)
 
     def _translated(self, result: Result, text: str, code: str) -> None:
