@@ -62,7 +62,7 @@ def test_a_document_without_its_password_does_not_stop_the_others(pdf: Path, tmp
 def test_pages_are_printed_as_they_are_read(pdf: Path, monkeypatch, capsys) -> None:
     """Page 2 is not read before page 1's line is out."""
     import models.documents as documents
-    from desktop.cli import documents as command
+    from desktop.cli import describe_documents as command
     from desktop.cli.speech_options import SpeechOutput
 
     real = documents.iter_pages

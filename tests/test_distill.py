@@ -43,9 +43,9 @@ def test_student_has_half_the_layers_copied_from_the_teacher(shapes_blip: Path) 
     import torch
 
     from training.distill import make_student
-    from training.families import Family
+    from training.families import TrainingFamily
 
-    teacher = Family(shapes_blip).model
+    teacher = TrainingFamily(shapes_blip).model
     student = make_student(teacher, "blip", None, None)
     assert student.config.text_config.num_hidden_layers == 1
     assert len(student.vision_model.encoder.layers) == 1

@@ -26,10 +26,10 @@ INTERACTIVE = (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QAbstrac
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
     from desktop.window.main_window import MainWindow
-    from desktop.speech.voice import Voice
+    from desktop.speech.voice import LumenVoice
 
     isolate(monkeypatch, tmp_path)
-    w = MainWindow(Settings(global_hotkeys=False), None, voice=Voice(RecordingSpeaker()),
+    w = MainWindow(Settings(global_hotkeys=False), None, voice=LumenVoice(RecordingSpeaker()),
                    history_root=tmp_path / "history")
     w.show()
     w.start(open_setup=False)

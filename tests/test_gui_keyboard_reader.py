@@ -11,7 +11,7 @@ from tests.support.gui_support import (  # noqa: F401 - fixtures
     TIMEOUT_MS, RecordingSpeaker, isolate, make_window, picture, wait_result,
 )
 
-from desktop.work.describer import Request, Result
+from desktop.work.window_describer import Request, Result
 from desktop.imaging import ImageSource
 from desktop.results.result_view import ResultView
 from models.results import Caption, DescribeOptions
@@ -90,11 +90,11 @@ def test_global_shortcuts_that_cannot_work_are_announced_once(qtbot, tmp_path, m
     """The notice is a label Tab never reaches: a screen reader must hear it."""
     from desktop.window.main_window import MainWindow
     from desktop.settings import Settings
-    from desktop.speech.voice import Voice
+    from desktop.speech.voice import LumenVoice
 
     isolate(monkeypatch, tmp_path)
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
-    window = MainWindow(Settings(), None, voice=Voice(RecordingSpeaker()), history_root=tmp_path / "h")
+    window = MainWindow(Settings(), None, voice=LumenVoice(RecordingSpeaker()), history_root=tmp_path / "h")
     heard: list[str] = []
     window.announcer.announced.connect(lambda message, assertive: heard.append(message))
     window.show()

@@ -22,13 +22,13 @@ def blip_window(qtbot, tmp_path, monkeypatch, tiny_blip_onnx):
     def make(with_clip: Path | None = None, **settings):
         from desktop.window.main_window import MainWindow
         from desktop.settings import Settings
-        from desktop.speech.voice import Voice
+        from desktop.speech.voice import LumenVoice
         from models.registry import Registry
 
         if with_clip is not None:
             Registry(tmp_path / "models").link(with_clip, "clip-vit-base-patch32-fp32")
         window = MainWindow(Settings(global_hotkeys=False, **settings), tiny_blip_onnx,
-                            voice=Voice(RecordingSpeaker()), history_root=tmp_path / "history")
+                            voice=LumenVoice(RecordingSpeaker()), history_root=tmp_path / "history")
         made.append(window)
         window.show()
         window.start(open_setup=False)

@@ -62,10 +62,10 @@ def test_without_global_shortcuts_the_window_and_settings_offer_lumen_capture(qt
     from desktop.window.main_window import MainWindow
     from desktop.settings import Settings
     from desktop.setup.settings_dialog import SettingsDialog
-    from desktop.speech.voice import Voice
+    from desktop.speech.voice import LumenVoice
 
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
-    window = MainWindow(Settings(), None, voice=Voice(RecordingSpeaker()), history_root=tmp_path / "h")
+    window = MainWindow(Settings(), None, voice=LumenVoice(RecordingSpeaker()), history_root=tmp_path / "h")
     window.show()
     window.start(open_setup=False)
     try:
@@ -295,9 +295,9 @@ def test_tray_menu_offers_describe_show_and_quit(qtbot, tmp_path, monkeypatch):
     from desktop.window.main_window import MainWindow
     from desktop.settings import Settings
     from desktop.window.tray import create_tray
-    from desktop.speech.voice import Voice
+    from desktop.speech.voice import LumenVoice
 
-    window = MainWindow(Settings(global_hotkeys=False), None, voice=Voice(RecordingSpeaker()),
+    window = MainWindow(Settings(global_hotkeys=False), None, voice=LumenVoice(RecordingSpeaker()),
                         history_root=tmp_path / "h")
     monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: False))
     assert create_tray(window, window.capture_flow.soon("screen"), window.capture_flow.soon("region"), window.quit) is None
@@ -336,7 +336,7 @@ def test_earcons_are_short_sounds_played_only_when_wanted():
 
 def test_voice_seam_without_the_speech_service_is_silent_and_says_why(monkeypatch):
     from desktop.speech import voice as voice_module
-    from desktop.speech.voice import Voice, create_voice
+    from desktop.speech.voice import LumenVoice, create_voice
     from services.errors import SpeechError
 
     def no_engine(**_kwargs):
@@ -349,7 +349,7 @@ def test_voice_seam_without_the_speech_service_is_silent_and_says_why(monkeypatc
     voice.stop()
     assert voice.voices() == [] and voice.last_text == "nothing happens"
     speaker = RecordingSpeaker()
-    wrapped = Voice(speaker)
+    wrapped = LumenVoice(speaker)
     wrapped.say("a cat", "en")
     wrapped.repeat()
     wrapped.stop()

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
-from desktop.work.describer import MAY_BE_WRONG
+from desktop.work.window_describer import MAY_BE_WRONG
 from desktop.imaging import ImageSource
 
 pytestmark = pytest.mark.gui

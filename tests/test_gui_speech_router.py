@@ -12,7 +12,7 @@ from desktop.speech.announce import Announcer
 from desktop.settings import Settings
 from desktop.speech.speech_router import ReaderLink, SpeechRouter
 from desktop.work.workers import TaskManager
-from desktop.speech.voice import Voice
+from desktop.speech.voice import LumenVoice
 from services.errors import ScreenReaderError
 from tests.support.gui_support import RecordingSpeaker
 
@@ -65,7 +65,7 @@ def route(qtbot, monkeypatch):
         assert link.reader == reader and link.has_channel == (output is not None)
         speaker = RecordingSpeaker()
         settings = Settings(speak=True, speak_with=speak_with)
-        router = SpeechRouter(Announcer(widget), link, lambda: Voice(speaker), lambda: settings)
+        router = SpeechRouter(Announcer(widget), link, lambda: LumenVoice(speaker), lambda: settings)
         made.append(link)
         return router, speaker
 
@@ -136,7 +136,7 @@ def test_said_before_the_first_check_is_held_until_it_is_done(route, qtbot):
     widget = QWidget()
     qtbot.addWidget(widget)
     speaker = RecordingSpeaker()
-    router = SpeechRouter(Announcer(widget), link, lambda: Voice(speaker), lambda: Settings(speak=True))
+    router = SpeechRouter(Announcer(widget), link, lambda: LumenVoice(speaker), lambda: Settings(speak=True))
     router.say("The description model could not be loaded.", error=True)
     assert out.spoken == [] and speaker.said == []
     link.start()
@@ -186,7 +186,7 @@ def test_speech_server_down_then_back_voice_then_reconnect(qtbot):
     settings = Settings(speak=True, speak_with="auto")
     widget = QWidget()
     qtbot.addWidget(widget)
-    router = SpeechRouter(Announcer(widget), link, lambda: Voice(speaker), lambda: settings)
+    router = SpeechRouter(Announcer(widget), link, lambda: LumenVoice(speaker), lambda: settings)
     try:
         link.start()
         qtbot.waitUntil(lambda: link.ready, timeout=5000)

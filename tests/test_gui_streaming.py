@@ -8,7 +8,7 @@ import time
 import pytest
 from PySide6.QtCore import QTimer
 
-from desktop.work.describer import Request
+from desktop.work.window_describer import Request
 from desktop.imaging import ImageSource
 from desktop.results.results_controller import PARTIAL_MS
 from models.results import DescribeOptions

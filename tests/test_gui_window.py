@@ -19,7 +19,7 @@ from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog
 
-from desktop.work.describer import MAY_BE_WRONG, SUPERSEDED, clean_text
+from desktop.work.window_describer import MAY_BE_WRONG, SUPERSEDED, clean_text
 from desktop.imaging import ImageSource
 from desktop.work.caption_engine import NO_MODEL
 from models.image_io import load_image

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from desktop.work.describer import MAY_BE_WRONG, Request, Result
+from desktop.work.window_describer import MAY_BE_WRONG, Request, Result
 from desktop.imaging import ImageSource
 from desktop.speech.result_speech import ResultSpeech
 from models.results import Caption, DescribeOptions

@@ -68,9 +68,9 @@ def test_small_vocabulary_blip_exports_and_matches_generate(small_blip_hf: Path,
 def test_training_batches_and_captions_stay_within_the_position_table(small_blip_hf: Path) -> None:
     """`lumen train` on such a base: a caption longer than the position table is cut to fit."""
     from tests.support.small_vocab_blip import POSITIONS
-    from training.families import Family
+    from training.families import TrainingFamily
 
-    family = Family(small_blip_hf)
+    family = TrainingFamily(small_blip_hf)
     long = " ".join(["a red square on a white ground"] * 6)  # over 40 tokens
     batch = family.batch([_image(0), _image(1)], [long, "a blue circle"])
     assert batch.inputs["input_ids"].shape[1] == POSITIONS

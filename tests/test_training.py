@@ -65,10 +65,10 @@ def test_train_learns_survives_ctrl_c_resumes_and_exports_the_same_captions(
 
     from models.captioner import Captioner
     from training.data import load_dataset
-    from training.families import Family
+    from training.families import TrainingFamily
 
     held_out = [p.image for p in load_dataset(shapes_data, 0.1).validation][:8]
-    torch_captions = Family(keep).captions(held_out)
+    torch_captions = TrainingFamily(keep).captions(held_out)
     onnx = Captioner.load(models / "shapes", device="cpu")
     assert [onnx.describe(p).caption for p in held_out] == torch_captions
     assert len(set(torch_captions)) > 1  # it looks at the picture

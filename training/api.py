@@ -13,9 +13,9 @@ from models.errors import CancelledError, LumenError
 from models.registry import InstalledModel, Registry
 from training.checkpoints import RunState
 from training.data import Split, load_dataset
-from training.families import Family, TrainingError
+from training.families import TrainingFamily, TrainingError
 from training.install import check_free, how_to_use, install_checkpoint
-from training.loop import LossFn, Settings, Trainer, plain_loss
+from training.loop import LossFn, TrainingSettings, Trainer, plain_loss
 from training.plot import loss_curve
 
 
@@ -56,7 +56,7 @@ def resolve_base(base: str) -> Path:
     return resolve_source(base)
 
 
-def run_and_install(family: Family, data: Path, split: Split, name: str, settings: Settings, *,
+def run_and_install(family: TrainingFamily, data: Path, split: Split, name: str, settings: TrainingSettings, *,
                     val_split: float,
                     restart: bool, identity: dict[str, Any], origin: dict[str, Any],
                     loss_fn: LossFn = plain_loss, registry: Registry | None = None,
@@ -121,7 +121,7 @@ def ends_as_lumen_errors(what: str) -> Callable[[Callable[..., T]], Callable[...
 
 
 @ends_as_lumen_errors("training")
-def train(base: str, data: Path, name: str | None, settings: Settings, *, val_split: float = 0.1,
+def train(base: str, data: Path, name: str | None, settings: TrainingSettings, *, val_split: float = 0.1,
           restart: bool = False, registry: Registry | None = None,
           keep_checkpoint: Path | None = None, log: Callable[[str], Any] = print) -> RunReport:
     quiet_transformers()
@@ -129,7 +129,7 @@ def train(base: str, data: Path, name: str | None, settings: Settings, *, val_sp
     name = name or default_name(base, "finetuned")
     check_free(name, registry or Registry())
     split = load_dataset(data, val_split)  # a bad dataset fails before the model loads
-    family = Family(folder)
+    family = TrainingFamily(folder)
     log(f"fine-tuning {family.name} from {folder} as '{name}'")
     return run_and_install(
         family, data, split, name, settings, val_split=val_split, restart=restart,

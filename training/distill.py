@@ -21,9 +21,9 @@ from models.registry import Registry
 from training.api import (RunReport, default_name, ends_as_lumen_errors, quiet_transformers, resolve_base,
                           run_and_install)
 from training.data import load_dataset
-from training.families import Batch, Family, TrainingError
+from training.families import Batch, TrainingFamily, TrainingError
 from training.install import check_free
-from training.loop import Settings
+from training.loop import TrainingSettings
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
@@ -80,7 +80,7 @@ def _copy_teacher(teacher: Any, student: Any, family: str, layers: int) -> None:
 
 
 @ends_as_lumen_errors("distillation")
-def distill(teacher_src: str, data: Path, name: str | None, settings: Settings, *,
+def distill(teacher_src: str, data: Path, name: str | None, settings: TrainingSettings, *,
             layers: int | None = None, width: int | None = None, alpha: float = 0.5,
             temperature: float = 2.0, val_split: float = 0.1, restart: bool = False,
             registry: Registry | None = None, keep_checkpoint: Path | None = None,
@@ -90,14 +90,14 @@ def distill(teacher_src: str, data: Path, name: str | None, settings: Settings, 
     name = name or default_name(teacher_src, "student")
     check_free(name, registry or Registry())
     split = load_dataset(data, val_split)
-    teacher = Family(folder)
+    teacher = TrainingFamily(folder)
     teacher.model.eval().requires_grad_(False)
-    student = Family(folder, model=make_student(teacher.model, teacher.name, layers, width))
+    student = TrainingFamily(folder, model=make_student(teacher.model, teacher.name, layers, width))
     sizes = [sum(p.numel() for p in m.parameters()) for m in (teacher.model, student.model)]
     log(f"teacher {folder}: {sizes[0]:,} parameters; student: {sizes[1]:,} parameters "
         f"({_layers(student.model)} layers per stack)")
 
-    def loss_fn(family: Family, batch: Batch, outputs: Any) -> torch.Tensor:
+    def loss_fn(family: TrainingFamily, batch: Batch, outputs: Any) -> torch.Tensor:
         with torch.no_grad():
             t_logits = teacher.logits_for(teacher.model(**batch.inputs))
         return distillation_loss(family.logits_for(outputs), t_logits, batch.labels, outputs.loss,

@@ -55,7 +55,7 @@ def family_of(folder: Path) -> str:
     return family
 
 
-class Family:
+class TrainingFamily:
     """A loaded checkpoint with its processor, and the family's batching and loss."""
 
     def __init__(self, folder: Path, model: Any | None = None) -> None:

@@ -24,16 +24,16 @@ from models.image_io import load_image
 from training import checkpoints
 from training.checkpoints import RunState
 from training.data import Pair
-from training.families import Batch, Family, TrainingError
+from training.families import Batch, TrainingFamily, TrainingError
 
 # Pictures are decoded and preprocessed once and kept in memory up to this size.
 PIXEL_CACHE_BYTES = 2 << 30
 
-LossFn = Callable[[Family, Batch, Any], torch.Tensor]
+LossFn = Callable[[TrainingFamily, Batch, Any], torch.Tensor]
 
 
 @dataclass(frozen=True)
-class Settings:
+class TrainingSettings:
     epochs: int | None = None  # None: default_epochs, or no limit when `minutes` is set
     minutes: float | None = None
     lr: float = 5e-5
@@ -52,13 +52,13 @@ class Settings:
         return math.inf if self.minutes else self.default_epochs
 
 
-def plain_loss(family: Family, batch: Batch, outputs: Any) -> torch.Tensor:
+def plain_loss(family: TrainingFamily, batch: Batch, outputs: Any) -> torch.Tensor:
     return outputs.loss
 
 
 class Trainer:
-    def __init__(self, family: Family, train: list[Pair], validation: list[Pair], work: Path,
-                 settings: Settings, identity: dict[str, Any], loss_fn: LossFn = plain_loss,
+    def __init__(self, family: TrainingFamily, train: list[Pair], validation: list[Pair], work: Path,
+                 settings: TrainingSettings, identity: dict[str, Any], loss_fn: LossFn = plain_loss,
                  log: Callable[[str], Any] = print, clock: Callable[[], float] = time.monotonic) -> None:
         if not train:
             raise TrainingError("The training split is empty; add pictures or lower --val-split.")

@@ -10,13 +10,13 @@ from desktop.capture.grab import Capturer
 from desktop.imaging import ImageSource
 from desktop.notices import Notices
 from desktop.speech.earcons import Earcons
-from desktop.work.describer import Describer, Reply
+from desktop.work.window_describer import WindowDescriber, Reply
 from desktop.work.workers import Coalescer
 from services import latency_trace
 
 
 class CaptureFlow(QObject):
-    def __init__(self, parent: QObject, capturer: Capturer, describer: Describer, earcons: Earcons,
+    def __init__(self, parent: QObject, capturer: Capturer, describer: WindowDescriber, earcons: Earcons,
                  notices: Notices, pressed_just_now: Callable[[], bool]) -> None:
         """`pressed_just_now`: whether a global shortcut has just taken this press (desktop/capture/
         hotkey_controller.py), so the window's own copy of its keys does not capture twice."""

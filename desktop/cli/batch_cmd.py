@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from desktop.cli import reading
+from desktop.cli import describe_reading as reading
 from desktop.cli.common import NO_MODEL, add_model_arguments, whole_number
 from models.errors import ModelFolderError, UsageError
 from models.exit_status import ExitStatus

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from desktop.cli import documents, reading, speech_options
+from desktop.cli import describe_documents as documents, describe_reading as reading, speech_options
 from desktop.cli.common import (Outcomes, add_model_arguments, open_captioner, print_result, report_error,
                                      whole_number)
 from models.errors import LumenError
@@ -77,10 +77,10 @@ def add_tags(tagger, path: Path, caption, data: dict) -> dict:
 def run(args: argparse.Namespace) -> ExitStatus:
     # A --lang that is not installed fails here, before the model loads, not once per image.
     with speech_options.output(args) as speech:
-        if documents.any_document(args.images):  # page by page: desktop/cli/documents.py
+        if documents.any_document(args.images):  # page by page: desktop/cli/describe_documents.py
             return documents.run(args, speech)
         args.task = args.task or "caption"
-        if reading.handles(args):  # PP-OCR, and the kind of picture: desktop/cli/reading.py
+        if reading.handles(args):  # PP-OCR, and the kind of picture: desktop/cli/describe_reading.py
             return reading.run(args, speech)
         return _describe(args, speech)
 

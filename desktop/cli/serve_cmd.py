@@ -86,10 +86,10 @@ def trainer(args: argparse.Namespace):  # noqa: ANN201 - services.api.learning.T
         import time
 
         from training.api import train
-        from training.loop import Settings
+        from training.loop import TrainingSettings
 
         name = time.strftime("learning-%Y%m%d-%H%M%S")
-        settings = Settings(epochs=args.learn_epochs, minutes=args.learn_minutes, samples=0)
+        settings = TrainingSettings(epochs=args.learn_epochs, minutes=args.learn_minutes, samples=0)
         report = train(args.learn_from, data, name, settings,
                        log=lambda line: print(f"learning: {line}", file=sys.stderr, flush=True))
         return report.model.path

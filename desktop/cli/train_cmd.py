@@ -68,11 +68,11 @@ def require_training_stack() -> None:
 def settings_from(args: argparse.Namespace):
     import torch
 
-    from training.loop import Settings
+    from training.loop import TrainingSettings
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    return Settings(epochs=args.epochs, minutes=args.minutes, lr=args.lr, batch=args.batch,
+    return TrainingSettings(epochs=args.epochs, minutes=args.minutes, lr=args.lr, batch=args.batch,
                     patience=args.patience, default_epochs=args.default_epochs)
 
 

@@ -28,7 +28,7 @@ from desktop.speech.earcons import Earcons
 from desktop.speech.speech_router import SpeechRouter
 from desktop.work.ask_engine import AskEngine
 from desktop.work.caption_engine import error_sentence
-from desktop.work.describer import Describer
+from desktop.work.window_describer import WindowDescriber
 from desktop.work.workers import TaskManager
 from models.errors import CancelledError
 from services.translation import Translator
@@ -82,7 +82,7 @@ class AskPanel(QGroupBox):
 
 
 class AskController(QObject):
-    def __init__(self, parent: QObject, describer: Describer, speech: SpeechRouter, notices: Notices,
+    def __init__(self, parent: QObject, describer: WindowDescriber, speech: SpeechRouter, notices: Notices,
                  earcons: Earcons, tasks: TaskManager, history: HistoryController,
                  settings: Callable[[], Settings], translator: Callable[[], Translator],
                  engine: AskEngine | None = None) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QMessageBox, Q
 from desktop.notices import Notices
 from desktop.speech.speech_router import SpeechRouter
 from desktop.window.widgets import dialog_buttons
-from desktop.work.describer import Result
+from desktop.work.window_describer import Result
 from desktop.work.workers import TaskManager
 from services.training_set import Example, TrainingSet, storage_statement
 

@@ -13,7 +13,7 @@ from desktop.results.history_panel import HistoryPanel
 from desktop.results.result_view import ResultView
 from desktop.settings import Settings
 from desktop.speech.speech_router import SpeechRouter
-from desktop.work.describer import Result
+from desktop.work.window_describer import Result
 from desktop.work.workers import TaskManager
 
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from desktop.results.results import Results
-from desktop.work.describer import Result
+from desktop.results.window_results import Results
+from desktop.work.window_describer import Result
 from desktop.work.workers import JobContext, TaskManager
 
 if TYPE_CHECKING:

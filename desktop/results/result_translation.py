@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from desktop.notices import Notices
 from desktop.results.result_view import ResultView
-from desktop.results.results import Results
+from desktop.results.window_results import Results
 from desktop.settings import Settings
 from desktop.speech.speech_router import SpeechRouter
 from desktop.work.caption_engine import error_sentence
-from desktop.work.describer import Result
+from desktop.work.window_describer import Result
 from desktop.work.workers import TaskManager
 from services.translation import Translator
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QKeySequence, QTextCursor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from desktop.work.describer import MAY_BE_WRONG, Request, Result
+from desktop.work.window_describer import MAY_BE_WRONG, Request, Result
 
 RESULT_FONT_SCALE = 1.35  # the description reads larger than the rest of the window
 EMPTY = "No description yet. Open, paste or drop a picture, or describe the screen."

@@ -1,5 +1,5 @@
 """What happens as a description comes in: shown, focused and streamed, then handed to `Results`
-(desktop/results/results.py), whose subscribers speak, translate and keep it.
+(desktop/results/window_results.py), whose subscribers speak, translate and keep it.
 
 The order is what a real screen reader needs (checked with Orca, tests/test_gui_orca.py):
 - Focus before text. Text set and focus moved in the same turn of the event loop leaves Orca
@@ -23,12 +23,12 @@ from PySide6.QtWidgets import QMainWindow
 from desktop.notices import Notices
 from desktop.results.history import make_thumbnail
 from desktop.results.result_view import ResultView
-from desktop.results.results import Results
+from desktop.results.window_results import Results
 from desktop.speech.earcons import Earcons
 from desktop.speech.result_speech import ResultSpeech
 from desktop.speech.speech_router import SpeechRouter
 from desktop.window.drop_zone import DropZone
-from desktop.work.describer import CANCELLED, Describer, Request, Result
+from desktop.work.window_describer import CANCELLED, WindowDescriber, Request, Result
 from desktop.work.workers import TaskManager
 from services import latency_trace
 
@@ -37,7 +37,7 @@ WHAT = {"ocr": "Reading the text in", "objects": "Looking for objects in"}
 
 
 class ResultsController(QObject):
-    def __init__(self, window: QMainWindow, describer: Describer, view: ResultView, drop_zone: DropZone,
+    def __init__(self, window: QMainWindow, describer: WindowDescriber, view: ResultView, drop_zone: DropZone,
                  result_speech: ResultSpeech, speech: SpeechRouter, notices: Notices, earcons: Earcons,
                  tasks: TaskManager, results: Results) -> None:
         super().__init__(window)

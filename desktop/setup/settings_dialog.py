@@ -20,7 +20,7 @@ from desktop.setup.models_panel import ModelsPanel
 from desktop.setup.training_page import TrainingSetPage
 from desktop.settings import HOTKEY_ACTIONS, TEXT_SCALE_MAX, TEXT_SCALE_MIN, TEXT_SCALE_STEP, Settings
 from desktop.speech.speech_router import MODE_NAMES
-from desktop.speech.voice import Voice
+from desktop.speech.voice import LumenVoice
 from desktop.window.widgets import dialog_buttons
 from services.translation import Translator
 
@@ -59,7 +59,7 @@ def _clear_on_backspace(edit: QKeySequenceEdit) -> None:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, voice: Voice, translator: Translator,
+    def __init__(self, settings: Settings, voice: LumenVoice, translator: Translator,
                  hotkeys_reason: str, parent: QWidget | None = None, *, reader: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Lumen settings")
@@ -80,7 +80,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(tabs)
         layout.addWidget(buttons)
 
-    def _speech_page(self, s: Settings, voice: Voice, translator: Translator, reader: str) -> QWidget:
+    def _speech_page(self, s: Settings, voice: LumenVoice, translator: Translator, reader: str) -> QWidget:
         page, form = QWidget(), QFormLayout()
         page.setLayout(form)
         found = f"Screen reader running: {reader}." if reader else "No screen reader is running."

@@ -1,7 +1,7 @@
 """A result heard sentence by sentence: the first sentence is spoken (Lumen's voice) and handed
 to the screen reader while the model still writes the rest.
 
-The Describer reports the settled text (what the answer is sure to start with); each whole
+The WindowDescriber reports the settled text (what the answer is sure to start with); each whole
 sentence of it goes out at once, the rest when the result is finished. Stop mutes the result
 in flight, so a sentence settled after Stop is not spoken. Translated results are said whole,
 once translated (translation needs the whole text).
@@ -13,7 +13,7 @@ from typing import Protocol
 
 from desktop.results.result_translation import is_translated
 from desktop.settings import Settings
-from desktop.work.describer import MAY_BE_WRONG, Request, Result
+from desktop.work.window_describer import MAY_BE_WRONG, Request, Result
 from services import latency_trace
 from services.sentence_stream import SentenceFeed
 

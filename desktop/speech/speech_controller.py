@@ -9,21 +9,21 @@ from dataclasses import replace
 from PySide6.QtCore import QObject
 
 from desktop.notices import Notices
-from desktop.results.results import Results
+from desktop.results.window_results import Results
 from desktop.settings import Settings
 from desktop.speech.result_speech import ResultSpeech
 from desktop.speech.speech_router import SpeechRouter
-from desktop.speech.voice import Voice, create_voice
-from desktop.work.describer import Describer
+from desktop.speech.voice import LumenVoice, create_voice
+from desktop.work.window_describer import WindowDescriber
 from desktop.work.workers import TaskManager
 
 
 class SpeechController(QObject):
-    def __init__(self, parent: QObject, voice: Voice, settings: Callable[[], Settings],
+    def __init__(self, parent: QObject, voice: LumenVoice, settings: Callable[[], Settings],
                  update_settings: Callable[[Settings], None], tasks: TaskManager, notices: Notices,
-                 describer: Describer, results: Results, speech: SpeechRouter,
+                 describer: WindowDescriber, results: Results, speech: SpeechRouter,
                  result_speech: ResultSpeech, stop_reading: Callable[[], None]) -> None:
-        """`stop_reading`: Esc also ends "Read to the end" of a document (desktop/window/documents.py)."""
+        """`stop_reading`: Esc also ends "Read to the end" of a document (desktop/window/documents_controller.py)."""
         super().__init__(parent)
         self.voice = voice
         self._settings, self._update_settings = settings, update_settings
@@ -40,7 +40,7 @@ class SpeechController(QObject):
 
         tasks.run(lambda: create_voice(voice_id, report), self._voice_ready)
 
-    def _voice_ready(self, voice: Voice) -> None:
+    def _voice_ready(self, voice: LumenVoice) -> None:
         if self.closed:
             voice.close()
             return

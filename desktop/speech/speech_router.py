@@ -25,7 +25,7 @@ from services.screen_reader import ReaderOutput, detect_screen_reader, open_outp
 if TYPE_CHECKING:
     from desktop.settings import Settings
     from desktop.work.workers import TaskManager
-    from desktop.speech.voice import Voice
+    from desktop.speech.voice import LumenVoice
 
 log = logging.getLogger(__name__)
 MODES = ("auto", "screen-reader", "voice", "both")
@@ -150,7 +150,7 @@ class ReaderLink(QObject):
 class SpeechRouter(QObject):
     """Says results and errors by the user's chosen route; status chatter is only announced."""
 
-    def __init__(self, announcer: Announcer, link: ReaderLink, voice: Callable[[], Voice],
+    def __init__(self, announcer: Announcer, link: ReaderLink, voice: Callable[[], LumenVoice],
                  settings: Callable[[], Settings]) -> None:
         super().__init__()
         self.announcer, self.link = announcer, link

@@ -1,6 +1,6 @@
 """Lumen's own voice in the window: services.speech.Speaker, or silence with the reason why.
 
-`Voice` adds only what the window needs on top of the Speaker: a silent stand-in while the
+`LumenVoice` adds only what the window needs on top of the Speaker: a silent stand-in while the
 engine starts (or when it cannot), and the sentence to show in Settings. Translation is
 services.translation.Translator itself (it raises TranslationError with what to do).
 Where results are spoken (this voice, the screen reader, both) is desktop/speech/speech_router.py's call.
@@ -27,7 +27,7 @@ class VoiceInfo:
     language: str = ""
 
 
-class Voice:
+class LumenVoice:
     """Speaks with `speaker`, or stays silent (None) with `reason`. Safe on the GUI thread:
     the Speaker queues work for its own thread and reports failures as events."""
 
@@ -91,7 +91,7 @@ class Voice:
             self._reason = "Speech was closed."
 
 
-def create_voice(voice_id: str = "", on_error: Callable[[str], None] | None = None) -> Voice:
+def create_voice(voice_id: str = "", on_error: Callable[[str], None] | None = None) -> LumenVoice:
     """Lumen's own speech, or a silent stand-in that says why.
 
     Blocking (the engine starts here): call it from a background task. `on_error` gets a
@@ -104,8 +104,8 @@ def create_voice(voice_id: str = "", on_error: Callable[[str], None] | None = No
     try:
         speaker = Speaker(on_event=on_event)
     except (SpeechError, OSError) as exc:
-        return Voice(None, f"{exc} Meanwhile {SHOWN}")
-    voice = Voice(speaker)
+        return LumenVoice(None, f"{exc} Meanwhile {SHOWN}")
+    voice = LumenVoice(speaker)
     voice.set_voice(voice_id)
     if voice.available:
         speaker.warm()  # voices loaded and one sentence synthesised before the first result

@@ -65,7 +65,7 @@ MENUS: dict[str, list[Spec | None]] = {  # None is a separator
         S("ask", "As&k about the picture…", ("Ctrl+Shift+A",),
           "Ask a question about the current picture"),
         None,
-        # Documents (desktop/window/documents.py): Page Down / Page Up as in any reader of pages.
+        # Documents (desktop/window/documents_controller.py): Page Down / Page Up as in any reader of pages.
         S("next_page", "&Next page", ("PgDown",), "Read the next page of the document"),
         S("previous_page", "&Previous page", ("PgUp",),
           "Read the previous page of the document"),

@@ -2,7 +2,7 @@
 
 Layout, top to bottom, in tab order: notices (no model, errors), the drop zone, capture buttons,
 detail level and the actions on the current picture, the description, and what to do with it.
-Work is done by `Describer` (model, on its worker) and `Capturer`. Small controllers own the
+Work is done by `WindowDescriber` (model, on its worker) and `Capturer`. Small controllers own the
 rest, each given only the objects it uses (never this window): desktop/results/results_controller.py
 (a result coming in) hands each finished result to `Results`, whose subscribers keep, say,
 translate, score and remember it; desktop/speech/speech_router.py (where speech goes: the user's
@@ -39,7 +39,7 @@ from desktop.results.history_panel import HistoryPanel
 from desktop.results.keywords_view import KeywordsController, KeywordsView
 from desktop.results.result_translation import ResultTranslation
 from desktop.results.result_view import ResultView
-from desktop.results.results import Results
+from desktop.results.window_results import Results
 from desktop.results.results_controller import ResultsController
 from desktop.settings import Settings, save_settings
 from desktop.setup import autostart
@@ -48,17 +48,17 @@ from desktop.speech.earcons import Earcons
 from desktop.speech.result_speech import ResultSpeech
 from desktop.speech.speech_controller import SpeechController
 from desktop.speech.speech_router import ReaderLink, SpeechRouter
-from desktop.speech.voice import Voice
+from desktop.speech.voice import LumenVoice
 from desktop.window import help_dialogs
 from desktop.window.actions import apply_hotkeys, build_actions, keys_of, name_of, shortcut_list
 from desktop.window.appearance import Appearance
-from desktop.window.documents import DocumentsController
+from desktop.window.documents_controller import DocumentsController
 from desktop.window.drop_zone import OFFLINE, DropZone, sources_from_mime
 from desktop.window.icons import app_icon
 from desktop.window.model_status import ModelStatus
 from desktop.window.window_parts import detail_choice, flow_row, quiet_label, scrolling
 from desktop.work.caption_engine import CaptionEngine
-from desktop.work.describer import Describer
+from desktop.work.window_describer import WindowDescriber
 from desktop.work.workers import TaskManager
 from models.results import DETAILS
 from services.translation import translator
@@ -74,13 +74,13 @@ class MainWindow(QMainWindow):
     quit_requested = Signal()
 
     def __init__(self, settings: Settings, model_dir: Path | None, *, tasks: TaskManager | None = None,
-                 voice: Voice | None = None, history_root: Path | None = None) -> None:
+                 voice: LumenVoice | None = None, history_root: Path | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.model_dir = model_dir
         self.tasks = tasks or TaskManager()
         self.engine = CaptionEngine(self.tasks)
-        self.describer = Describer(self.engine, settings.detail)
+        self.describer = WindowDescriber(self.engine, settings.detail)
         self.capturer = Capturer(self)
         self.hotkeys = GlobalHotkeys(self)
         self._make_voice = voice is None  # start() brings up the real voice in the background
@@ -94,10 +94,10 @@ class MainWindow(QMainWindow):
         self.speech = SpeechRouter(self.announcer, self.reader_link, lambda: self.voice, current)
         self.result_speech = ResultSpeech(self.speech, current)  # sentence by sentence while decoding
         self.speech_commands = SpeechController(
-            self, voice or Voice(None, "Lumen's speech is starting."), current, self.update_settings,
+            self, voice or LumenVoice(None, "Lumen's speech is starting."), current, self.update_settings,
             self.tasks, self, self.describer, self.results, self.speech, self.result_speech,
             lambda: self.documents.stop_reading())
-        # PDFs and multi-page TIFFs, page by page (desktop/window/documents.py)
+        # PDFs and multi-page TIFFs, page by page (desktop/window/documents_controller.py)
         self.documents = DocumentsController(self, self.describer, self.tasks, self, self.speech, current,
                                              lambda: self.voice)
         self.last_error = ""
@@ -349,7 +349,7 @@ class MainWindow(QMainWindow):
             self.describer.again("caption", detail)
 
     @property
-    def voice(self) -> Voice:
+    def voice(self) -> LumenVoice:
         """Lumen's own voice (desktop/speech/speech_controller.py brings it up and swaps it in)."""
         return self.speech_commands.voice
 

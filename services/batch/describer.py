@@ -52,7 +52,7 @@ class BatchOptions:
 
     @property
     def reads_first(self) -> bool:
-        """PP-OCR runs (desktop/cli/reading.py's `handles`)."""
+        """PP-OCR runs (desktop/cli/describe_reading.py's `handles`)."""
         return self.task == "auto" or (self.task == "ocr" and self.ocr_engine == "ppocr")
 
     def describe_options(self) -> DescribeOptions:

@@ -11,7 +11,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from desktop.work.describer import result_text
+from desktop.work.window_describer import result_text
 from models.results import DescribeOptions
 
 # Must be set before pytest-qt creates the QApplication.
@@ -97,10 +97,10 @@ def make_window(qtbot, tmp_path, monkeypatch, tiny_florence2_onnx):
     def make(model: Path | None = tiny_florence2_onnx, wait_ready: bool = True, **settings):
         from desktop.window.main_window import MainWindow
         from desktop.settings import Settings
-        from desktop.speech.voice import Voice
+        from desktop.speech.voice import LumenVoice
 
         speaker = RecordingSpeaker()
-        window = MainWindow(Settings(global_hotkeys=False, **settings), model, voice=Voice(speaker),
+        window = MainWindow(Settings(global_hotkeys=False, **settings), model, voice=LumenVoice(speaker),
                             history_root=tmp_path / "history")
         window.speaker = speaker
         made.append(window)

@@ -65,7 +65,7 @@ def result_text(caption: Caption) -> str:
 Reply = Callable[["Result | None", "str | None"], None]
 
 
-class Describer(QObject):
+class WindowDescriber(QObject):
     started = Signal(object)  # Request
     partial = Signal(object, str)  # Request, text so far
     settled = Signal(object, str)  # Request, the text the answer is sure to start with

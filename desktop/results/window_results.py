@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.work.describer import Result
+from desktop.work.window_describer import Result
 
 
 class Results(QObject):

@@ -20,8 +20,8 @@ from desktop.imaging import ImageSource
 from desktop.notices import Notices
 from desktop.settings import Settings
 from desktop.speech.speech_router import SpeechRouter
-from desktop.speech.voice import Voice
-from desktop.work.describer import Describer, Result
+from desktop.speech.voice import LumenVoice
+from desktop.work.window_describer import WindowDescriber, Result
 from desktop.work.workers import TaskManager
 
 NO_DOCUMENT = "There is no document open; open a PDF or a multi-page TIFF first."
@@ -43,8 +43,8 @@ def page_source(document: OpenDocument, number: int, picture) -> ImageSource:  #
 
 
 class DocumentsController(QObject):
-    def __init__(self, parent: QWidget, describer: Describer, tasks: TaskManager, notices: Notices,
-                 speech: SpeechRouter, settings: Callable[[], Settings], voice: Callable[[], Voice]) -> None:
+    def __init__(self, parent: QWidget, describer: WindowDescriber, tasks: TaskManager, notices: Notices,
+                 speech: SpeechRouter, settings: Callable[[], Settings], voice: Callable[[], LumenVoice]) -> None:
         """`parent` owns the password dialog; `voice` is Lumen's voice now (it is swapped in once up)."""
         super().__init__(parent)
         self.parent_widget, self.describer, self.tasks, self.notices = parent, describer, tasks, notices
