@@ -54,6 +54,7 @@ from desktop.window.actions import apply_hotkeys, build_actions, keys_of, name_o
 from desktop.window.appearance import Appearance
 from desktop.window.documents_controller import DocumentsController
 from desktop.window.drop_zone import OFFLINE, DropZone, sources_from_mime
+from desktop.window.folder_controller import FolderController
 from desktop.window.icons import app_icon
 from desktop.window.model_status import ModelStatus
 from desktop.window.window_parts import detail_choice, flow_row, quiet_label, scrolling
@@ -201,6 +202,7 @@ class MainWindow(QMainWindow):
                                       self.history, lambda: self.settings, lambda: self.translator)
         # desktop/results/correction.py: F2, the training set
         self.correction = CorrectionController(self, self, self.speech, self.tasks)
+        self.folder = FolderController(self, self.tasks, self, self.speech, lambda: self.settings, lambda: self.model_dir)
         self.description = DescriptionCommands(self, self.result_view, self, self.speech)  # copy, save
         self.result_view.copy_all.connect(self.description.copy)
         self.keywords_view = KeywordsView()  # desktop/results/keywords_view.py: CLIP keywords, when installed
@@ -252,7 +254,7 @@ class MainWindow(QMainWindow):
         """What each action of desktop/window/actions.py does (checkable ones get their state)."""
         speech, appearance = self.speech_commands, self.appearance
         return {
-            "open": self.open_dialog, "paste": self.paste, "save": self.description.save,
+            "open": self.open_dialog, "paste": self.paste, "folder": self.folder.choose, "save": self.description.save,
             "settings": self.show_settings, "model_setup": self.model_status.run_setup, "quit": self.quit,
             "copy": self.description.copy, "correct": self.correction.open,
             **{kind: self.capture_flow.soon(kind) for kind in ("screen", "window", "region", "text")}, "again": self.describe_again, "read_text": self.read_text,
@@ -267,6 +269,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.result_flow.connect()
         self.actions["stop"].triggered.connect(self.ask_flow.stop)  # Esc also stops an answer
+        self.actions["stop"].triggered.connect(self.folder.cancel)  # and a folder being described
         self.documents.connect()
         self.describer.started.connect(self.keywords.clear)
         self.describer.settled.connect(self.result_speech.settled)
