@@ -31,7 +31,8 @@ MENUS: dict[str, list[Spec | None]] = {  # None is a separator
     "&File": [
         S("open", "&Open picture…", ("Ctrl+O",), "Choose pictures or a document (PDF) to describe"),
         S("paste", "&Paste picture", ("Ctrl+V",), "Describe the picture or file you copied"),
-        # Ctrl+Shift+O: Open, with Shift for a whole folder; no screen reader or desktop default binds it.
+        # Ctrl+Shift+O: Open, with Shift for a whole folder; unused by the window (not yet checked against
+        # every screen reader's key map, as Ctrl+Shift+A was).
         S("folder", "Describe a &folder…", ("Ctrl+Shift+O",),
           "Describe every picture in a folder into lumen-descriptions.jsonl there; Esc stops"),
         None,
