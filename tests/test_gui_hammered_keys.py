@@ -82,7 +82,7 @@ def test_every_shortcut_pressed_50_times_in_5_seconds(tmp_path: Path, tiny_flore
     from export.benchmark.latency_session import AppSession, XServer, missing_tools
 
     if missing_tools():
-        pytest.skip(f"needs {', '.join(missing_tools())} (see packaging/system-packages.txt)")
+        pytest.fail(f"needs {', '.join(missing_tools())}; install them: `make system-test` (packaging/system-packages.txt)", pytrace=False)
     server = XServer()
     settings = {"speak": "true", "speak_with": "voice", "detail": "brief", "history": "false",
                 "earcons": "false", "global_hotkeys": "true"}

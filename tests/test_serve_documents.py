@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.require import require
+
 from tests.support.pdf_writer import Block, PageSpec, encrypted_copy, many_pages, prose_page, write_pdf
 from tests.test_serve import ROOT, _b64, _env, _lumen, start_server, stop_server
 
-requests = pytest.importorskip("requests")
+requests = require("requests")
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.require import require
+
 from tests.support import soak
 from tests.support.clip_fixtures import tiny_clip_hf, tiny_clip_onnx  # noqa: F401 (fixtures)
 from tests.test_serve import Server, _b64, _jpeg, start_server, stop_server
 
-requests = pytest.importorskip("requests")
+requests = require("requests")
 TIMEOUT = 2  # --read-timeout for these tests
 REQUESTS = soak.count(100, 1000)
 

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.support.require import require
 from PIL import Image
 
 from models.captioner import Captioner
 from models.results import DescribeOptions
 from tests.conftest import EXPORT_SOURCES, SUPPORT, cached_dir
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+torch = require("torch")
+transformers = require("transformers")
 
 SOURCES = (SUPPORT / "small_vocab_blip.py", SUPPORT / "tiny_models.py")
 

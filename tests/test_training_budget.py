@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.require import require
+
 from training.loop import TrainingSettings
 
-pytest.importorskip("torch")
+require("torch")
 
 
 def test_the_epoch_limit_of_each_combination() -> None:

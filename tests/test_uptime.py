@@ -76,7 +76,7 @@ def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2
     from desktop.results.history import MAX_ENTRIES, HistoryStore
 
     if missing_tools():
-        pytest.skip(f"needs {', '.join(missing_tools())} (see packaging/system-packages.txt)")
+        pytest.fail(f"needs {', '.join(missing_tools())}; install them: `make system-test` (packaging/system-packages.txt)", pytrace=False)
     server = XServer()
     settings = {"speak": "true", "speak_with": "voice", "detail": "brief", "history": "true",
                 "earcons": "false", "global_hotkeys": "true"}
