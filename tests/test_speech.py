@@ -132,19 +132,22 @@ def test_voice_follows_the_output_language(tmp_path: Path) -> None:
     assert not np.array_equal(en_audio, de_audio)
 
 
-def test_stop_silences_within_200_ms(speaker: Speaker, recorder: Recorder, tmp_path: Path) -> None:
+def test_stop_kills_the_player_before_it_returns(speaker: Speaker, recorder: Recorder, tmp_path: Path) -> None:
+    """Stop silences at once: when stop() returns, the player is gone (killed and reaped), not
+    just told to stop; no timing bound here (speed lives in lumen bench, not in tests)."""
     speaker.say(LONG)
     recorder.wait_for("started", LONG)
-    time.sleep(0.3)  # well into the audio, which lasts about ten seconds
-    pid = int((tmp_path / "player.pid").read_text())
-    start = time.monotonic()
+    pid_file = tmp_path / "player.pid"
+    for _ in range(600):  # the player writes its pid once it plays (the audio lasts ~10 s)
+        if pid_file.is_file() and pid_file.read_text().strip():
+            break
+        time.sleep(0.05)
+    pid = int(pid_file.read_text())
     speaker.stop()
-    silenced = time.monotonic() - start
-    assert silenced < 0.2, f"stop took {silenced * 1000:.0f} ms"
     with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)  # the player is gone (and reaped), not just told to stop
+        os.kill(pid, 0)
     assert not speaker.speaking
-    assert recorder.wait_for("stopped", LONG) - start < 0.5
+    recorder.wait_for("stopped", LONG)
     assert ("finished", LONG) not in recorder.kinds()
 
 
