@@ -11,12 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from desktop.cli import describe_reading as reading
 from desktop.cli.common import NO_MODEL, add_model_arguments, whole_number
+from desktop.cli.describe_cmd import add_describe_arguments
 from models.errors import ModelFolderError, UsageError
 from models.exit_status import ExitStatus
 from models.registry import model_dir
-from models.results import DETAILS, MAX_ALTERNATIVES, TASKS
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -36,18 +35,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=whole_number(1, 64), default=1, metavar="N",
                         help="run the vision encoder on N pictures at once (default 1; see lumen bench --batch)")
     add_model_arguments(parser)
-    parser.add_argument("--detail", choices=DETAILS, default="brief", help="how much to say (default brief)")
-    parser.add_argument("--task", choices=(*TASKS, "auto"), default=None,
-                        help="as lumen describe: caption (pictures' default), ocr, objects or auto "
-                             "(documents' default)")
-    reading.add_arguments(parser)
-    parser.add_argument("--max-tokens", type=whole_number(1), metavar="N", help="longest answer in tokens")
-    parser.add_argument("--beams", type=whole_number(1), metavar="N", help="beam width (default: the model's)")
-    parser.add_argument("--alternatives", type=whole_number(0, MAX_ALTERNATIVES), default=0, metavar="N",
-                        help="also give N alternative captions by nucleus sampling")
-    parser.add_argument("--seed", type=whole_number(0), metavar="N", help="seed for the alternatives (reproducible)")
-    parser.add_argument("--tags", action="store_true", help="also give keywords scored by a CLIP model")
-    parser.add_argument("--tags-model", metavar="DIR", help="CLIP model folder for --tags (default: the installed one)")
+    add_describe_arguments(parser, task_help="as lumen describe: caption (pictures' default), ocr, objects "
+                           "or auto (documents' default)")
     parser.add_argument("--lang", metavar="CODE", help="also translate each description into this installed language")
     parser.add_argument("--write-xmp", action="store_true",
                         help="also write each caption to an XMP sidecar beside the picture (photo.xmp; "

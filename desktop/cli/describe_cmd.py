@@ -22,23 +22,27 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE",
                         help="image files to describe; PDFs and multi-page TIFFs are read page by page")
     add_model_arguments(parser)
-    parser.add_argument("--detail", choices=DETAILS, default="brief", help="how much to say (default brief)")
-    parser.add_argument("--task", choices=(*TASKS, "auto"), default=None,
-                        help="caption describes (default for pictures), ocr reads the text, objects lists "
-                             "what is there, auto names blank pictures, reads text and describes photos "
-                             "(default for documents, decided page by page)")
-    reading.add_arguments(parser)
+    add_describe_arguments(parser, task_help="caption describes (default for pictures), ocr reads the text, "
+                           "objects lists what is there, auto names blank pictures, reads text and describes "
+                           "photos (default for documents, decided page by page)")
     documents.add_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="one JSON object per image and per line")
+    speech_options.add_arguments(parser)
+
+
+def add_describe_arguments(parser: argparse.ArgumentParser, task_help: str) -> None:
+    """What to say and how: the options lumen describe and lumen batch share, spelled once."""
+    parser.add_argument("--detail", choices=DETAILS, default="brief", help="how much to say (default brief)")
+    parser.add_argument("--task", choices=(*TASKS, "auto"), default=None, help=task_help)
+    reading.add_arguments(parser)
     parser.add_argument("--max-tokens", type=whole_number(1), metavar="N", help="longest answer in tokens")
     parser.add_argument("--beams", type=whole_number(1), metavar="N", help="beam width (default: the model's)")
     parser.add_argument("--alternatives", type=whole_number(0, MAX_ALTERNATIVES), default=0, metavar="N",
                         help="also give N alternative captions by nucleus sampling")
     parser.add_argument("--seed", type=whole_number(0), metavar="N", help="seed for the alternatives (reproducible)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per image and per line")
     parser.add_argument("--tags", action="store_true",
                         help="also give keywords scored by a CLIP model (adds tags and english_captions to --json)")
     parser.add_argument("--tags-model", metavar="DIR", help="CLIP model folder for --tags (default: the installed one)")
-    speech_options.add_arguments(parser)
 
 
 class _NoClip:
