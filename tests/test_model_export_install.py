@@ -10,7 +10,7 @@ from tests.support.hub_server import FakeHub
 from tests.support.model_fakes import config_files, make_model_folder
 from export import install as export_install
 from models import catalogue
-from models.errors import ExportError, ModelFolderError
+from models.errors import ExportError, MissingExtraError, ModelFolderError
 from export.install import install_exported
 from models.registry import PARTIAL, Registry
 
@@ -83,8 +83,10 @@ def test_without_export_tools_says_how_to_get_them(tmp_path: Path, monkeypatch) 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "torch" else real(name, *a))
-    with pytest.raises(ExportError, match=r"pip install 'lumen\[export\]'"):
+    # An optional part not installed: its own status (12), the same for every command.
+    with pytest.raises(MissingExtraError, match=r"pip install 'lumen\[export\]'") as raised:
         install_exported(ENTRY, "fp32", registry=Registry(tmp_path), endpoint="http://127.0.0.1:9")
+    assert raised.value.exit_code == 12
 
 
 def test_dtype_the_exporter_cannot_write(tmp_path: Path) -> None:
