@@ -26,7 +26,7 @@ import pytest
 from tests.support import soak
 
 ROOT = Path(__file__).resolve().parents[1]
-CAPTURES = int(os.environ.get("LUMEN_UPTIME_N", 0)) or soak.count(10, 2000)
+CAPTURES = int(os.environ.get("LUMEN_UPTIME_N", 0)) or soak.count(30, 2000)  # 30: the baseline (capture 3) comes after the warm-up growth of capture 2
 # The full count runs for hours on a 2-core machine: past the suite's per-test limit.
 pytestmark = [pytest.mark.gui, pytest.mark.slow, pytest.mark.timeout(600 + 20 * CAPTURES)]
 
