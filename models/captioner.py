@@ -30,6 +30,12 @@ def _load_adapter(folder: ModelFolder, config: SessionConfig) -> Adapter:
     return folder.spec.load_adapter()(folder, config)
 
 
+# Variants whose vision encoder gives each picture the same features alone or in a batch. The
+# int8 and q4 variants quantize activations at run time with one scale over the whole tensor,
+# so a batch changes every picture's features (full-size int8: other tokens, lumen bench --batch).
+BATCH_EXACT_DTYPES = ("fp32", "fp16")
+
+
 class Captioner:
     """Describes images with one loaded model. Not thread-safe: keep it on one worker."""
 
@@ -129,9 +135,10 @@ class Captioner:
         """Run the vision encoder once over several decoded pictures and keep each picture's
         image features, exactly as `describe` keeps them: describing these pictures next skips
         their vision encoder (`lumen batch --batch-size`). Returns how many were encoded: 0 for
-        a family without a reusable encoded image. The cache must hold them all until then."""
+        a family without a reusable encoded image or a variant whose features depend on the
+        batch (not in BATCH_EXACT_DTYPES: each picture is then encoded alone). The cache must hold them all until then."""
         encode = getattr(self.adapter, "encode", None)
-        if encode is None:
+        if encode is None or self.folder.dtype not in BATCH_EXACT_DTYPES:
             return 0
         todo = [(key, rgb) for key, rgb in ((self._features_key(rgb), rgb) for rgb in images)
                 if self.cache.get(key) is None]
