@@ -2,7 +2,7 @@
 description is computed and spoken, on the real window (export/benchmark/latency_session.py:
 a new photo-like picture under it, Lumen's voice played to ALSA's null device, its trace read).
 
-Holds for each shortcut (all five hammered twice over in the suite, LUMEN_SOAK=full 5 times): the app runs on, no error and no extra window, Lumen's voice never
+Holds for each shortcut (all five hammered once in the suite, LUMEN_SOAK=full 5 times): the app runs on, no error and no extra window, Lumen's voice never
 plays two things at once, at most one describe starts after the last press (the one it asked
 for, or one still running), a result is shown after the last capture (the last press wins);
 then a single press is answered, and a second round grows resident memory by at most 25% (the
@@ -21,7 +21,7 @@ from tests.support import soak
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 PRESSES, DELAY_MS = 50, 100  # 50 presses in 5 s
-ROUNDS = soak.count(2, 5)  # every shortcut hammered, this many times over
+ROUNDS = soak.count(1, 5)  # every shortcut hammered, this many times over (1 in the suite: CI time)
 SHORTCUTS = {"screen": "ctrl+alt+shift+d", "window": "ctrl+alt+shift+w", "text": "ctrl+alt+shift+t",
              "stop": "ctrl+alt+shift+x", "region": "ctrl+alt+shift+a"}
 
@@ -143,4 +143,5 @@ def test_every_shortcut_pressed_50_times_in_5_seconds(tmp_path: Path, tiny_flore
     # The goal (back within 5%) is NOT met yet: each round still grows the window by
     # 14-19% (README, Reliability). This bound catches a leak per capture such as the one fixed
     # this round (every captured picture kept: 3.5 MB each, 80+ captures a round, over +60%).
-    assert again <= 0.25
+    # A leak per capture (80+ captures a round at 3.5 MB) shows in the first round already.
+    assert first <= 0.75 and again <= 0.25
