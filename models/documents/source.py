@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+from contextlib import contextmanager
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,7 +221,10 @@ class Document:
         except DocumentError as e:
             return Page(number, self.pages, self.name, (0, 0), self.dpi, error=e)
 
-    def _pdf_page(self, number: int) -> Page:
+    @contextmanager
+    def _opened_pdf_page(self, number: int, doing: str) -> Iterator[tuple[object, float, float, float]]:
+        """PDF page `number` (pypdfium2's PdfPage), its size in points and the render scale,
+        under the PDFium lock, closed afterwards; PDFium's failures become one DocumentError."""
         if self._pdf is None:
             raise DocumentError(f"{self.name} was closed: open it again.")
         try:
@@ -228,13 +232,16 @@ class Document:
                 page = self._pdf[number - 1]
                 try:
                     width, height = page.get_size()
-                    scale = self._scale(width, height)
-                    pieces = text_lines(page, scale)
-                    placed = figures(page, scale)
+                    yield page, width, height, self._scale(width, height)
                 finally:
                     page.close()
         except Exception as e:  # noqa: BLE001 - PDFium and ctypes raise several types
-            raise DocumentError(f"Page {number} of {self.name} cannot be read: the file is damaged there.") from e
+            raise DocumentError(f"Page {number} of {self.name} cannot be {doing}: the file is damaged there.") from e
+
+    def _pdf_page(self, number: int) -> Page:
+        with self._opened_pdf_page(number, "read") as (page, width, height, scale):
+            pieces = text_lines(page, scale)
+            placed = figures(page, scale)
         ordered, paragraphs = reading_order(pieces)
         return Page(number, self.pages, self.name, (round(width * scale), round(height * scale)), self.dpi,
                     ordered, paragraphs, placed, _document=self)
@@ -259,20 +266,10 @@ class Document:
         """Page `number` as an RGB picture at the document's dpi (at most MAX_SIDE pixels a side)."""
         if self._tiff is not None:
             return self._tiff_frame(number)
-        if self._pdf is None:
-            raise DocumentError(f"{self.name} was closed: open it again.")
-        try:
-            with _PDFIUM:
-                page = self._pdf[number - 1]
-                try:
-                    scale = self._scale(*page.get_size())
-                    bitmap = page.render(scale=scale, may_draw_forms=True)
-                    picture = bitmap.to_pil().convert("RGB")
-                    bitmap.close()
-                finally:
-                    page.close()
-        except Exception as e:  # noqa: BLE001 - PDFium and ctypes raise several types
-            raise DocumentError(f"Page {number} of {self.name} cannot be shown: the file is damaged there.") from e
+        with self._opened_pdf_page(number, "shown") as (page, _, _, scale):
+            bitmap = page.render(scale=scale, may_draw_forms=True)
+            picture = bitmap.to_pil().convert("RGB")
+            bitmap.close()
         return picture
 
 
