@@ -90,13 +90,20 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        replace_synced(Path(tmp), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+
+
+def replace_synced(temporary: Path, path: Path) -> None:
+    """Flush `temporary` (already written and closed) to the disk, rename it over `path` and
+    flush the folder's entry: the last step of every atomic write, including files a library
+    wrote to a temporary name (Parquet, XMP sidecars)."""
+    with open(temporary, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(temporary, path)
+    fsync_dir(Path(path).parent)
 
 
 def fsync_dir(folder: Path) -> None:

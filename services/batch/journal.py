@@ -25,6 +25,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from models.errors import LumenError
+from models.fsutil import write_atomic
 from models.exit_status import ExitStatus
 from services.batch.sources import Picture
 
@@ -60,19 +61,6 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
 
 def encode(rows: Iterable[dict[str, Any]]) -> bytes:
     return b"".join(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n" for row in rows)
-
-
-def _sync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # Windows cannot open a folder; its rename is durable enough
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class Journal:
@@ -160,13 +148,7 @@ class Journal:
         return {key for image, key in keys.items() if image not in failed}
 
     def _rewrite(self, data: bytes) -> None:
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        with open(temporary, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temporary, self.path)
-        _sync_folder(self.path.parent)
+        write_atomic(self.path, data)
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         """Write `rows` as whole lines with one write, then sync them to disk."""

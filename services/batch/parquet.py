@@ -8,13 +8,13 @@ its JSON text. Written to a temporary file and renamed: a reader never sees half
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from models.fsutil import replace_synced
 from services.batch.journal import read_rows
 
 ROWS_PER_GROUP = 10_000
@@ -84,9 +84,7 @@ def write_parquet(journal: Path, out: Path) -> int:
         if rows or not written:
             writer.write_table(_table(rows, schema))
             written += len(rows)
-    with open(temporary, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(temporary, out)
+    replace_synced(temporary, out)
     return written
 
 

@@ -10,12 +10,12 @@ changed, synced and renamed over it, so a stop never leaves half a sidecar.
 """
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from models.errors import MissingExtraError, missing_packages
+from models.fsutil import replace_synced
 from models.version import lumen_version
 
 NAMESPACE = "http://ns.lumen.invalid/1.0/"  # Lumen's own fields; an XMP namespace is only a name
@@ -77,9 +77,7 @@ def write_sidecar(row: dict[str, Any]) -> Path | None:
             sidecar.modify_xmp(values)
         finally:
             sidecar.close()
-        with open(temporary, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(temporary, path)
+        replace_synced(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
     return path
