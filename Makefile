@@ -56,8 +56,11 @@ install-dev: $(DEV_STAMP)
 run: system-run $(RUN_STAMP)
 	$(VENV)/bin/lumen
 
+# Two test processes: most tests wait (programs starting, Orca, Xvfb, sockets) as much as they
+# compute, so two keep both cores busy (tests/conftest.py keeps a file on one process).
+TEST_PROCESSES ?= 2
 test: system-test $(DEV_STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 
 # The one-folder app for people without Python: dist/lumen/ (see build.spec).
 bundle: $(RUN_STAMP)

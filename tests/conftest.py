@@ -3,9 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 from pathlib import Path
 
 import pytest
+
+# Started in the background by a non-interactive shell (`nohup make test &`), pytest inherits
+# SIGINT ignored, and so would every `lumen` it starts: the Ctrl+C tests would hang. Python's own
+# handler instead (children get the default back at exec).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 TESTS = Path(__file__).resolve().parent
 SUPPORT = TESTS / "support"
@@ -145,3 +152,13 @@ def shapes_blip() -> Path:
 
 # A real screen reader for the tests that need one: one Orca per test module.
 from tests.support.orca_app import orca  # noqa: E402,F401
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ANN001
+    """`make test` runs on two processes (pytest-xdist, `--dist loadgroup`): each test file stays on
+    one process, so its module fixtures are built once, and the files that start Orca share one
+    process, because an Orca started with `--replace` stops every other Orca of the user."""
+    modules_with_orca = {item.module.__name__ for item in items if "orca" in item.fixturenames}
+    for item in items:
+        module = item.module.__name__
+        item.add_marker(pytest.mark.xdist_group("orca" if module in modules_with_orca else module))

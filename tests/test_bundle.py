@@ -218,16 +218,11 @@ def test_players_get_the_users_library_path(bundle: Path, user_env, tiny_florenc
 def xvfb():
     """A private Xvfb display; its number comes back through -displayfd."""
     require_tool("Xvfb", "xvfb")  # the xcb window test needs an X server
-    read, write = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24",
-                             "-nolisten", "tcp"], pass_fds=(write,), stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as f:
-        number = f.readline().strip()
-    assert number, "Xvfb did not start"
-    yield f":{number}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    from export.benchmark.latency_session import XServer
+
+    server = XServer("1024x768x24")
+    yield server.display
+    server.close()
 
 
 def ask(sock_path: str, request: dict, timeout: float = 60.0) -> dict:

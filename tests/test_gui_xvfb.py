@@ -22,34 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
 
 
-def _free_display() -> int:
-    for number in range(70, 400):
-        if not Path(f"/tmp/.X{number}-lock").exists() and not Path(f"/tmp/.X11-unix/X{number}").exists():
-            return number
-    raise RuntimeError("no free X display number")
-
-
 @pytest.fixture
 def xvfb():
     """A fresh X server on a free display number; skipped only where Xvfb is not installed."""
     require_tool("Xvfb", "xvfb")  # the real-display run
     require_tool("xdotool", "xdotool")  # it presses the global shortcut
-    for _ in range(5):
-        number = _free_display()
-        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and server.poll() is None:
-            if subprocess.run(["xdpyinfo", "-display", f":{number}"], capture_output=True).returncode == 0:
-                break
-            time.sleep(0.1)
-        if server.poll() is None:
-            break
-    else:
-        pytest.fail("Xvfb would not start")
-    yield f":{number}"
-    server.terminate()
-    server.wait(10)
+    from export.benchmark.latency_session import XServer
+
+    server = XServer()
+    yield server.display
+    server.close()
 
 
 def _status(env: dict) -> dict | None:

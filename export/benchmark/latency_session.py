@@ -1,6 +1,6 @@
 """The real app on a private X server, driven as a user would: for `lumen bench --latency`.
 
-`XServer` starts Xvfb on a free display; `AppSession` starts `lumen --model DIR` there with its
+`XServer` starts Xvfb on a display of its own; `AppSession` starts `lumen --model DIR` there with its
 own settings, data, instance socket and trace file, presses keys with xdotool and reads the
 trace (services/latency_trace.py). Nothing here touches the user's own session or settings.
 """
@@ -35,24 +35,27 @@ def missing_tools() -> list[str]:
 
 
 class XServer:
-    """Xvfb on the first free display number from 70 (the RECORD extension is on: pynput's
-    global shortcuts listen through it)."""
+    """Xvfb on a display number it picks itself (`-displayfd`: two servers started at once never
+    take the same one). The RECORD extension is on: pynput's global shortcuts listen through it."""
 
-    def __init__(self, size: str = "1280x900x24") -> None:
-        for _ in range(5):
-            number = next(n for n in range(70, 400) if not Path(f"/tmp/.X{n}-lock").exists()
-                          and not Path(f"/tmp/.X11-unix/X{n}").exists())
-            self.proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", size, "-nolisten", "tcp",
-                                          "+extension", "RECORD"],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self.display = f":{number}"
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                if subprocess.run(["xdpyinfo", "-display", self.display], capture_output=True).returncode == 0:
-                    return
-                time.sleep(0.1)
+    def __init__(self, size: str = "1280x900x24", extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
+                 timeout: float = 30.0) -> None:
+        read, write = os.pipe()
+        try:
+            self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", size, "-nolisten", "tcp",
+                                          "+extension", "RECORD", *extra],
+                                         pass_fds=(write,), env=env, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+        except OSError as e:
+            os.close(read)
+            raise LatencyError(f"Xvfb would not start ({e}); check that the xvfb package is installed") from e
+        finally:
+            os.close(write)
+        number = _read_line(read, timeout)
+        if not number.isdigit():
             self.close()
-        raise LatencyError("Xvfb would not start; check that the xvfb package is installed")
+            raise LatencyError("Xvfb would not start; check that the xvfb package is installed")
+        self.display = f":{number}"
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -62,6 +65,22 @@ class XServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+
+
+def _read_line(fd: int, timeout: float) -> str:
+    """The first line written to `fd` (closed here), or "" after `timeout` or at its end."""
+    import select
+
+    data = b""
+    deadline = time.monotonic() + timeout
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        while b"\n" not in data and time.monotonic() < deadline:
+            if select.select([f], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                chunk = f.read(64)
+                if not chunk:
+                    break
+                data += chunk
+    return data.decode(errors="replace").strip()
 
 
 class AppSession:

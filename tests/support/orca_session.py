@@ -49,13 +49,6 @@ def missing_tools() -> list[str]:
     return sorted(need)
 
 
-def _free_display() -> int:
-    for number in range(140, 600):
-        if not Path(f"/tmp/.X{number}-lock").exists() and not Path(f"/tmp/.X11-unix/X{number}").exists():
-            return number
-    raise RuntimeError("no free X display number")
-
-
 def _orca_running() -> bool:
     """A live `orca` process (a zombie waiting to be reaped does not count)."""
     for proc in Path("/proc").iterdir():
@@ -135,9 +128,11 @@ class OrcaSession:
 
     def _start_desktop(self, env: dict[str, str], timeout: float) -> None:
         """An X display, a private session bus and the AT-SPI bus on it."""
-        number = _free_display()
-        self._spawn(["Xvfb", f":{number}", "-screen", "0", "1280x900x24", "-nolisten", "tcp"], env)
-        env["DISPLAY"] = f":{number}"
+        from export.benchmark.latency_session import XServer
+
+        server = XServer(env=env)
+        self._procs.append(server.proc)
+        env["DISPLAY"] = server.display
         self._wait(lambda: subprocess.run(["xdpyinfo"], env=env, capture_output=True).returncode == 0,
                    timeout, "Xvfb to start")
         bus = self._spawn(["dbus-daemon", "--session", "--nofork", "--print-address"], env,

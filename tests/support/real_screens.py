@@ -18,6 +18,8 @@ from pathlib import Path
 
 from PIL import Image, ImageGrab
 
+from export.benchmark.latency_session import XServer
+
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = (1280, 800)
 # What every program shows: ordinary prose, as a user's screen would.
@@ -80,14 +82,10 @@ class ProgramScreen:
 
     def __init__(self, program: Program, work: Path) -> None:
         self.program = program
-        number = _claim_display()
-        self.claim = Path(f"/tmp/.lumen-test-X{number}")
-        self.display = f":{number}"
         # A desktop's usual plain background (-br: black), not the server's stipple.
-        self.server = subprocess.Popen(["Xvfb", self.display, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24",
-                                        "-nolisten", "tcp", "-br"],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        home = work / f"home{number}"
+        self.server = XServer(f"{SIZE[0]}x{SIZE[1]}x24", extra=("-br",))
+        self.display = self.server.display
+        home = work / f"home{self.display[1:]}"
         home.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
         env.update(DISPLAY=self.display, QT_QPA_PLATFORM="xcb", HOME=str(home),
@@ -99,7 +97,7 @@ class ProgramScreen:
         self.proc: subprocess.Popen | None = None
         deadline = time.monotonic() + 30
         while subprocess.run(["xdotool", "getdisplaygeometry"], env=env, capture_output=True).returncode:
-            if time.monotonic() > deadline or self.server.poll() is not None:
+            if time.monotonic() > deadline or self.server.proc.poll() is not None:
                 self.close()
                 raise RuntimeError(f"Xvfb would not start on {self.display}")
             time.sleep(0.1)
@@ -135,22 +133,4 @@ class ProgramScreen:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, 15)
             self.proc.wait(30)
-        if self.server.poll() is None:
-            self.server.terminate()
-            self.server.wait(10)
-        self.claim.unlink(missing_ok=True)
-
-
-def _claim_display() -> int:
-    """A free display number, claimed by creating its lock name's neighbour atomically (several
-    servers start at once, here and in other test processes)."""
-    for number in range(150, 400):
-        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
-            continue
-        try:
-            fd = os.open(f"/tmp/.lumen-test-X{number}", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        return number
-    raise RuntimeError("no free X display number")
+        self.server.close()
