@@ -152,13 +152,3 @@ def shapes_blip() -> Path:
 
 # A real screen reader for the tests that need one: one Orca per test module.
 from tests.support.orca_app import orca  # noqa: E402,F401
-
-
-def pytest_collection_modifyitems(config, items):  # noqa: ANN001
-    """`make test` runs on two processes (pytest-xdist, `--dist loadgroup`): each test file stays on
-    one process, so its module fixtures are built once, and the files that start Orca share one
-    process, because an Orca started with `--replace` stops every other Orca of the user."""
-    modules_with_orca = {item.module.__name__ for item in items if "orca" in item.fixturenames}
-    for item in items:
-        module = item.module.__name__
-        item.add_marker(pytest.mark.xdist_group("orca" if module in modules_with_orca else module))

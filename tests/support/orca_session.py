@@ -13,10 +13,12 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 TOOLS = {"Xvfb": "xvfb", "orca": "orca", "speech-dispatcher": "speech-dispatcher",
          "dbus-daemon": "dbus-daemon", "script": "bsdutils", "xdpyinfo": "x11-utils"}
@@ -62,6 +64,16 @@ def _orca_running() -> bool:
     return False
 
 
+def _orca_turn() -> Any:
+    """One Orca at a time among the test processes (`make test` runs two): `orca --replace`
+    stops every other Orca of the user. The lock is held until the file is closed."""
+    import fcntl
+
+    turn = open(Path(tempfile.gettempdir()) / f".lumen-test-orca-{os.getuid()}.lock", "w")
+    fcntl.flock(turn, fcntl.LOCK_EX)
+    return turn
+
+
 def _wait_for_no_orca(timeout: float = 20.0) -> bool:
     """The previous module's Orca may still be exiting: give it a moment."""
     deadline = time.monotonic() + timeout
@@ -79,6 +91,8 @@ class OrcaSession:
     root: Path
     env: dict[str, str] = field(default_factory=dict)
     _procs: list[subprocess.Popen] = field(default_factory=list)
+    _server: Any = None  # the XServer (export/benchmark/latency_session.py)
+    _turn: Any = None  # the open lock file while this session's Orca runs
 
     @property
     def orca_log(self) -> Path:
@@ -94,6 +108,8 @@ class OrcaSession:
 
     def start(self, timeout: float = 60.0, with_orca: bool = True) -> OrcaSession:
         """The whole session; `with_orca=False`: speech-dispatcher alone (no display, no Orca)."""
+        if with_orca:
+            self._turn = _orca_turn()
         if with_orca and not _wait_for_no_orca():
             raise RuntimeError("another orca process is running; Orca refuses to start beside it")
         runtime, home, prefs = self.root / "runtime", self.root / "home", self.root / "orca-prefs"
@@ -130,9 +146,8 @@ class OrcaSession:
         """An X display, a private session bus and the AT-SPI bus on it."""
         from export.benchmark.latency_session import XServer
 
-        server = XServer(env=env)
-        self._procs.append(server.proc)
-        env["DISPLAY"] = server.display
+        self._server = XServer(env=env)
+        env["DISPLAY"] = self._server.display
         self._wait(lambda: subprocess.run(["xdpyinfo"], env=env, capture_output=True).returncode == 0,
                    timeout, "Xvfb to start")
         bus = self._spawn(["dbus-daemon", "--session", "--nofork", "--print-address"], env,
@@ -154,6 +169,12 @@ class OrcaSession:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
         self._procs.clear()
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        if self._turn is not None:
+            self._turn.close()  # the next test process's Orca may start
+            self._turn = None
 
     # ----- reading what was said -----
     def log_text(self) -> str:
