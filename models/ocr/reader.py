@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from models.errors import CancelledError
+from models.memory import release_free_memory
 from models.image_io import load_image
 from models.ocr.detect import MAX_SIDE, Detection, detect
 from models.ocr.files import OcrFiles, find_ocr_files
@@ -124,6 +125,7 @@ class TextReader:
         timings["recognize"] = (time.perf_counter() - t) * 1000.0
         ordered, paragraphs = reading_order([x for x in lines if x is not None])
         h, w = bgr.shape[:2]
+        release_free_memory()  # what the detector's arena gave back, glibc would otherwise keep
         return OcrResult(ordered, paragraphs, (round(w / scale), round(h / scale)), timings)
 
 
