@@ -14,6 +14,12 @@ import pytest
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+# `make test` runs several test processes (pytest-xdist): torch in each, and in every program a
+# test starts, gets its share of the cores instead of one thread per core in every process.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    os.environ.setdefault("OMP_NUM_THREADS",
+                          str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+
 TESTS = Path(__file__).resolve().parent
 SUPPORT = TESTS / "support"
 ROOT = TESTS.parent
