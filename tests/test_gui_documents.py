@@ -60,6 +60,32 @@ def test_a_dropped_pdf_is_read_page_by_page_with_page_keys(qtbot, make_window, p
     qtbot.waitUntil(lambda: "This is the last page, page 3." in _said(window), timeout=TIMEOUT_MS)
 
 
+def test_the_next_page_is_read_ahead_while_this_one_is_heard(qtbot, make_window, pdf: Path, monkeypatch) -> None:
+    """Page Down answers from the page read ahead (no second reading); the last pages read stay
+    kept, so Page Up back is answered at once too."""
+    from desktop.work.reading_job import ReadingJob
+
+    reads: list[int] = []
+    real = ReadingJob._read_page
+
+    def counted(self, source, *args, **kwargs):  # noqa: ANN001, ANN202 - the real reading, counted
+        reads.append(source.page)
+        return real(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(ReadingJob, "_read_page", counted)
+    window = make_window(model=None)
+    wait_result(qtbot, window, lambda: drop(window.drop_zone, file_mime(pdf)))
+    qtbot.waitUntil(lambda: reads == [1, 2], timeout=TIMEOUT_MS)  # page 2, not asked for yet
+    box = window.result_view.text_box
+    box.setFocus()
+    second = wait_result(qtbot, window, lambda: qtbot.keyClick(box, Qt.Key.Key_PageDown))
+    assert second.text == f"Page 2 of 3\n\n{expected_text(PAGES[1])}"
+    qtbot.waitUntil(lambda: reads == [1, 2, 3], timeout=TIMEOUT_MS)
+    assert wait_result(qtbot, window, lambda: qtbot.keyClick(box, Qt.Key.Key_PageDown)).text.startswith("Page 3 of 3")
+    back = wait_result(qtbot, window, lambda: qtbot.keyClick(box, Qt.Key.Key_PageUp))
+    assert back.text == second.text and reads == [1, 2, 3]
+
+
 def test_read_to_the_end_stops_at_esc(qtbot, make_window, tmp_path: Path) -> None:
     window = make_window(model=None)
     pdf = write_pdf(tmp_path / "many.pdf", PAGES * 4)

@@ -4,7 +4,8 @@ The current page is an ImageSource of kind "page" whose `data` is the rendered p
 again, Ask, History and the thumbnail treat it as any picture) and whose `document` and `page`
 let the engine read its text layer (desktop/work/reading_job.py). Page Down / Page Up move
 between pages and read the new one; "Page 2 of 5" starts what is said. "Read to the end" goes on
-page after page, each once the last is heard, until Esc. Rendering runs on the task pool, never
+page after page, each once the last is heard, until Esc. While a page is heard the next one is
+rendered and read ahead, so Page Down answers at once. Rendering runs on the task pool, never
 on the GUI thread; the password dialog is the only thing asked of the user.
 """
 from __future__ import annotations
@@ -42,6 +43,14 @@ def page_source(document: OpenDocument, number: int, picture) -> ImageSource:  #
                        document=document.path, page=number, pages=document.pages, password=document.password)
 
 
+def render_page(document: OpenDocument, number: int):  # noqa: ANN201 - a PIL image
+    """Page `number` as a picture (on the task pool, never the GUI thread)."""
+    from models.documents import Document
+
+    with Document(document.path, password=document.password) as opened:
+        return opened.render(number)
+
+
 class DocumentsController(QObject):
     def __init__(self, parent: QWidget, describer: WindowDescriber, tasks: TaskManager, notices: Notices,
                  speech: SpeechRouter, settings: Callable[[], Settings], voice: Callable[[], LumenVoice]) -> None:
@@ -55,6 +64,8 @@ class DocumentsController(QObject):
         self._wait.setInterval(POLL_MS)
         self._wait.timeout.connect(self._read_on_when_heard)
         self._heard_by = 0.0
+        # The next page, rendered and being read ahead while this one is heard: (document, page, picture).
+        self._ahead: tuple[OpenDocument, int, object] | None = None
 
     def connect(self) -> None:
         self.describer.finished.connect(self._finished)
@@ -101,18 +112,16 @@ class DocumentsController(QObject):
             return
         document.page = number
         self.notices.set_status(f"Page {number} of {document.pages}")
-
-        def render():  # noqa: ANN202 - a PIL image
-            from models.documents import Document
-
-            with Document(document.path, password=document.password) as opened:
-                return opened.render(number)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] is document and ahead[1] == number:
+            self.describer.describe(page_source(document, number, ahead[2]), task)  # read already
+            return
 
         def rendered(picture) -> None:  # noqa: ANN001
             if self.document is document and document.page == number:
                 self.describer.describe(page_source(document, number, picture), task)
 
-        self.tasks.run(render, rendered, lambda exc: self._failed(exc))
+        self.tasks.run(lambda: render_page(document, number), rendered, lambda exc: self._failed(exc))
 
     def _failed(self, exc: BaseException) -> None:
         from desktop.work.caption_engine import error_sentence
@@ -153,8 +162,25 @@ class DocumentsController(QObject):
         self.reading_on = False
         self._wait.stop()
 
+    def _read_next_ahead(self, result: Result) -> None:
+        """Render and read the page after the one just read, while it is heard."""
+        document, source = self.document, result.request.source
+        if document is None or source.document != document.path or source.page >= document.pages:
+            return
+        number, task = source.page + 1, result.request.options.task
+
+        def rendered(picture) -> None:  # noqa: ANN001
+            if self.document is document and document.page == number - 1 and not self.describer.busy:
+                self._ahead = (document, number, picture)
+                self.describer.read_ahead(page_source(document, number, picture), task)
+
+        # On failure the page is rendered again when it is asked for, and the error said then.
+        self.tasks.run(lambda: render_page(document, number), rendered, lambda exc: None)
+
     def _finished(self, result: Result) -> None:
         source = result.request.source
+        if source.kind == "page":
+            self._read_next_ahead(result)
         if not self.reading_on or source.kind != "page" or self.document is None:
             return
         if source.page >= self.document.pages:

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.imaging import ImageSource
 from desktop.work.model_threads import SPIN, model_threads
-from desktop.work.reading_job import TEXT_FIRST_TASKS, ReadingJob
+from desktop.work.reading_job import TEXT_FIRST_TASKS, ReadingJob, page_key
 from desktop.work.workers import Failed, JobContext, TaskManager
 from models.errors import LumenError, ModelFolderError
 from models.results import DETAILS, Caption, DescribeOptions
@@ -85,6 +85,7 @@ class CaptionEngine(QObject):
         self._captioner: Any = None  # read and written on the worker thread only
         self._reading = ReadingJob(device)  # PP-OCR and the picture's kind, on the worker too
         self.info: ModelInfo | None = None
+        self._page_ahead: tuple | None = None  # page_key of the page being read ahead (GUI thread)
         self.state = "none"
         self.error = ""
 
@@ -194,10 +195,37 @@ class CaptionEngine(QObject):
                 self._prepare_ahead(source, options)
             on_done(caption)  # may start the next describe, which cancels the work ahead
 
-        self._worker.cancel(AHEAD_LANE)
+        if not (source.kind == "page" and self._page_ahead is not None
+                and self._page_ahead == page_key(source, options, self._captioner)):
+            # Not the page being read ahead (that one is let finish: this describe answers from it).
+            self._worker.cancel(AHEAD_LANE)
+            self._page_ahead = None
         return self._worker.submit(
             job, on_done=done, on_failed=on_failed, lane=DESCRIBE_LANE, name="describe"
         )
+
+    def read_page_ahead(self, source: ImageSource, options: DescribeOptions) -> None:
+        """Read a document's next page while this one is heard: Page Down then answers at once.
+        Any describe of another picture or page cancels it."""
+        if not self._reading_possible(options):
+            return
+        captioner = self._captioner
+        key = page_key(source, options, captioner)
+
+        def job(ctx: JobContext) -> bool:
+            latency_trace.mark("read_ahead_start", page=source.page)
+            return self._reading.read_ahead(source, options, captioner, should_stop=ctx.should_stop)
+
+        def over(*_: object) -> None:
+            if self._page_ahead == key:
+                self._page_ahead = None
+
+        self._page_ahead = key
+        self._worker.submit(job, lane=AHEAD_LANE, replace=False, priority=LOW, name="read the next page",
+                            on_done=over, on_failed=over)
+
+    def _reading_possible(self, options: DescribeOptions) -> bool:
+        return options.task in TEXT_FIRST_TASKS or self._captioner is not None
 
     def _prepare_ahead(self, source: ImageSource, done: DescribeOptions) -> None:
         """While the description is spoken, encode the prompts of the other detail levels:

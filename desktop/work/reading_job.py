@@ -7,13 +7,29 @@ text needs no description model, so it works on a first start.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from desktop.work.model_threads import SPIN, model_threads
 from models.results import Caption, DescribeOptions
 
 TEXT_FIRST_TASKS = ("ocr", "auto")
+PAGES_KEPT = 3  # the page read ahead, the page shown and the one before it (Page Up)
+
+
+def page_key(source: Any, options: DescribeOptions, captioner: Any) -> tuple:
+    """What a page's result depends on: the file as it is now, the page, how it is read, and
+    the description model (its figures)."""
+    try:
+        stat = Path(source.document).stat()
+        version = (stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        version = None
+    return (str(source.document), version, source.password, source.page, options.task, options.detail,
+            id(captioner))
 
 
 class ReadingJob:
@@ -23,6 +39,7 @@ class ReadingJob:
         self._device = device
         self._first: Any = None
         self._document: Any = None  # the open models.documents.Document of the pages being read
+        self._pages: OrderedDict[tuple, Any] = OrderedDict()  # page_key -> Caption, newest last
 
     def _text_first(self) -> Any:
         if self._first is None:
@@ -57,7 +74,39 @@ class ReadingJob:
     def run_page(self, source: Any, options: DescribeOptions, captioner: Any, *,
                  should_stop: Callable[[], bool], on_settled: Callable[[str], None] | None = None) -> Caption:
         """A document's page (an ImageSource of kind "page"): its text layer, or PP-OCR on the
-        rendered page (`source.data`), figures described; "auto" decides per page."""
+        rendered page (`source.data`), figures described; "auto" decides per page. A page read
+        ahead (`read_ahead`) is answered at once."""
+        key = page_key(source, options, captioner)
+        kept = self._pages.get(key)
+        if kept is None:
+            kept = self._read_page(source, options, captioner, should_stop=should_stop, on_settled=on_settled)
+            if not should_stop():  # a page cut short is not kept
+                self._keep(key, kept)
+        elif on_settled is not None:
+            on_settled(kept.caption)
+        return replace(kept)  # the caller adds the page's heading to its own copy
+
+    def read_ahead(self, source: Any, options: DescribeOptions, captioner: Any, *,
+                   should_stop: Callable[[], bool]) -> bool:
+        """Read the page the user will most likely ask for next, while this one is heard.
+        False when it was read already."""
+        key = page_key(source, options, captioner)
+        if key in self._pages:
+            return False
+        caption = self._read_page(source, options, captioner, should_stop=should_stop)
+        if should_stop():
+            return False
+        self._keep(key, caption)
+        return True
+
+    def _keep(self, key: tuple, caption: Caption) -> None:
+        self._pages[key] = caption
+        self._pages.move_to_end(key)
+        while len(self._pages) > PAGES_KEPT:
+            self._pages.popitem(last=False)
+
+    def _read_page(self, source: Any, options: DescribeOptions, captioner: Any, *,
+                   should_stop: Callable[[], bool], on_settled: Callable[[str], None] | None = None) -> Caption:
         from models.documents import Document, PageReader
 
         key = (source.document, source.password)

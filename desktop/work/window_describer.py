@@ -114,6 +114,11 @@ class WindowDescriber(QObject):
             return None
         return self.describe(self.current, task)
 
+    def read_ahead(self, source: ImageSource, task: str = "auto") -> None:
+        """Prepare `source` (a document's next page) in the background; describing it later
+        answers at once. Any other request cancels it."""
+        self._engine.read_page_ahead(source, DescribeOptions(task=task, detail=self.detail))
+
     def cancel(self) -> None:
         """Stop the work in flight and any batch; the last partial text stays shown."""
         self._drop_queue()
