@@ -86,6 +86,37 @@ def test_the_next_page_is_read_ahead_while_this_one_is_heard(qtbot, make_window,
     assert back.text == second.text and reads == [1, 2, 3]
 
 
+def test_page_down_during_the_read_ahead_is_answered_by_it(qtbot, make_window, pdf: Path, monkeypatch) -> None:
+    """Page Down while the next page is still being read ahead: no second reading of it."""
+    import threading
+
+    from desktop.work.reading_job import ReadingJob
+
+    reads: list[int] = []
+    gate = threading.Event()
+    real = ReadingJob._read_page
+
+    def held(self, source, *args, **kwargs):  # noqa: ANN001, ANN202 - the real reading, page 2 held
+        reads.append(source.page)
+        if source.page == 2:
+            assert gate.wait(60)
+        return real(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(ReadingJob, "_read_page", held)
+    window = make_window(model=None)
+    wait_result(qtbot, window, lambda: drop(window.drop_zone, file_mime(pdf)))
+    qtbot.waitUntil(lambda: reads == [1, 2], timeout=TIMEOUT_MS)  # page 2's read ahead has begun
+    box = window.result_view.text_box
+    box.setFocus()
+
+    def page_down() -> None:
+        qtbot.keyClick(box, Qt.Key.Key_PageDown)
+        gate.set()
+
+    second = wait_result(qtbot, window, page_down)
+    assert second.text == f"Page 2 of 3\n\n{expected_text(PAGES[1])}" and reads == [1, 2]
+
+
 def test_read_to_the_end_stops_at_esc(qtbot, make_window, tmp_path: Path) -> None:
     window = make_window(model=None)
     pdf = write_pdf(tmp_path / "many.pdf", PAGES * 4)

@@ -86,6 +86,8 @@ class CaptionEngine(QObject):
         self._reading = ReadingJob(device)  # PP-OCR and the picture's kind, on the worker too
         self.info: ModelInfo | None = None
         self._page_ahead: tuple | None = None  # page_key of the page being read ahead (GUI thread)
+        self._ahead_text = ""  # what the page read ahead is sure to start with, so far
+        self._ahead_listener: Callable[[str], None] | None = None  # a describe of that page, streaming
         self.state = "none"
         self.error = ""
 
@@ -195,11 +197,12 @@ class CaptionEngine(QObject):
                 self._prepare_ahead(source, options)
             on_done(caption)  # may start the next describe, which cancels the work ahead
 
-        if not (source.kind == "page" and self._page_ahead is not None
-                and self._page_ahead == page_key(source, options, self._captioner)):
-            # Not the page being read ahead (that one is let finish: this describe answers from it).
+        if source.kind == "page" and self._page_ahead is not None \
+                and self._page_ahead == page_key(source, options, self._captioner):
+            self._claim_page_ahead(source, on_settled)  # that read goes on; this describe answers from it
+        else:
             self._worker.cancel(AHEAD_LANE)
-            self._page_ahead = None
+            self._page_ahead, self._ahead_listener = None, None
         return self._worker.submit(
             job, on_done=done, on_failed=on_failed, lane=DESCRIBE_LANE, name="describe"
         )
@@ -214,15 +217,41 @@ class CaptionEngine(QObject):
 
         def job(ctx: JobContext) -> bool:
             latency_trace.mark("read_ahead_start", page=source.page)
-            return self._reading.read_ahead(source, options, captioner, should_stop=ctx.should_stop)
+            return self._reading.read_ahead(source, options, captioner, should_stop=ctx.should_stop,
+                                            on_settled=lambda text: ctx.post(self._ahead_settled, key, text))
 
         def over(*_: object) -> None:
             if self._page_ahead == key:
-                self._page_ahead = None
+                self._page_ahead, self._ahead_text, self._ahead_listener = None, "", None
 
-        self._page_ahead = key
+        self._page_ahead, self._ahead_text, self._ahead_listener = key, "", None
         self._worker.submit(job, lane=AHEAD_LANE, replace=False, priority=LOW, name="read the next page",
                             on_done=over, on_failed=over)
+
+    def _claim_page_ahead(self, source: ImageSource, on_settled: Callable[[str], None] | None) -> None:
+        """A describe of the page being read ahead: what that read settles is heard at once, as a
+        describe of its own would stream it (the describe itself then answers from the kept page)."""
+        if on_settled is None:
+            return
+        heading = source.heading
+        if heading:
+            on_settled(f"{heading}\n")
+            self._ahead_listener = lambda text: on_settled(f"{heading}\n\n{text}")
+        else:
+            self._ahead_listener = on_settled
+        if self._ahead_text:
+            self._ahead_listener(self._ahead_text)
+
+    def _ahead_settled(self, key: tuple, text: str) -> None:
+        if self._page_ahead == key:
+            self._ahead_text = text
+            if self._ahead_listener is not None:
+                self._ahead_listener(text)
+
+    @property
+    def reading_ahead(self) -> bool:
+        """A document's next page is being read ahead (or waits to be)."""
+        return self._page_ahead is not None
 
     def _reading_possible(self, options: DescribeOptions) -> bool:
         return options.task in TEXT_FIRST_TASKS or self._captioner is not None

@@ -87,13 +87,16 @@ class ReadingJob:
         return replace(kept)  # the caller adds the page's heading to its own copy
 
     def read_ahead(self, source: Any, options: DescribeOptions, captioner: Any, *,
-                   should_stop: Callable[[], bool]) -> bool:
-        """Read the page the user will most likely ask for next, while this one is heard.
+                   should_stop: Callable[[], bool], on_settled: Callable[[str], None] | None = None) -> bool:
+        """Read the page the user will most likely ask for next, while this one is heard
+        (`on_settled` hears its first lines, for a Page Down that comes before it is done).
         False when it was read already."""
         key = page_key(source, options, captioner)
         if key in self._pages:
+            if on_settled is not None:
+                on_settled(self._pages[key].caption)
             return False
-        caption = self._read_page(source, options, captioner, should_stop=should_stop)
+        caption = self._read_page(source, options, captioner, should_stop=should_stop, on_settled=on_settled)
         if should_stop():
             return False
         self._keep(key, caption)

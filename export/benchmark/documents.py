@@ -8,6 +8,9 @@ page is known:
 * a scanned A4 page: the one-column page rendered at 150 dpi and wrapped in an image-only PDF,
   read by PP-OCR (no text layer): character error rate, the first text ready (speech starts
   there) and the whole read; the same for the two-column page;
+* the real window on a 3-page scan (desktop/window/bench_pages.py, its own process): the first
+  text after opening it, after Page Down once the next page was read ahead, and after Page Down
+  pressed at once;
 * a 2,000-page PDF: the first page's result from opening the file, in this process and as a
   fresh `lumen describe --json` process (to its first line), and resident memory while every
   page streams;
@@ -37,6 +40,8 @@ class DocumentBench:
     scanned_two_column_cer: float = 0.0
     scanned_first_text_s: float = 0.0  # page asked for -> first lines ready (rendering included)
     scanned_page_s: float = 0.0  # the whole page read
+    # The real window (desktop/window/bench_pages.py) on a 3-page scan: to the page's first text.
+    window: dict[str, float] = field(default_factory=dict)
     two_column_order_text_layer: float = 0.0  # share of words in column order
     two_column_order_scanned: float = 0.0
     long_pages: int = LONG_PAGES
@@ -126,6 +131,10 @@ def run_document_bench(log=print) -> DocumentBench:  # noqa: ANN001 - a print-li
         result.scanned_two_column_cer = _cer(expected_text(specs[1]), two.caption.caption)
         result.two_column_order_scanned = _words_in_order(expected_text(specs[1]), two.caption.caption)
 
+        log("scanned pages in the window: open, then Page Down")
+        three = image_only_pdf(folder / "scan3.pdf", [render_page(born, n, 150.0) for n in (1, 2, 1)], 150.0)
+        result.window = _window_pages(three, log)
+
         log(f"a {LONG_PAGES}-page PDF: writing it")
         long = many_pages(folder / "long.pdf", LONG_PAGES)
         log("... first page, in this process")
@@ -144,6 +153,21 @@ def run_document_bench(log=print) -> DocumentBench:  # noqa: ANN001 - a print-li
         result.long_first_line_process_s = _first_line_s(long)
     result.load_average = os.getloadavg()[0]
     return result
+
+
+def _window_pages(path: Path, log) -> dict[str, float]:  # noqa: ANN001 - a print-like callable
+    """desktop/window/bench_pages.py on `path`, as its own process (it is a Qt window)."""
+    import json
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-m", "desktop.window.bench_pages", str(path)], env=env,
+                          capture_output=True, text=True, timeout=900)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode or not lines:
+        log(f"... the window could not be measured: {(done.stderr.strip().splitlines() or ['no output'])[-1]}")
+        return {}
+    return json.loads(lines[-1])
 
 
 def _first_line_s(path: Path) -> float:
@@ -170,6 +194,11 @@ def markdown(r: DocumentBench) -> str:
         ("scanned A4 page, two columns: CER", f"{r.scanned_two_column_cer:.2%}", "< 2%"),
         ("scanned A4 page: first text ready after the page is asked for", f"{r.scanned_first_text_s:.2f} s", "≤ 1.0 s"),
         ("scanned A4 page: whole page read", f"{r.scanned_page_s:.2f} s", ""),
+        ("window: scan opened, page 1's first text", _seconds(r.window, "open_first_text_s"), ""),
+        ("window: Page Down, the next page read ahead while this one was heard: first text",
+         _seconds(r.window, "page_down_read_ahead_s"), "≤ 1.0 s"),
+        ("window: Page Down the moment the page before was shown: first text",
+         _seconds(r.window, "page_down_at_once_s"), ""),
         (f"{r.long_pages}-page PDF: first page's result (in process)", f"{r.long_first_page_s:.3f} s", "≤ 2 s"),
         (f"{r.long_pages}-page PDF: `lumen describe --json` start -> first line",
          f"{r.long_first_line_process_s:.2f} s", "≤ 2 s"),
@@ -180,6 +209,10 @@ def markdown(r: DocumentBench) -> str:
     ]
     lines = ["| figure | measured | goal |", "|---|---:|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(lines) + f"\n\nload average after: {r.load_average:.1f} on {os.cpu_count()} cores"
+
+
+def _seconds(figures: dict[str, float], key: str) -> str:
+    return f"{figures[key]:.2f} s" if key in figures else "not measured"
 
 
 def as_json(r: DocumentBench) -> dict:
