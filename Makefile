@@ -58,10 +58,11 @@ run: system-run $(RUN_STAMP)
 
 # Two test processes: most tests wait (programs starting, Orca, Xvfb, sockets) as much as they
 # compute, so two keep both cores busy. --dist loadfile: a test file stays on one process, so its
-# module fixtures are built once (tests/support/orca_session.py lets one Orca run at a time).
+# module fixtures are built once; the longest files first (tests/conftest.py). One Orca runs at a
+# time (tests/support/orca_session.py).
 TEST_PROCESSES ?= 2
 test: system-test $(DEV_STAMP)
-	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The one-folder app for people without Python: dist/lumen/ (see build.spec).
 bundle: $(RUN_STAMP)
