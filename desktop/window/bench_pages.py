@@ -61,10 +61,10 @@ def _measure(pdf: Path, model: Path | None, tmp: Path) -> dict[str, float]:
     from PySide6.QtWidgets import QApplication
 
     from desktop.settings import Settings
-    from desktop.window.main_window import MainWindow
+    from desktop.window.launch import build_window
 
     app = QApplication(sys.argv[:1])
-    window = MainWindow(Settings(global_hotkeys=False, speak=False), model, history_root=tmp / "history")
+    window = build_window(Settings(global_hotkeys=False, speak=False), model, history_root=tmp / "history")
     window.show()
     window.start(open_setup=False)
     engine, describer = window.engine, window.describer

@@ -89,6 +89,14 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def build_window(settings: Any, model_dir: Path | None, **kwargs: Any) -> Any:
+    """The main window (this module alone knows its class): `run_app`, and the document bench
+    (desktop/window/bench_pages.py), which drives the real window offscreen."""
+    from desktop.window.main_window import MainWindow
+
+    return MainWindow(settings, model_dir, **kwargs)
+
+
 def run_app(model: str | None) -> int:
     """Open the window (with the model folder `model`, else the installed default)."""
     logging.basicConfig(level=os.environ.get("LUMEN_LOG", "WARNING"), format="lumen: %(message)s")
@@ -106,7 +114,6 @@ def run_app(model: str | None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop.work.caption_engine import resolve_model_dir
-    from desktop.window.main_window import MainWindow
     from desktop.settings import load_settings
     from desktop.capture.single_instance import InstanceServer
     from desktop.window.tray import create_tray
@@ -118,7 +125,7 @@ def run_app(model: str | None) -> int:
     app.setQuitOnLastWindowClosed(False)  # the window hides for captures and may live in the tray
     settings = load_settings()
     folder = resolve_model_dir(model)
-    window = MainWindow(settings, folder.resolve() if folder else None)
+    window = build_window(settings, folder.resolve() if folder else None)
     window.quit_requested.connect(app.quit)
     server = InstanceServer(lambda request, reply: handle_request(window, request, reply))
     if not server.listen():
