@@ -95,11 +95,13 @@ def test_dtype_the_exporter_cannot_write(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_real_export_of_tiny_checkpoint(tiny_florence2_hf: Path, tmp_path: Path, no_network) -> None:
-    """End to end with the real exporter: tiny checkpoint served by the hub stand-in."""
-    files = {p.name: p.read_bytes() for p in tiny_florence2_hf.iterdir() if p.is_file()}
+def test_real_export_of_tiny_checkpoint(tiny_blip_hf: Path, tmp_path: Path, no_network) -> None:
+    """End to end with the real exporter: tiny checkpoint served by the hub stand-in (BLIP: the
+    quickest family to export; Florence-2's real export builds the tiny_florence2_onnx fixture)."""
+    entry = catalogue.find("blip-base")
+    files = {p.name: p.read_bytes() for p in tiny_blip_hf.iterdir() if p.is_file()}
     with FakeHub(lifetime_s=300) as hub:
-        hub.add_repo(SOURCE, files)
-        model = install_exported(ENTRY, "int8", registry=Registry(tmp_path), endpoint=hub.endpoint)
+        hub.add_repo(entry.export_source, files)
+        model = install_exported(entry, "int8", registry=Registry(tmp_path), endpoint=hub.endpoint)
     assert model.problem is None and model.dtype == "int8"
     assert (model.path / "onnx" / "decoder_model_merged_int8.onnx").is_file()
