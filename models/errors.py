@@ -31,6 +31,10 @@ class DocumentPasswordError(DocumentError):
     """The PDF is encrypted and no password, or a wrong one, was given."""
 
 
+# What every "no description model" message ends with (the CLI adds "or pass --model DIR").
+INSTALL_A_MODEL = "install one with `lumen models install florence-2-base-ft`"
+
+
 class ModelFolderError(LumenError):
     """The model folder is missing, incomplete or broken."""
 

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from models.errors import ModelFolderError
+from models.errors import INSTALL_A_MODEL, ModelFolderError
 from models.image_io import load_image
 from models.ocr import OcrResult, TextReader
 from models.picture_kind import FLAT_SHARE, PictureKind, decide, needs_detection, pixel_statistics, text_coverage
@@ -121,8 +121,7 @@ class TextFirst:
                 on_text(spoken)
             return caption
         if captioner is None:
-            raise NoDescriptionModel("this picture is a photo and no description model is installed; "
-                                     "install one with `lumen models install florence-2-base-ft`")
+            raise NoDescriptionModel(f"this picture is a photo and no description model is installed; {INSTALL_A_MODEL}")
         streaming = {"on_settled": on_settled} if on_settled is not None else {}
         caption = captioner.describe(rgb, replace(options, task="caption"), on_text=on_text,
                                      should_stop=should_stop, **streaming)

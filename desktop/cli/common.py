@@ -8,11 +8,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from models.errors import LumenError, ModelFolderError
+from models.errors import INSTALL_A_MODEL, LumenError, ModelFolderError
 from models.exit_status import ExitStatus
 
-NO_MODEL = ("no model is installed; install one with `lumen models install florence-2-base-ft` "
-            "or pass --model DIR")
+NO_MODEL = f"no model is installed; {INSTALL_A_MODEL} or pass --model DIR"
 
 
 def report_error(message: str) -> None:

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from desktop.cli.common import Outcomes, open_captioner, report_error
+from desktop.cli.common import NO_MODEL, Outcomes, open_captioner, report_error
 from desktop.cli.speech_options import SpeechOutput
 from models.errors import DocumentError, LumenError
 from models.exit_status import ExitStatus
@@ -111,8 +111,7 @@ def _picture(args: argparse.Namespace, path: str, first, captioner, speech: Spee
         elif task == "auto":
             caption = first.describe(Path(path), _options(args, "caption"), captioner)
         elif captioner is None:
-            raise NoDescriptionModel("no model is installed; install one with "
-                                     "`lumen models install florence-2-base-ft` or pass --model DIR")
+            raise NoDescriptionModel(NO_MODEL)
         else:
             caption = captioner.describe(Path(path), _options(args, task))
     except LumenError as e:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from models.documents.source import Page
+from models.errors import INSTALL_A_MODEL
 from models.documents.text_layer import Figure
 from models.ocr import OcrResult
 from models.results import Caption, DescribeOptions
@@ -30,8 +31,7 @@ PICTURE_PAGE_SHARE = 0.5
 PICTURE_PAGE_CHARS = 200
 # A picture this large under a page of text is the scan the text layer was made from.
 BACKDROP_SHARE = 0.8
-NO_MODEL = ("this page is a picture and no description model is installed; "
-            "install one with `lumen models install florence-2-base-ft`")
+NO_MODEL = f"this page is a picture and no description model is installed; {INSTALL_A_MODEL}"
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.errors import ModelFolderError, UsageError
+from models.errors import INSTALL_A_MODEL, ModelFolderError, UsageError
 
 ENV_NAME, ENV_TYPE, ENV_TOTAL = "caption_model_name", "caption_model_type_name", "total_captions_number"
 DEFAULT_CAPTIONS = 3
@@ -101,8 +101,7 @@ def choose(model: str | None, tags_model: str | None, captions: int | None,
     total = total_captions(captions, env)
     folder = Path(model) if model else caption_model_from_env(env) or default_caption_model()
     if folder is None:
-        raise ModelFolderError("no description model is installed; install one with "
-                               "`lumen models install florence-2-base-ft` or pass --model DIR")
+        raise ModelFolderError(f"no description model is installed; {INSTALL_A_MODEL} or pass --model DIR")
     from models.clip import installed_clip
 
     tags = Path(tags_model) if tags_model else installed_clip()
