@@ -56,11 +56,12 @@ install-dev: $(DEV_STAMP)
 run: system-run $(RUN_STAMP)
 	$(VENV)/bin/lumen
 
-# Two test processes: most tests wait (programs starting, Orca, Xvfb, sockets) as much as they
-# compute, so two keep both cores busy. --dist loadfile: a test file stays on one process, so its
+# Three test processes on two cores: most tests wait (programs starting, Orca, Xvfb, sockets) as
+# much as they compute (suite, 2-core machine, cold model cache: 1 process 29 min, 2 processes
+# 15 min 46 s, 3 processes 14 min 57 s). --dist loadfile: a test file stays on one process, so its
 # module fixtures are built once; the longest files first (tests/conftest.py). One Orca runs at a
 # time (tests/support/orca_session.py).
-TEST_PROCESSES ?= 2
+TEST_PROCESSES ?= 3
 test: system-test $(DEV_STAMP)
 	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 

@@ -160,8 +160,8 @@ def shapes_blip() -> Path:
 from tests.support.orca_app import orca  # noqa: E402,F401
 
 
-# `make test` hands whole files to two processes, the next file to whichever is free (xdist
-# --dist loadfile --no-loadscope-reorder): the longest files go first so that both finish
+# `make test` hands whole files to its processes, the next file to whichever is free (xdist
+# --dist loadfile --no-loadscope-reorder): the longest files go first so that they finish
 # together, and the first two need different tiny models, built side by side. Seconds per file
 # on the 2-core machine, cold cache: hammered keys 146 (+100 building Florence-2), training 180,
 # bundle 132, bench 101, export 85, model install 78, exit statuses 74, then 35-62 each.

@@ -65,7 +65,7 @@ def _orca_running() -> bool:
 
 
 def _orca_turn() -> Any:
-    """One Orca at a time among the test processes (`make test` runs two): `orca --replace`
+    """One Orca at a time among the test processes (`make test` runs several): `orca --replace`
     stops every other Orca of the user. The lock is held until the file is closed."""
     import fcntl
 
