@@ -27,6 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from export.benchmark.probes import child_env
 from export.benchmark.pdf_pages import expected_text, full_page, image_only_pdf, many_pages, render_page, write_pdf
 
 LONG_PAGES = 2000
@@ -159,9 +160,7 @@ def _window_pages(path: Path, log) -> dict[str, float]:  # noqa: ANN001 - a prin
     """desktop/window/bench_pages.py on `path`, as its own process (it is a Qt window)."""
     import json
 
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-m", "desktop.window.bench_pages", str(path)], env=env,
+    done = subprocess.run([sys.executable, "-m", "desktop.window.bench_pages", str(path)], env=child_env(),
                           capture_output=True, text=True, timeout=900)
     lines = done.stdout.strip().splitlines()
     if done.returncode or not lines:
@@ -172,11 +171,9 @@ def _window_pages(path: Path, log) -> dict[str, float]:  # noqa: ANN001 - a prin
 
 def _first_line_s(path: Path) -> float:
     """Start `lumen describe PATH --json` and time its first line; then stop it."""
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     t = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "desktop.cli", "describe", str(path), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=child_env())
     try:
         line = proc.stdout.readline()
         elapsed = time.perf_counter() - t

@@ -80,7 +80,8 @@ def _python() -> list[str]:
     return [sys.executable]
 
 
-def _env(**extra: str) -> dict[str, str]:
+def child_env(**extra: str) -> dict[str, str]:
+    """This environment for a Python child that must import this checkout's Lumen."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     env.update(extra)
@@ -94,7 +95,7 @@ def variant_process(model: Path, dtype: str, tokens: int, threads: int | None,
            "--tokens", str(tokens), "--cache-dir", str(cache_dir)]
     if threads:
         cmd += ["--threads", str(threads)]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=1800)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), timeout=1800)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": f"worker exited with {done.returncode}: {tail}"}
@@ -107,7 +108,7 @@ def torch_process(model: Path, checkpoint: Path, tokens: int, runs: int, threads
            str(checkpoint), "--tokens", str(tokens), "--runs", str(runs)]
     if threads:
         cmd += ["--threads", str(threads)]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=3600)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), timeout=3600)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": f"worker exited with {done.returncode}: {tail}"}
@@ -127,7 +128,7 @@ def describe_cold_warm(model: Path, dtype: str, image: Path, tokens: int,
         for label in ("cold", "warm"):
             t = time.perf_counter()
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800,
-                                  env=_env(XDG_CACHE_HOME=cache))
+                                  env=child_env(XDG_CACHE_HOME=cache))
             out[f"describe_{label}_s"] = time.perf_counter() - t
             if done.returncode != 0:
                 return {"describe_error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
@@ -167,7 +168,7 @@ def app_start(model: Path | None, runs: int = 3, limit_s: float = 60.0) -> dict[
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="lumen-bench-app-") as tmp:
             sock = str(Path(tmp) / "lumen.sock")
-            env = _env(QT_QPA_PLATFORM="offscreen", LUMEN_INSTANCE=sock, LUMEN_CONFIG_DIR=str(Path(tmp) / "config"),
+            env = child_env(QT_QPA_PLATFORM="offscreen", LUMEN_INSTANCE=sock, LUMEN_CONFIG_DIR=str(Path(tmp) / "config"),
                        LUMEN_DATA_DIR=str(Path(tmp) / "data"), XDG_CACHE_HOME=str(Path(tmp) / "cache"))
             cmd = [*_python(), "-m", "desktop.cli"] + (["--model", str(model)] if model else [])
             log = Path(tmp) / "stderr.txt"
