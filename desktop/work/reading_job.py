@@ -76,31 +76,29 @@ class ReadingJob:
         """A document's page (an ImageSource of kind "page"): its text layer, or PP-OCR on the
         rendered page (`source.data`), figures described; "auto" decides per page. A page read
         ahead (`read_ahead`) is answered at once."""
-        key = page_key(source, options, captioner)
-        kept = self._pages.get(key)
-        if kept is None:
-            kept = self._read_page(source, options, captioner, should_stop=should_stop, on_settled=on_settled)
-            if not should_stop():  # a page cut short is not kept
-                self._keep(key, kept)
-        elif on_settled is not None:
-            on_settled(kept.caption)
-        return replace(kept)  # the caller adds the page's heading to its own copy
+        return replace(self._page(source, options, captioner, should_stop, on_settled)[0])  # the caller adds the heading
 
     def read_ahead(self, source: Any, options: DescribeOptions, captioner: Any, *,
                    should_stop: Callable[[], bool], on_settled: Callable[[str], None] | None = None) -> bool:
         """Read the page the user will most likely ask for next, while this one is heard
         (`on_settled` hears its first lines, for a Page Down that comes before it is done).
-        False when it was read already."""
+        False when it was read already (or the read was stopped)."""
+        return self._page(source, options, captioner, should_stop, on_settled)[1] and not should_stop()
+
+    def _page(self, source: Any, options: DescribeOptions, captioner: Any, should_stop: Callable[[], bool],
+              on_settled: Callable[[str], None] | None) -> tuple[Caption, bool]:
+        """The page kept from an earlier read (its text said to `on_settled` at once), else read
+        now and kept unless cut short; True when it was read now."""
         key = page_key(source, options, captioner)
-        if key in self._pages:
+        kept = self._pages.get(key)
+        if kept is not None:
             if on_settled is not None:
-                on_settled(self._pages[key].caption)
-            return False
+                on_settled(kept.caption)
+            return kept, False
         caption = self._read_page(source, options, captioner, should_stop=should_stop, on_settled=on_settled)
-        if should_stop():
-            return False
-        self._keep(key, caption)
-        return True
+        if not should_stop():  # a page cut short is not kept
+            self._keep(key, caption)
+        return caption, True
 
     def _keep(self, key: tuple, caption: Caption) -> None:
         self._pages[key] = caption
