@@ -168,6 +168,8 @@ class Captioner:
             if self.cache.get(self._prompt_key(key, option)) is None:
                 self._encode_prompt(key, features, option, {})
                 done += 1
+        if done:
+            release_free_memory()  # the text encoder's freed activations, as after a describe
         return done
 
     def _encode_prompt(self, features_key: tuple, features: Any, options: DescribeOptions,
@@ -227,8 +229,8 @@ class Captioner:
                            seed=options.seed)
             timings["alternatives"] = (time.perf_counter() - t) * 1000.0
             alternatives = [prepared.answer(seq)[0] for seq in alt.sequences]
-        # What the vision encoder's run gave back (arena shrinkage) glibc still holds: return it.
-        # Florence-2-base int8, at rest after a describe: 866 MB -> 620 MB (shrink) -> 467 MB.
+        # What the runs gave back (arena shrinkage, models/session.py) glibc still holds: return
+        # it. Florence-2-base int8, at rest after a describe: 866 MB -> 620 MB (shrink) -> 467 MB.
         release_free_memory()
         return Caption(
             caption=text, token_ids=out.sequences[0], confidence=out.confidence, task=options.task,

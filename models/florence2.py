@@ -47,8 +47,7 @@ class Florence2:
     def encode(self, pixel_values: np.ndarray, timings: dict[str, float]) -> np.ndarray:
         """The vision encoder's image features: the same for every task and detail level."""
         t = time.perf_counter()
-        # shrink: its ~500 MB of activations go back to the system after the run (issue 23).
-        features = run(self.vision, {"pixel_values": pixel_values}, [self._vision_out], shrink=True)[0]
+        features = run(self.vision, {"pixel_values": pixel_values}, [self._vision_out])[0]
         timings["vision"] = _ms(t)
         return features
 

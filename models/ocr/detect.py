@@ -114,8 +114,6 @@ def boxes_from_map(prob: np.ndarray, width: int, height: int) -> tuple[np.ndarra
 def detect(session: object, bgr: np.ndarray) -> Detection:
     h, w = bgr.shape[:2]
     name = session.get_inputs()[0].name  # type: ignore[attr-defined]
-    # shrink: a full screen's activations (hundreds of MB, more for a larger screen) go back to
-    # the system after the run instead of staying with the window all day (issues 23, 24).
-    prob = run(session, {name: detector_input(bgr)}, shrink=True)[0][0, 0]
+    prob = run(session, {name: detector_input(bgr)})[0][0, 0]
     boxes, scores = boxes_from_map(prob, w, h)
     return Detection(boxes, scores, prob)
