@@ -74,11 +74,20 @@ class PictureCache:
                 return
             self._items[key] = (value, nbytes)
             self.stats.bytes += nbytes
-            while self.stats.bytes > self.max_bytes:
-                _, (_, dropped) = self._items.popitem(last=False)
-                self.stats.bytes -= dropped
-                self.stats.evictions += 1
-            self._sync()
+            self._evict()
+
+    def resize(self, max_bytes: int) -> None:
+        """A new budget; the least recently used go at once when it is smaller."""
+        with self._lock:
+            self.max_bytes = max_bytes
+            self._evict()
+
+    def _evict(self) -> None:
+        while self.stats.bytes > self.max_bytes:
+            _, (_, dropped) = self._items.popitem(last=False)
+            self.stats.bytes -= dropped
+            self.stats.evictions += 1
+        self._sync()
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T], nbytes: Callable[[T], int]) -> tuple[T, bool]:
         """(value, True) when it was cached; else compute, keep and return (value, False)."""

@@ -101,3 +101,35 @@ def test_ask_is_in_the_menu_help_and_tab_order(make_window):
     assert "Ask about the picture…: Ctrl+Shift+A" in shortcut_list(window.actions)
     button = window.findChild(type(window.current_buttons[0]), "button_ask")
     assert button is not None and button.accessibleName() == "Ask…".replace("…", "")
+
+
+def test_the_question_model_leaves_memory_when_idle_and_the_follow_up_keeps_its_turn(qtbot, tmp_path, tiny_smolvlm_onnx):
+    """RELEASE_AFTER_S shortened: after a question the model is let go; the follow-up loads it
+    again and is asked with the first turn, so it gives the transformers-exact follow-up answer."""
+    from desktop.work.ask_engine import AskEngine
+    from desktop.work.workers import TaskManager
+
+    path = picture(tmp_path / "red.png", size=(140, 90))
+    chat = Asker.load(tiny_smolvlm_onnx, "cpu", one_tile=True, cache=PictureCache()).conversation(path)
+    expected = [chat.ask(q).answer for q in QUESTIONS]
+    tasks = TaskManager()
+    engine = AskEngine(tasks, find_model=lambda: tiny_smolvlm_onnx, release_after_s=0.5)
+    engine.model_folder()
+    source = ImageSource(str(path), path, "file")
+
+    def answer(question: str):
+        done: list = []
+        engine.ask(source, question, to_english=None, on_text=lambda _: None, on_done=done.append,
+                   on_failed=done.append)
+        qtbot.waitUntil(lambda: bool(done), timeout=TIMEOUT_MS)
+        return done[0]
+
+    try:
+        first = answer(QUESTIONS[0])
+        qtbot.waitUntil(lambda: engine.releases == 1, timeout=TIMEOUT_MS)
+        assert engine._asker is None and engine._chat is None
+        second = answer(QUESTIONS[1])
+        assert [first.answer, second.answer] == expected
+        assert engine.loads == 2 and [q for q, _ in engine._chat[1].turns] == list(QUESTIONS)
+    finally:
+        tasks.shutdown()

@@ -25,6 +25,9 @@ def test_least_recently_used_goes_first_within_the_budget():
     assert cache.get(("huge", "m", "features")) is None and cache.stats.entries == 3
     cache.forget("a")
     assert cache.get(("a", "m", "features")) is None and cache.stats.bytes == 200
+    cache.resize(100)  # the window's smaller budget: the least recently used go at once
+    assert cache.get(("c", "m", "features")) is None and cache.get(("d", "m", "features")) == "d"
+    assert cache.stats.bytes == 100 and cache.stats.entries == 1
 
 
 def test_get_or_compute_computes_once():

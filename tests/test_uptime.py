@@ -77,6 +77,7 @@ def _capture(env: dict[str, str], by_command: bool) -> str | None:
 def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2_onnx: Path) -> None:
     from export.benchmark.latency_session import AppSession, XServer, missing_tools
     from desktop.results.history import MAX_ENTRIES, HistoryStore
+    from desktop.window.launch import WINDOW_CACHE_BYTES
 
     if missing_tools():
         pytest.fail(f"needs {', '.join(missing_tools())}; install them: `make system-test` (packaging/system-packages.txt)", pytrace=False)
@@ -100,6 +101,7 @@ def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2
         last = _settled(app.proc.pid, first)
         samples[CAPTURES] = last
         assert app.proc.poll() is None, app.output()[-2000:]
+        cache = (app.request({"cmd": "status"}) or {}).get("picture_cache")
     finally:
         app.close()  # quitting finishes the history write of the last result
         server.close()
@@ -120,3 +122,5 @@ def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2
     assert growth <= 0.05
     assert last[1] <= first[1] and last[2] <= first[2]
     assert len(entries) == min(CAPTURES, MAX_ENTRIES) and all(thumbs)
+    # Encoded pictures kept for "describe again" stay within the window's budget all day.
+    assert cache is not None and cache["max_bytes"] == WINDOW_CACHE_BYTES and 0 < cache["bytes"] <= cache["max_bytes"]

@@ -28,6 +28,7 @@ def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
     """Answer one request from another process (runs on the GUI thread)."""
     from desktop.capture.grab import KINDS
     from desktop.window.tray import show_window
+    from models.picture_cache import shared_cache
     from models.results import DETAILS
 
     cmd = request.get("cmd")
@@ -44,6 +45,7 @@ def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
             "hotkeys": {"active": window.hotkeys.active, "reason": window.shortcuts.reason()},
             "visible": window.isVisible(), "reader": window.speech.reader,
             "heavy_modules": sorted(m for m in HEAVY_MODULES if m in sys.modules),
+            "picture_cache": {"bytes": shared_cache().stats.bytes, "max_bytes": shared_cache().max_bytes},
         })
     elif cmd == "capture":
         kind = request.get("kind", "screen")
@@ -89,16 +91,27 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+# Encoded pictures the window keeps: the last four Florence-2 pictures at all three detail
+# levels (7.2 MB each) or one-tile SmolVLM conversations. The process-wide default (192 MB) is
+# for `lumen ask` on many tiles; in the tray all day it would grow the window by that much.
+WINDOW_CACHE_BYTES = 32 << 20
+
+
 def build_window(settings: Any, model_dir: Path | None, **kwargs: Any) -> Any:
     """The main window (this module alone knows its class): `run_app`, and the document bench
     (desktop/window/bench_pages.py), which drives the real window offscreen."""
     from desktop.window.main_window import MainWindow
+    from models.picture_cache import shared_cache
 
+    shared_cache().resize(WINDOW_CACHE_BYTES)
     return MainWindow(settings, model_dir, **kwargs)
 
 
 def run_app(model: str | None) -> int:
     """Open the window (with the model folder `model`, else the installed default)."""
+    from models.memory import fewer_heaps
+
+    fewer_heaps()  # before Qt and the workers start their threads
     logging.basicConfig(level=os.environ.get("LUMEN_LOG", "WARNING"), format="lumen: %(message)s")
     try:
         if send({"cmd": "show"}, timeout_s=3.0) is not None:

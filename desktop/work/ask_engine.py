@@ -5,30 +5,69 @@ Asker lives on its own worker thread ("asker"); the conversation about the curre
 kept there too, and the encoded picture in the shared picture cache, so a follow-up question
 costs its own words, not the picture again. One lane: a new question (or Esc) stops the one in
 flight.
+
+The model leaves memory when no question has come for RELEASE_AFTER_S (SmolVLM-256M int8 holds
+about 290 MB, more than the description model's working memory): a window in the tray all day
+should not carry it because of one question in the morning. The next question loads it again;
+the conversation's earlier turns are kept, so a follow-up still has them.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 
 from desktop.imaging import ImageSource
 from desktop.work.model_threads import SPIN, model_threads
 from desktop.work.workers import Failed, JobContext, TaskManager
+from services.worker import LOW
 
 ASK_LANE = "ask"
+RELEASE_LANE = "release"
+RELEASE_AFTER_S = 600.0
 
 
 class AskEngine(QObject):
-    def __init__(self, tasks: TaskManager, find_model: Callable[[], Path | None] | None = None) -> None:
+    def __init__(self, tasks: TaskManager, find_model: Callable[[], Path | None] | None = None,
+                 release_after_s: float = RELEASE_AFTER_S) -> None:
         super().__init__()
         self._worker = tasks.worker("asker")
         self._find = find_model or _installed_model
         self._asker: Any = None  # worker thread only
         self._chat: Any = None  # worker thread only: (source, Conversation)
+        self._kept: Any = None  # worker thread only: (source, turns) of a released conversation
         self.folder: Path | None = None
+        self.loads = 0  # times the model was loaded (worker thread; read by tests)
+        self.releases = 0  # times it left memory, idle (worker thread; read by tests)
+        self._release_after_s = release_after_s
+        self._used = time.monotonic()  # the last question or preparation (GUI thread)
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(int(release_after_s * 1000))
+        self._idle.timeout.connect(self._release_when_idle)
+
+    def _touch(self) -> None:
+        """A question or a preparation (GUI thread): the idle time starts again."""
+        self._used = time.monotonic()
+        self._idle.start()
+
+    def _release_when_idle(self) -> None:
+        from models.memory import release_free_memory
+
+        def job(ctx: JobContext) -> None:
+            # Checked again on the worker: a question that came meanwhile keeps the model.
+            if self._asker is None or time.monotonic() - self._used < self._release_after_s:
+                return
+            if self._chat is not None:
+                self._kept = (self._chat[0], list(self._chat[1].turns))
+            self._asker = self._chat = None
+            self.releases += 1
+            release_free_memory()
+
+        self._worker.submit(job, lane=RELEASE_LANE, priority=LOW, name="release the question model")
 
     def model_folder(self) -> Path | None:
         """The SmolVLM folder a question will use (checked on the GUI thread: registry files only)."""
@@ -45,8 +84,12 @@ class AskEngine(QObject):
             # One tile: an answer in seconds; all 13-17 tiles take ~13 times longer to encode
             # (README, Speed: Asking).
             self._asker, self._chat = Asker.load(folder, threads=model_threads(), one_tile=True, spin=SPIN), None
+            self.loads += 1
         if self._chat is None or self._chat[0] is not source:
             self._chat = (source, self._asker.conversation(source.data))
+            if self._kept is not None and self._kept[0] is source:  # back after a release
+                self._chat[1].turns = self._kept[1]
+            self._kept = None
         return self._chat[1]
 
     def prepare(self, source: ImageSource, on_failed: Failed) -> JobContext:
@@ -54,6 +97,7 @@ class AskEngine(QObject):
         field just opened): the answer then costs only its own tokens. A question asked
         meanwhile waits for this encoding, which it needs anyway."""
         folder = self.folder
+        self._touch()
 
         def job(ctx: JobContext) -> None:
             self._conversation(folder, source)
@@ -65,6 +109,7 @@ class AskEngine(QObject):
         """Answer `question` about `source` on the worker; earlier questions about the same
         source are in the prompt. Callbacks run on the GUI thread."""
         folder = self.folder
+        self._touch()
 
         def job(ctx: JobContext) -> Any:
             chat = self._conversation(folder, source)
