@@ -7,7 +7,7 @@ costs its own words, not the picture again. One lane: a new question (or Esc) st
 flight.
 
 The model leaves memory when no question has come for RELEASE_AFTER_S (SmolVLM-256M int8 holds
-about 290 MB, more than the description model's working memory): a window in the tray all day
+about 290 MB): a window in the tray all day
 should not carry it because of one question in the morning. The next question loads it again;
 the conversation's earlier turns are kept, so a follow-up still has them.
 """
@@ -58,8 +58,9 @@ class AskEngine(QObject):
         from models.memory import release_free_memory
 
         def job(ctx: JobContext) -> None:
-            # Checked again on the worker: a question that came meanwhile keeps the model.
-            if self._asker is None or time.monotonic() - self._used < self._release_after_s:
+            # Checked again on the worker: a question that came meanwhile keeps the model (Qt's
+            # coarse timers may fire up to 5% early, hence the margin).
+            if self._asker is None or time.monotonic() - self._used < 0.9 * self._release_after_s:
                 return
             if self._chat is not None:
                 self._kept = (self._chat[0], list(self._chat[1].turns))
