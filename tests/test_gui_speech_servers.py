@@ -5,7 +5,8 @@ dispatcher's dummy voice, its log as the record of what would be heard).
 Lumen speaks with "my screen reader when one is running, else Lumen's voice" and its voice on
 (played to ALSA's null device; Lumen's trace records what it played). Holds: while a server is
 gone the result is said by Lumen's voice and the window answers; once it is back, the next
-result reaches speech-dispatcher again (Lumen reconnects by itself).
+result reaches speech-dispatcher again (Lumen reconnects by itself). The window's own stall
+marks (desktop/window/stall_watch.py) say how long its event loop was held while a server was gone.
 """
 from __future__ import annotations
 
@@ -79,6 +80,7 @@ def _kill(proc: subprocess.Popen, sig: int) -> None:
 def test_speech_dispatcher_and_orca_restarted(orca: OrcaSession, tmp_path, tiny_florence2_onnx) -> None:
     lumen = Lumen(orca, tmp_path, tiny_florence2_onnx, voice=True)
     pings: list[float] = []
+    gone: list[tuple[float, float]] = []  # monotonic spans while a server was gone
     try:
         lumen.wait(lambda s: s["model"] == "ready" and s["visible"] and s["reader"] == "Orca",
                    "the window, the model and Orca found")
@@ -88,6 +90,7 @@ def test_speech_dispatcher_and_orca_restarted(orca: OrcaSession, tmp_path, tiny_
         # speech-dispatcher killed: the result is said by Lumen's voice, the window answers
         speechd = _proc(orca, "speech-dispatcher")
         argv = list(speechd.args)
+        started = time.monotonic()
         _kill(speechd, signal.SIGKILL)
         outage: list[float] = []
         text, since = _capture(lumen, outage)
@@ -98,10 +101,12 @@ def test_speech_dispatcher_and_orca_restarted(orca: OrcaSession, tmp_path, tiny_
         orca.speechd_socket.unlink(missing_ok=True)
         orca._spawn(argv, orca.env)
         orca._wait(orca.speechd_socket.exists, 60, "speech-dispatcher's socket")
+        gone.append((started, time.monotonic()))
         text, since = _capture(lumen, pings)
         heard_after(orca, text, since)
 
         # Orca quit: Lumen finds no screen reader and speaks with its own voice
+        started = time.monotonic()
         _kill(_proc(orca, "script"), signal.SIGTERM)
         lumen.wait(lambda s: s["reader"] == "", "Lumen to see that Orca quit", timeout=60)
         text, since = _capture(lumen, outage)
@@ -113,13 +118,21 @@ def test_speech_dispatcher_and_orca_restarted(orca: OrcaSession, tmp_path, tiny_
                      str(orca.orca_log)], orca.env)
         orca.wait_for_log(lambda log: "Screen reader on." in log, 60, "Orca to start again")
         lumen.wait(lambda s: s["reader"] == "Orca", "Lumen to find Orca again", timeout=60)
+        gone.append((started, time.monotonic()))
         text, since = _capture(lumen, pings)
         heard_after(orca, text, since)
         assert lumen.proc.poll() is None
+        stalls = [e for e in latency_trace.read(lumen.trace) if e["event"] == "gui_stall"]
     finally:
         lumen.close()
+    during = [e["ms"] for e in stalls if any(a <= e["since"] <= b for a, b in gone)]
+    soak.report(f"speech servers: GUI thread stalls over 50 ms: {sorted(e['ms'] for e in stalls)} ms "
+                f"({sorted(during)} while a server was gone)")
     soak.report(f"speech servers: speech-dispatcher killed and restarted, Orca quit and restarted: "
                 f"every result heard (Lumen's voice while a server was gone); window answered "
                 f"{len(pings) + len(outage)} status requests, slowest {max(pings + outage) * 1000:.0f} ms "
                 f"({max(outage) * 1000:.0f} ms while a server was gone)")
     assert max(pings + outage) < 5.0  # answered: never stuck behind a dead speech server
+    # The goal is 100 ms (0 stalls over 50 ms measured quiet); 1 s leaves room for other jobs
+    # on CI's two cores, while a call waiting on the dead server (a connect timeout) fails it.
+    assert max(during, default=0) < 1000, during

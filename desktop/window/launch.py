@@ -129,6 +129,7 @@ def run_app(model: str | None) -> int:
     from desktop.work.caption_engine import resolve_model_dir
     from desktop.settings import load_settings
     from desktop.capture.single_instance import InstanceServer
+    from desktop.window.stall_watch import StallWatch
     from desktop.window.tray import create_tray
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -140,6 +141,7 @@ def run_app(model: str | None) -> int:
     folder = resolve_model_dir(model)
     window = build_window(settings, folder.resolve() if folder else None)
     window.quit_requested.connect(app.quit)
+    StallWatch(app)  # marks the GUI thread's stalls in the latency trace, when tracing
     server = InstanceServer(lambda request, reply: handle_request(window, request, reply))
     if not server.listen():
         log.warning("another Lumen took the instance name; `lumen capture` will talk to that one")
