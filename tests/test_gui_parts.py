@@ -275,6 +275,25 @@ def test_serial_worker_runs_in_order_and_a_lane_keeps_only_the_last(qtbot):
     assert tasks.shutdown(timeout=2) is None and not worker.busy
 
 
+def test_memory_goes_back_once_the_workers_are_idle_a_moment(qtbot, monkeypatch):
+    from desktop.work import workers
+
+    returned = []
+    monkeypatch.setattr(workers, "release_free_memory", lambda: returned.append(threading.get_ident()))
+    monkeypatch.setattr(workers, "TRIM_AFTER_MS", 200)
+    tasks = workers.TaskManager()
+    a, b = tasks.worker("a"), tasks.worker("b")
+    for _ in range(5):  # a burst on two workers: one return, after the last of it
+        a.submit(lambda ctx: None)
+        b.submit(lambda ctx: None)
+    qtbot.waitUntil(lambda: len(returned) == 1, timeout=5000)
+    qtbot.wait(400)
+    assert len(returned) == 1 and threading.get_ident() not in returned  # on the pool
+    a.submit(lambda ctx: None)  # the next job: another return
+    qtbot.waitUntil(lambda: len(returned) == 2, timeout=5000)
+    tasks.shutdown(timeout=2)
+
+
 def test_coalescer_runs_the_last_call_of_a_burst_once(qtbot):
     from desktop.work.workers import Coalescer
 

@@ -277,3 +277,59 @@ started.wait(10)
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "stopped cleanly"
+
+
+class Picture:
+    """Stands for a screen capture a job holds."""
+
+
+def test_a_finished_or_failed_job_lets_go_of_what_it_held_without_the_garbage_collector(
+        worker: SerialWorker) -> None:
+    import gc
+    import weakref
+
+    held: list[weakref.ref[Picture]] = []
+
+    def fails(job: Job[Any]) -> None:
+        picture = Picture()  # a local of a frame in the traceback, with `job`: a cycle
+        held.append(weakref.ref(picture))
+        raise CancelledError("superseded")
+
+    picture = Picture()
+    held.append(weakref.ref(picture))
+    gc.disable()  # what is freed here is freed by reference counts alone
+    try:
+        failed = worker.submit(fails)
+        closure = worker.submit(lambda job, picture=picture: "done")  # held by the job's function
+        del picture
+        assert closure.result(HANG) == "done"
+        with pytest.raises(CancelledError):
+            failed.result(HANG)
+        assert worker.wait_idle(timeout=HANG)
+        # the jobs, their futures and the error (with file and line) are still here; the pictures are not
+        assert [ref() for ref in held] == [None, None]
+        assert failed.future.exception().__traceback__ is not None
+    finally:
+        gc.enable()
+
+
+def test_on_idle_runs_on_the_worker_once_the_last_waiting_job_has_run() -> None:
+    calls: list[str] = []
+    w = SerialWorker("idle", on_idle=lambda: calls.append(threading.current_thread().name))
+    try:
+        gate, _ = _hold(w)
+        jobs = [w.submit(lambda job: None) for _ in range(3)]
+        gate.release.set()
+        for job in jobs:
+            job.result(HANG)
+        assert w.wait_idle(timeout=HANG)
+        w.submit(lambda job: None).result(HANG)
+        assert w.wait_idle(timeout=HANG)
+        deadline = threading.Event()
+        for _ in range(100):  # on_idle follows the job's outcome by a moment
+            if len(calls) == 2:
+                break
+            deadline.wait(0.05)
+        assert calls == ["idle", "idle"]
+    finally:
+        assert w.shutdown(timeout=HANG)

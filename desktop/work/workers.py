@@ -21,10 +21,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from models.memory import release_free_memory
 from services.worker import Done, Failed, Job, SerialWorker
 
 log = logging.getLogger(__name__)
 
+TRIM_AFTER_MS = 1500  # a worker idle this long (restarted by each one going idle): memory returned
 JobContext = Job  # what a job sees: should_stop(), cancel(), post() to the GUI thread
 __all__ = ["Coalescer", "Done", "Failed", "GuiBridge", "JobContext", "SerialWorker", "TaskManager"]
 
@@ -45,9 +47,12 @@ class GuiBridge(QObject):
         except Exception:  # a callback bug must never end the app
             log.exception("error in a GUI-thread callback")
 
-    def worker(self, name: str, on_error: Failed | None = None) -> SerialWorker:
-        """A serial worker whose callbacks run on this bridge's (the GUI) thread."""
-        return SerialWorker(name, deliver=self.deliver.emit, on_error=on_error)
+    def worker(self, name: str, on_error: Failed | None = None,
+               on_idle: Callable[[], None] | None = None) -> SerialWorker:
+        """A serial worker whose callbacks run on this bridge's (the GUI) thread; `on_idle` is
+        called on the GUI thread each time its last waiting job has run."""
+        idle = (lambda: self.deliver.emit(on_idle)) if on_idle is not None else None
+        return SerialWorker(name, deliver=self.deliver.emit, on_error=on_error, on_idle=idle)
 
 
 class TaskManager(QObject):
@@ -60,6 +65,14 @@ class TaskManager(QObject):
         self._bridge = GuiBridge()
         self._pool = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="lumen-pool")
         self._workers: dict[str, SerialWorker] = {}
+        # When the workers have been idle a moment, what glibc holds free goes back to the
+        # system: a burst of superseded describes frees its pictures and arrays on several
+        # threads after the describe's own trim, and a day in the tray would keep the peak.
+        self._trim = QTimer(self)
+        self._trim.setSingleShot(True)
+        self._trim.setInterval(TRIM_AFTER_MS)
+        self._trim.timeout.connect(self._return_memory)
+        self._closed = False
 
     def _default_error(self, exc: BaseException) -> None:
         log.error("background job failed: %s", exc, exc_info=exc)
@@ -68,7 +81,7 @@ class TaskManager(QObject):
     def worker(self, name: str) -> SerialWorker:
         """The single-thread worker called `name`, started on first use."""
         if name not in self._workers:
-            self._workers[name] = self._bridge.worker(f"lumen-{name}", self._default_error)
+            self._workers[name] = self._bridge.worker(f"lumen-{name}", self._default_error, self._trim.start)
         return self._workers[name]
 
     def run(
@@ -95,7 +108,13 @@ class TaskManager(QObject):
         """Call `fn` on the GUI thread, from any thread (hotkey listeners, socket handlers)."""
         self._bridge.deliver.emit(fn)
 
+    def _return_memory(self) -> None:
+        if not self._closed:  # an idle signal may still arrive after shutdown
+            self._pool.submit(release_free_memory)
+
     def shutdown(self, timeout: float = 5.0) -> None:
+        self._closed = True
+        self._trim.stop()
         for worker in self._workers.values():
             worker.shutdown(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
