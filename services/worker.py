@@ -256,7 +256,8 @@ class SerialWorker:
                 entry = min(self._waiting, key=lambda e: e[:2])
                 self._waiting.remove(entry)
                 job = self._current = entry[2]
-            if not job.future.set_running_or_notify_cancel():
+            started = job.future.set_running_or_notify_cancel()
+            if not started:
                 outcome: tuple[bool, Any] = (False, CancelledError("cancelled before it started"))
             else:
                 try:
@@ -267,17 +268,18 @@ class SerialWorker:
                     # the garbage collector's next full pass, which hammered keys outran by 100 MB.
                     _clear_locals(exc)
                     outcome = (False, exc)
-                if outcome[0]:
-                    job.future.set_result(outcome[1])
-                else:
-                    job.future.set_exception(outcome[1])
             job.fn = _spent  # its closure (the picture, the callbacks) is not needed again
-            with self._cond:
-                self._current = None
+            with self._cond:  # counted before the outcome is out: whoever got it sees the count
                 if job.cancelled:
                     self.cancelled += 1
                 else:
                     self.completed += 1
+            if started and outcome[0]:
+                job.future.set_result(outcome[1])
+            elif started:
+                job.future.set_exception(outcome[1])
+            with self._cond:
+                self._current = None
                 self._cond.notify_all()
             wanted = job.on_done if outcome[0] else (job.on_failed or self._on_error)
             if wanted is not None and not job.cancelled:

@@ -134,12 +134,14 @@ def test_every_shortcut_pressed_50_times_in_5_seconds(tmp_path: Path, tiny_flore
         answered = next(e["t"] for e in events if e["event"] == "result_shown") - since
         rss.append(_rss_kb(app.proc.pid))
         assert _overlaps(app.events()) == 0
+        stalls = sorted(e["ms"] for e in app.events() if e["event"] == "gui_stall")
     finally:
         app.close()
         server.close()
     first, again = (rss[1] - rss[0]) / rss[0], (rss[-1] - rss[1]) / rss[1]
     soak.report("hammered keys: " + "; ".join(figures) + f"; {ROUNDS} rounds of all five, 0 crashes, "
                 f"0 error dialogs, 0 speech overlaps; next single press answered in {answered:.2f} s; "
+                f"GUI thread stalls over 50 ms: {len(stalls)}, longest {max(stalls, default=0)} ms; "
                 f"RSS MB before / after each round / after the single press: "
                 f"{[r // 1024 for r in rss]} (first round {first:+.1%}, then {again:+.1%})")
     # Quiet, the round ends 6-7% above where it started and later presses add nothing (README,
