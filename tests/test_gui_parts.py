@@ -244,6 +244,53 @@ def test_instance_server_answers_and_a_stale_socket_is_taken_over(qtbot, tmp_pat
     server.close()
 
 
+def test_instance_server_keeps_nothing_of_finished_connections(qtbot, tmp_path):
+    """A day of `lumen capture` presses: every connection's socket goes when it closes, also one
+    whose client left before the answer (its reply comes later and finds it closed)."""
+    import gc
+    import socket
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtNetwork import QLocalSocket
+
+    from desktop.capture.single_instance import InstanceServer, server_name
+
+    late: list = []
+
+    def handler(request, reply):
+        if request["cmd"] == "slow":
+            late.append(reply)
+            QTimer.singleShot(300, lambda: reply({"ok": True}))
+        else:
+            reply({"ok": True})
+
+    server = InstanceServer(handler)
+    assert server.listen()
+    answers: list = []
+
+    def clients() -> None:
+        for i in range(40):
+            with socket.socket(socket.AF_UNIX) as sock:  # a plain client, as a script would be
+                sock.connect(server_name())
+                sock.sendall(b'{"cmd": "slow"}\n' if i % 10 == 0 else b'{"cmd": "ping"}\n')
+                if i % 10:
+                    answers.append(sock.makefile().readline())  # the slow ones leave unanswered
+
+    thread = threading.Thread(target=clients, daemon=True)
+    thread.start()
+    qtbot.waitUntil(lambda: not thread.is_alive() and len(late) == 4, timeout=60_000)
+    qtbot.wait(500)  # the last late reply has run
+    late.clear()
+
+    def sockets() -> int:
+        gc.collect()
+        return sum(isinstance(o, QLocalSocket) for o in gc.get_objects())
+
+    assert len(answers) == 36 and all('"ok": true' in a for a in answers)
+    qtbot.waitUntil(lambda: sockets() == 0, timeout=10_000)  # 40 before the fix
+    server.close()
+
+
 # ----- background tasks -----
 def test_serial_worker_runs_in_order_and_a_lane_keeps_only_the_last(qtbot):
     from desktop.work.workers import TaskManager
