@@ -46,6 +46,7 @@ def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
             "visible": window.isVisible(), "reader": window.speech.reader,
             "heavy_modules": sorted(m for m in HEAVY_MODULES if m in sys.modules),
             "picture_cache": {"bytes": shared_cache().stats.bytes, "max_bytes": shared_cache().max_bytes},
+            "memory_returns": window.tasks.memory_returns, "settling": window.tasks.settling,
         })
     elif cmd == "capture":
         kind = request.get("kind", "screen")

@@ -72,6 +72,7 @@ class TaskManager(QObject):
         self._trim.setSingleShot(True)
         self._trim.setInterval(TRIM_AFTER_MS)
         self._trim.timeout.connect(self._return_memory)
+        self.memory_returns = 0  # how many times; `lumen`'s status reports it (the uptime test waits on it)
         self._closed = False
 
     def _default_error(self, exc: BaseException) -> None:
@@ -108,11 +109,17 @@ class TaskManager(QObject):
         """Call `fn` on the GUI thread, from any thread (hotkey listeners, socket handlers)."""
         self._bridge.deliver.emit(fn)
 
+    @property
+    def settling(self) -> bool:
+        """True while a worker has work or the memory return after it is still to come."""
+        return self._trim.isActive() or any(worker.busy for worker in self._workers.values())
+
     def _return_memory(self) -> None:
         # On the GUI thread: malloc_trim takes 1-2 ms on a fragmented 200 MB heap, and a pool
         # thread would be one more thread for the window's life.
         if not self._closed:  # an idle signal may still arrive after shutdown
             release_free_memory()
+            self.memory_returns += 1
 
     def shutdown(self, timeout: float = 5.0) -> None:
         self._closed = True
