@@ -93,7 +93,7 @@ def _capture(env: dict[str, str], by_command: bool) -> str | None:
 def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2_onnx: Path) -> None:
     from export.benchmark.latency_session import AppSession, XServer, missing_tools
     from desktop.results.history import MAX_ENTRIES, HistoryStore
-    from desktop.window.launch import WINDOW_CACHE_BYTES
+    from desktop.window.launch import QT_PIXMAP_CACHE_KB, WINDOW_CACHE_BYTES
 
     if missing_tools():
         pytest.fail(f"needs {', '.join(missing_tools())}; install them: `make system-test` (packaging/system-packages.txt)", pytrace=False)
@@ -125,7 +125,8 @@ def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2
         last = _settled(app.proc.pid, first)
         samples[CAPTURES] = last
         assert app.proc.poll() is None, app.output()[-2000:]
-        cache = (app.request({"cmd": "status"}) or {}).get("picture_cache")
+        status = app.request({"cmd": "status"}) or {}
+        cache = status.get("picture_cache")
     finally:
         app.close()  # quitting finishes the history write of the last result
         server.close()
@@ -149,6 +150,7 @@ def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2
     assert len(entries) == min(CAPTURES, MAX_ENTRIES) and all(thumbs)
     # Encoded pictures kept for "describe again" stay within the window's budget all day.
     assert cache is not None and cache["max_bytes"] == WINDOW_CACHE_BYTES and 0 < cache["bytes"] <= cache["max_bytes"]
+    assert status["pixmap_cache_kb"] == QT_PIXMAP_CACHE_KB  # Qt's own cache of shown thumbnails
 
 
 def _growth(samples: dict[int, tuple[int, int, int]]) -> tuple[float, float, float]:

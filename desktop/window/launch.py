@@ -26,6 +26,8 @@ HEAVY_MODULES = ("torch", "transformers", "onnx", "scipy", "matplotlib", "pandas
 
 def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
     """Answer one request from another process (runs on the GUI thread)."""
+    from PySide6.QtGui import QPixmapCache
+
     from desktop.capture.grab import KINDS
     from desktop.window.tray import show_window
     from models.picture_cache import shared_cache
@@ -47,6 +49,7 @@ def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
             "heavy_modules": sorted(m for m in HEAVY_MODULES if m in sys.modules),
             "picture_cache": {"bytes": shared_cache().stats.bytes, "max_bytes": shared_cache().max_bytes},
             "memory_returns": window.tasks.memory_returns, "settling": window.tasks.settling,
+            "pixmap_cache_kb": QPixmapCache.cacheLimit(),
         })
     elif cmd == "capture":
         kind = request.get("kind", "screen")
@@ -96,15 +99,22 @@ def display_available() -> bool:
 # levels (7.2 MB each) or one-tile SmolVLM conversations. The process-wide default (192 MB) is
 # for `lumen ask` on many tiles; in the tray all day it would grow the window by that much.
 WINDOW_CACHE_BYTES = 32 << 20
+# Qt's pixmap cache (10 MB by default) kept a copy of every thumbnail the window showed, each a
+# new picture never shown again: 42 KB a capture until the cache was full, the first 10 MB of a
+# day's growth. Icons and the style's pixmaps fit in what is left.
+QT_PIXMAP_CACHE_KB = 2048
 
 
 def build_window(settings: Any, model_dir: Path | None, **kwargs: Any) -> Any:
     """The main window (this module alone knows its class): `run_app`, and the document bench
     (desktop/window/bench_pages.py), which drives the real window offscreen."""
+    from PySide6.QtGui import QPixmapCache
+
     from desktop.window.main_window import MainWindow
     from models.picture_cache import shared_cache
 
     shared_cache().resize(WINDOW_CACHE_BYTES)
+    QPixmapCache.setCacheLimit(QT_PIXMAP_CACHE_KB)
     return MainWindow(settings, model_dir, **kwargs)
 
 
