@@ -7,7 +7,8 @@ plays two things at once, at most one describe starts after the last press (the 
 for, or one still running), a result is shown after the last capture (the last press wins);
 then a single press is answered, and resident memory after the round (and after the single
 press, or with LUMEN_SOAK=full each later round) is back within 20% and 10% (the issue's goal is
-5%: see README, Reliability, for the figures).
+5%: see README, Reliability, for the figures). Memory is read at rest (the window's status says
+its work and the memory return after it are done), starting after one press of each shortcut.
 """
 from __future__ import annotations
 
