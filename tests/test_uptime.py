@@ -57,18 +57,6 @@ def _settled(pid: int, baseline: tuple[int, int, int], tries: int = 50) -> tuple
     return now
 
 
-def _at_rest(app: object, returns_before: int, timeout: float = 120) -> tuple[int, int, int] | None:
-    """Resident kB, threads and files once the window has finished a capture's work and has
-    returned free memory after it (None if it never settles: that is a failure)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = app.request({"cmd": "status"}) or {}
-        if status.get("memory_returns", 0) > returns_before and status.get("settling") is False:
-            return _proc(app.proc.pid)
-        time.sleep(0.05)
-    return None
-
-
 def _capture(env: dict[str, str], by_command: bool) -> str | None:
     """One screen capture described by the running window; what went wrong, or None."""
     if by_command:
@@ -116,10 +104,9 @@ def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2
                 failures.append(f"capture {i}: {problem}")
             samples[i] = _proc(app.proc.pid)
             if settle:
-                at_rest = _at_rest(app, returns)
-                if at_rest is None:
+                if not app.wait_settled(returns, timeout=120):
                     failures.append(f"capture {i}: the window was still busy 120 s after answering")
-                rest[i] = at_rest or samples[i]
+                rest[i] = _proc(app.proc.pid)
         seconds = time.monotonic() - started
         first = samples[max(1, CAPTURES // 10)]
         last = _settled(app.proc.pid, first)
@@ -155,7 +142,8 @@ def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2
 
 def _growth(samples: dict[int, tuple[int, int, int]]) -> tuple[float, float, float]:
     """(growth, early median, late median) of RSS: captures N/10 to N/3 against the last tenth."""
-    first, last_tenth = range(CAPTURES // 10, max(CAPTURES // 3, CAPTURES // 10 + 1) + 1), max(3 * SETTLE_EVERY, CAPTURES // 10)
+    first = range(CAPTURES // 10, max(CAPTURES // 3, CAPTURES // 10 + 1) + 1)
+    last_tenth = max(3 * SETTLE_EVERY, CAPTURES // 10)
     early = [kb for i, (kb, _, _) in samples.items() if i in first]
     late = [kb for i, (kb, _, _) in samples.items() if i > CAPTURES - last_tenth]
     before, after = statistics.median(early), statistics.median(late)

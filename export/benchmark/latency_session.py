@@ -139,6 +139,17 @@ class AppSession:
         except ValueError:
             return None
 
+    def wait_settled(self, returns_before: int = -1, timeout: float = 120.0) -> bool:
+        """Until the window's workers are idle and it has given free memory back after them (a
+        return counted past `returns_before`); False when `timeout` ran out first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.request({"cmd": "status"}) or {}
+            if status.get("memory_returns", 0) > returns_before and status.get("settling") is False:
+                return True
+            time.sleep(0.05)
+        return False
+
     def wait_ready(self, timeout: float) -> dict[str, Any]:
         """Until the window shows, the model and the text reader are loaded and warmed and the
         shortcuts listen."""
