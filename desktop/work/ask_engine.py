@@ -6,7 +6,7 @@ kept there too, and the encoded picture in the shared picture cache, so a follow
 costs its own words, not the picture again. One lane: a new question (or Esc) stops the one in
 flight.
 
-The model leaves memory when no question has come for RELEASE_AFTER_S (SmolVLM-256M int8 holds
+The model leaves memory when it has been idle for RELEASE_AFTER_S after its last question (SmolVLM-256M int8 holds
 about 290 MB): a window in the tray all day
 should not carry it because of one question in the morning. The next question loads it again;
 the conversation's earlier turns are kept, so a follow-up still has them.
@@ -43,7 +43,7 @@ class AskEngine(QObject):
         self.loads = 0  # times the model was loaded (worker thread; read by tests)
         self.releases = 0  # times it left memory, idle (worker thread; read by tests)
         self._release_after_s = release_after_s
-        self._used = time.monotonic()  # the last question or preparation (GUI thread)
+        self._used = time.monotonic()  # the start or end of the last question or preparation
         self._idle = QTimer(self)
         self._idle.setSingleShot(True)
         self._idle.setInterval(int(release_after_s * 1000))
@@ -58,9 +58,14 @@ class AskEngine(QObject):
         from models.memory import release_free_memory
 
         def job(ctx: JobContext) -> None:
-            # Checked again on the worker: a question that came meanwhile keeps the model (Qt's
-            # coarse timers may fire up to 5% early, hence the margin).
-            if self._asker is None or time.monotonic() - self._used < 0.9 * self._release_after_s:
+            # Checked again on the worker: idle time counts from the end of the last question,
+            # and the timer started at its beginning; a long answer (or a question that came
+            # meanwhile) starts the wait again. Qt's coarse timers may fire up to 5% early,
+            # hence the margin.
+            if self._asker is None:
+                return
+            if time.monotonic() - self._used < 0.9 * self._release_after_s:
+                ctx.post(self._idle.start)
                 return
             if self._chat is not None:
                 self._kept = (self._chat[0], list(self._chat[1].turns))
@@ -101,7 +106,10 @@ class AskEngine(QObject):
         self._touch()
 
         def job(ctx: JobContext) -> None:
-            self._conversation(folder, source)
+            try:
+                self._conversation(folder, source)
+            finally:
+                self._used = time.monotonic()
 
         return self._worker.submit(job, on_failed=on_failed, lane=ASK_LANE, name="prepare to ask")
 
@@ -113,9 +121,12 @@ class AskEngine(QObject):
         self._touch()
 
         def job(ctx: JobContext) -> Any:
-            chat = self._conversation(folder, source)
-            english = to_english(question) if to_english else question
-            return chat.ask(english, on_text=lambda text: ctx.post(on_text, text), should_stop=ctx.should_stop)
+            try:
+                chat = self._conversation(folder, source)
+                english = to_english(question) if to_english else question
+                return chat.ask(english, on_text=lambda text: ctx.post(on_text, text), should_stop=ctx.should_stop)
+            finally:
+                self._used = time.monotonic()
 
         return self._worker.submit(job, on_done=on_done, on_failed=on_failed, lane=ASK_LANE, name="ask")
 
