@@ -172,22 +172,21 @@ def _alive(pid: int) -> bool:
 
 def build_once(final: Path, build: Callable[[Path], object]) -> Path:
     """`final`, made by `build(tmp)` in a temporary sibling and renamed into place when done,
-    so a half-built folder is never taken for a finished one."""
+    so a half-built folder is never taken for a finished one. Processes that want the same
+    folder at once wait for the first to build it (one build, not one each on shared cores)."""
     if (final / ".done").is_file():
         return final
-    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    build(tmp)
-    (tmp / ".done").write_text("ok")
-    if (final / ".done").is_file():  # another process finished the same build first
+    from filelock import FileLock  # the export stack's; only the benchmark and tests build
+
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(final.with_name(f"{final.name}.lock")):
+        if (final / ".done").is_file():  # another process built it while this one waited
+            return final
+        tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        return final
-    shutil.rmtree(final, ignore_errors=True)
-    try:
+        tmp.mkdir(parents=True)
+        build(tmp)
+        (tmp / ".done").write_text("ok")
+        shutil.rmtree(final, ignore_errors=True)  # a half-built folder of a killed run
         tmp.rename(final)
-    except OSError:
-        if not (final / ".done").is_file():
-            raise
-        shutil.rmtree(tmp, ignore_errors=True)  # lost a race with an identical build
     return final
