@@ -4,7 +4,9 @@ Encoding the picture is the costly part of every action (SmolVLM-256M's vision e
 tiles, Florence-2's DaViT): asking a follow-up question, describing again at another detail
 level, reading text or listing objects on the picture already on screen should not run it again.
 `PictureCache` keeps recent results by (picture, model, what) and drops the least recently used
-ones when more than `max_bytes` are held.
+ones when more than `max_bytes` are held, or (with `max_pictures`) everything about the least
+recently used pictures beyond that many: a small model's pictures take a few kilobytes each, so
+a byte budget alone would keep thousands of pictures never looked at again.
 
     cache = shared_cache()
     key = (picture_key(rgb), model_id, "image_features")
@@ -48,11 +50,18 @@ class CacheStats:
 
 
 class PictureCache:
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, max_pictures: int | None = None) -> None:
         self.max_bytes = max_bytes
+        self.max_pictures = max_pictures
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
         self.stats = CacheStats()
+
+    @property
+    def pictures(self) -> int:
+        """How many pictures something is kept about."""
+        with self._lock:
+            return len({_picture_of(k) for k in self._items})
 
     def get(self, key: Hashable) -> Any | None:
         with self._lock:
@@ -76,10 +85,10 @@ class PictureCache:
             self.stats.bytes += nbytes
             self._evict()
 
-    def resize(self, max_bytes: int) -> None:
+    def resize(self, max_bytes: int, max_pictures: int | None = None) -> None:
         """A new budget; the least recently used go at once when it is smaller."""
         with self._lock:
-            self.max_bytes = max_bytes
+            self.max_bytes, self.max_pictures = max_bytes, max_pictures
             self._evict()
 
     def _evict(self) -> None:
@@ -87,6 +96,14 @@ class PictureCache:
             _, (_, dropped) = self._items.popitem(last=False)
             self.stats.bytes -= dropped
             self.stats.evictions += 1
+        if self.max_pictures is not None:
+            recent: list[Hashable] = []  # pictures, most recently used first
+            for key in reversed(self._items):
+                if _picture_of(key) not in recent:
+                    recent.append(_picture_of(key))
+            for key in [k for k in self._items if _picture_of(k) in recent[self.max_pictures:]]:
+                self.stats.bytes -= self._items.pop(key)[1]
+                self.stats.evictions += 1
         self._sync()
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T], nbytes: Callable[[T], int]) -> tuple[T, bool]:
@@ -101,7 +118,7 @@ class PictureCache:
     def forget(self, picture: str) -> None:
         """Drop everything about one picture (its key is the first part of every cache key)."""
         with self._lock:
-            for key in [k for k in self._items if isinstance(k, tuple) and k and k[0] == picture]:
+            for key in [k for k in self._items if isinstance(k, tuple) and k and _picture_of(k) == picture]:
                 self.stats.bytes -= self._items.pop(key)[1]
             self._sync()
 
@@ -113,6 +130,11 @@ class PictureCache:
 
     def _sync(self) -> None:
         self.stats.entries = len(self._items)
+
+
+def _picture_of(key: Hashable) -> Hashable:
+    """The picture a key is about: the first part of a tuple key (see the module docstring)."""
+    return key[0] if isinstance(key, tuple) and key else key
 
 
 _shared: PictureCache | None = None

@@ -30,6 +30,26 @@ def test_least_recently_used_goes_first_within_the_budget():
     assert cache.stats.bytes == 100 and cache.stats.entries == 1
 
 
+def test_a_picture_limit_drops_everything_about_the_least_recently_used_pictures():
+    """The window keeps its last few pictures however small a model's encodings are."""
+    cache = PictureCache(max_bytes=10_000, max_pictures=2)
+    cache.put(("a", "m", "features"), "a", 10)
+    cache.put(("a", "m", "prompt", "brief"), "a brief", 10)
+    cache.put(("b", "m", "features"), "b", 10)
+    assert cache.get(("a", "m", "features")) == "a"  # a is used again: b is now the older picture
+    cache.put(("c", "m", "features"), "c", 10)
+    assert cache.get(("b", "m", "features")) is None
+    assert cache.get(("a", "m", "prompt", "brief")) == "a brief" and cache.get(("c", "m", "features")) == "c"
+    assert (cache.pictures, cache.stats.entries, cache.stats.bytes) == (2, 3, 30)
+    cache.put(("c", "m", "prompt", "brief"), "c brief", 10)
+    cache.put(("d", "m", "features"), "d", 10)  # a, now the oldest, goes whole: features and prompt
+    assert cache.pictures == 2 and cache.get(("a", "m", "features")) is None
+    assert cache.get(("a", "m", "prompt", "brief")) is None
+    cache.resize(10_000, 1)  # the limit applies at once
+    assert cache.pictures == 1 and cache.get(("d", "m", "features")) == "d"
+    assert cache.stats.evictions == 5 and cache.stats.bytes == 10
+
+
 def test_get_or_compute_computes_once():
     cache, calls = PictureCache(), []
     compute = lambda: calls.append(1) or np.zeros(10)  # noqa: E731

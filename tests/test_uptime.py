@@ -81,7 +81,7 @@ def _capture(env: dict[str, str], by_command: bool) -> str | None:
 def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2_onnx: Path) -> None:
     from export.benchmark.latency_session import AppSession, XServer, missing_tools
     from desktop.results.history import MAX_ENTRIES, HistoryStore
-    from desktop.window.launch import QT_PIXMAP_CACHE_KB, WINDOW_CACHE_BYTES
+    from desktop.window.launch import QT_PIXMAP_CACHE_KB, WINDOW_CACHE_BYTES, WINDOW_CACHE_PICTURES
 
     if missing_tools():
         pytest.fail(f"needs {', '.join(missing_tools())}; install them: `make system-test` (packaging/system-packages.txt)", pytrace=False)
@@ -135,8 +135,10 @@ def test_many_captures_through_the_running_window(tmp_path: Path, tiny_florence2
     assert growth <= 0.05
     assert last[1] <= first[1] and last[2] <= first[2]
     assert len(entries) == min(CAPTURES, MAX_ENTRIES) and all(thumbs)
-    # Encoded pictures kept for "describe again" stay within the window's budget all day.
+    # Encoded pictures kept for "describe again" stay within the window's budget all day: its
+    # last few pictures (the tiny model's take a few KB each: by bytes alone, thousands).
     assert cache is not None and cache["max_bytes"] == WINDOW_CACHE_BYTES and 0 < cache["bytes"] <= cache["max_bytes"]
+    assert cache["max_pictures"] == WINDOW_CACHE_PICTURES and 0 < cache["pictures"] <= WINDOW_CACHE_PICTURES
     assert status["pixmap_cache_kb"] == QT_PIXMAP_CACHE_KB  # Qt's own cache of shown thumbnails
 
 

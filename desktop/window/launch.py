@@ -47,7 +47,8 @@ def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
             "hotkeys": {"active": window.hotkeys.active, "reason": window.shortcuts.reason()},
             "visible": window.isVisible(), "reader": window.speech.reader,
             "heavy_modules": sorted(m for m in HEAVY_MODULES if m in sys.modules),
-            "picture_cache": {"bytes": shared_cache().stats.bytes, "max_bytes": shared_cache().max_bytes},
+            "picture_cache": {"bytes": shared_cache().stats.bytes, "max_bytes": shared_cache().max_bytes,
+                              "pictures": shared_cache().pictures, "max_pictures": shared_cache().max_pictures},
             "memory_returns": window.tasks.memory_returns, "settling": window.tasks.settling,
             "pixmap_cache_kb": QPixmapCache.cacheLimit(),
         })
@@ -95,10 +96,13 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-# Encoded pictures the window keeps: the last four Florence-2 pictures at all three detail
-# levels (7.2 MB each) or one-tile SmolVLM conversations. The process-wide default (192 MB) is
-# for `lumen ask` on many tiles; in the tray all day it would grow the window by that much.
+# Encoded pictures the window keeps: the last four pictures (Florence-2-base at all three
+# detail levels: 7.2 MB each) or one-tile SmolVLM conversations, for "describe again" and
+# questions. The process-wide default (192 MB) is for `lumen ask` on many tiles; in the tray all
+# day it would grow the window by that much, and a small model's pictures (a few KB each) would
+# pile up by the thousand within the byte budget alone (the uptime test's slow creep).
 WINDOW_CACHE_BYTES = 32 << 20
+WINDOW_CACHE_PICTURES = 4
 # Qt's pixmap cache (10 MB by default) kept a copy of every thumbnail the window showed, each a
 # new picture never shown again: 42 KB a capture until the cache was full, the first 10 MB of a
 # day's growth. Icons and the style's pixmaps fit in what is left.
@@ -113,7 +117,7 @@ def build_window(settings: Any, model_dir: Path | None, **kwargs: Any) -> Any:
     from desktop.window.main_window import MainWindow
     from models.picture_cache import shared_cache
 
-    shared_cache().resize(WINDOW_CACHE_BYTES)
+    shared_cache().resize(WINDOW_CACHE_BYTES, WINDOW_CACHE_PICTURES)
     QPixmapCache.setCacheLimit(QT_PIXMAP_CACHE_KB)
     return MainWindow(settings, model_dir, **kwargs)
 
