@@ -14,7 +14,7 @@ from models.registry import InstalledModel, Registry
 from training.checkpoints import RunState
 from training.data import Split, load_dataset
 from training.families import TrainingFamily, TrainingError
-from training.install import check_free, how_to_use, install_checkpoint
+from training.install import check_free, default_name, how_to_use, install_checkpoint
 from training.loop import LossFn, TrainingSettings, Trainer, plain_loss
 from training.plot import loss_curve
 
@@ -32,11 +32,6 @@ class RunReport:
 def work_dir(registry: Registry, name: str) -> Path:
     """Where an unfinished run keeps its checkpoints (removed once the model is installed)."""
     return registry.root / ".training" / name
-
-
-def default_name(base: str, suffix: str) -> str:
-    stem = Path(str(base).rstrip("/\\")).name.replace("/", "-") or "model"
-    return f"{stem}-{suffix}"
 
 
 def quiet_transformers() -> None:

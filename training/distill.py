@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 
 from models.registry import Registry
-from training.api import (RunReport, default_name, ends_as_lumen_errors, quiet_transformers, resolve_base,
+from training.api import (RunReport, ends_as_lumen_errors, quiet_transformers, resolve_base,
                           run_and_install)
 from training.data import load_dataset
 from training.families import Batch, TrainingFamily, TrainingError
-from training.install import check_free
+from training.install import check_free, default_name
 from training.loop import TrainingSettings
 
 

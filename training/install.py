@@ -23,6 +23,20 @@ def check_free(name: str, registry: Registry) -> None:
         raise AlreadyInstalledError(name)
 
 
+def default_name(base: str, suffix: str) -> str:
+    stem = Path(str(base).rstrip("/\\")).name.replace("/", "-") or "model"
+    return f"{stem}-{suffix}"
+
+
+def check_run(base: str, data: Path, name: str | None, suffix: str, val_split: float) -> None:
+    """The mistakes `lumen train` and `lumen distill` can report before loading torch (seconds,
+    and on a laptop far more): a taken or bad name, a dataset that cannot be read."""
+    from training.data import load_dataset
+
+    check_free(name or default_name(base, suffix), Registry())
+    load_dataset(data, val_split)
+
+
 def install_checkpoint(checkpoint: Path, name: str, origin: dict[str, Any], *,
                        registry: Registry | None = None, extra_files: tuple[Path, ...] = (),
                        log: Callable[[str], Any] = print) -> InstalledModel:

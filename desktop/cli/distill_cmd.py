@@ -33,6 +33,9 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     require_training_stack()
+    from training.install import check_run
+
+    check_run(args.teacher, args.data, args.out, "student", args.val_split)  # before torch loads
     from training.distill import distill
 
     # Ctrl+C and torch's own failures arrive as our errors (training.api.ends_as_lumen_errors).

@@ -78,6 +78,9 @@ def settings_from(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> None:
     require_training_stack()
+    from training.install import check_run
+
+    check_run(args.base, args.data, args.out, "finetuned", args.val_split)  # before torch loads
     from training.api import train
 
     # Ctrl+C and torch's own failures arrive as our errors (training.api.ends_as_lumen_errors).
