@@ -113,20 +113,30 @@ class InstanceServer(QObject):
             # the server's children after Qt deletes the socket: about 1 KB a request for the
             # window's life (2,000 captures: 2,000 wrappers). Owned by Python, it goes with
             # its last reference.
+            # Only `_clients` holds the socket itself, so that its last reference, which deletes
+            # it, always goes on this (the GUI) thread: a reply kept by a job and let go on a
+            # worker thread would otherwise delete the socket there, under Qt's feet. The
+            # callbacks reach it through `held`, emptied when the client leaves.
             sock.setParent(None)
             self._clients.add(sock)
+            held: dict[str, QLocalSocket] = {"sock": sock}
             state: dict[str, Any] = {"buffer": b"", "read": False}
-            sock.readyRead.connect(lambda sock=sock, state=state: self._read(sock, state))
-            sock.disconnected.connect(lambda sock=sock: self._gone(sock))
+            sock.readyRead.connect(lambda held=held, state=state: self._read(held, state))
+            sock.disconnected.connect(lambda held=held: self._gone(held))
 
-    def _gone(self, sock: QLocalSocket) -> None:
-        sock.readyRead.disconnect()  # the connected lambdas hold the socket
+    def _gone(self, held: dict[str, QLocalSocket]) -> None:
+        sock = held.pop("sock", None)
+        if sock is None:
+            return
+        sock.readyRead.disconnect()
         sock.disconnected.disconnect()
-        # Not inside its own signal: the socket is deleted when this drops the last reference
-        # (or later, when a request still being answered lets go of its reply).
+        # Not inside its own signal: the socket is deleted when this drops the last reference.
         QTimer.singleShot(0, lambda: self._clients.discard(sock))
 
-    def _read(self, sock: QLocalSocket, state: dict[str, Any]) -> None:
+    def _read(self, held: dict[str, QLocalSocket], state: dict[str, Any]) -> None:
+        sock = held.get("sock")
+        if sock is None:
+            return
         state["buffer"] += bytes(sock.readAll())
         if state["read"] or b"\n" not in state["buffer"]:
             return
@@ -139,8 +149,9 @@ class InstanceServer(QObject):
             if answered:
                 return
             answered = True
+            sock = held.get("sock")  # None: the client has gone
             try:
-                if sock.state() == QLocalSocket.LocalSocketState.ConnectedState:
+                if sock is not None and sock.state() == QLocalSocket.LocalSocketState.ConnectedState:
                     sock.write((json.dumps(answer) + "\n").encode())
                     sock.flush()
                     sock.disconnectFromServer()
