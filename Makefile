@@ -58,9 +58,10 @@ run: system-run $(RUN_STAMP)
 
 # Three test processes on two cores: most tests wait (programs starting, Orca, Xvfb, sockets) as
 # much as they compute (suite, 2-core machine, cold model cache: 1 process 29 min, 2 processes
-# 15 min 46 s, 3 processes 14 min 57 s). --dist loadfile: a test file stays on one process, so its
-# module fixtures are built once; the longest files first (tests/conftest.py). One Orca runs at a
-# time (tests/support/orca_session.py).
+# 15 min 46 s, 3 processes 14 min 57 s; later rounds, 3 processes, cold: 16 min 47 s, then 14 min
+# 14 s once processes stopped building the same tiny model side by side). --dist loadfile: a test
+# file stays on one process, so its module fixtures are built once; the longest files first
+# (tests/conftest.py). One Orca runs at a time (tests/support/orca_session.py).
 TEST_PROCESSES ?= 3
 test: system-test $(DEV_STAMP)
 	$(PY) -m pytest -n $(TEST_PROCESSES) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
