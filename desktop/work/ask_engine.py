@@ -6,10 +6,10 @@ kept there too, and the encoded picture in the shared picture cache, so a follow
 costs its own words, not the picture again. One lane: a new question (or Esc) stops the one in
 flight.
 
-The model leaves memory when it has been idle for RELEASE_AFTER_S after its last question (SmolVLM-256M int8 holds
-about 290 MB): a window in the tray all day
-should not carry it because of one question in the morning. The next question loads it again;
-the conversation's earlier turns are kept, so a follow-up still has them.
+The model leaves memory when it has been idle for RELEASE_AFTER_S after its last answer
+(SmolVLM-256M int8 holds about 290 MB): a window in the tray all day should not carry it
+because of one question in the morning. The next question loads it again; the conversation's
+earlier turns are kept, so a follow-up still has them.
 """
 from __future__ import annotations
 
