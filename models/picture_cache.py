@@ -97,11 +97,10 @@ class PictureCache:
             self.stats.bytes -= dropped
             self.stats.evictions += 1
         if self.max_pictures is not None:
-            recent: list[Hashable] = []  # pictures, most recently used first
-            for key in reversed(self._items):
-                if _picture_of(key) not in recent:
-                    recent.append(_picture_of(key))
-            for key in [k for k in self._items if _picture_of(k) in recent[self.max_pictures:]]:
+            # pictures, most recently used first (a picture is as recent as its latest entry)
+            recent = list(dict.fromkeys(_picture_of(key) for key in reversed(self._items)))
+            older = set(recent[self.max_pictures:])
+            for key in [k for k in self._items if _picture_of(k) in older]:
                 self.stats.bytes -= self._items.pop(key)[1]
                 self.stats.evictions += 1
         self._sync()

@@ -40,15 +40,15 @@ def handle_request(window: Any, request: dict[str, Any], reply: Reply) -> None:
         show_window(window)
         reply({"ok": True})
     elif cmd == "status":
-        last = window.results.latest
+        last, cache = window.results.latest, shared_cache()
         reply({
             "ok": True, "pid": os.getpid(), "model": window.engine.state, "results": len(window.results),
             "last": result_json(last) if last else None, "error": window.last_error,
             "hotkeys": {"active": window.hotkeys.active, "reason": window.shortcuts.reason()},
             "visible": window.isVisible(), "reader": window.speech.reader,
             "heavy_modules": sorted(m for m in HEAVY_MODULES if m in sys.modules),
-            "picture_cache": {"bytes": shared_cache().stats.bytes, "max_bytes": shared_cache().max_bytes,
-                              "pictures": shared_cache().pictures, "max_pictures": shared_cache().max_pictures},
+            "picture_cache": {"bytes": cache.stats.bytes, "max_bytes": cache.max_bytes,
+                              "pictures": cache.pictures, "max_pictures": cache.max_pictures},
             "memory_returns": window.tasks.memory_returns, "settling": window.tasks.settling,
             "pixmap_cache_kb": QPixmapCache.cacheLimit(),
         })
