@@ -190,6 +190,29 @@ def test_region_by_mouse_drag(qtbot):
     assert blocker.args[0] == QRect(20, 40, 202, 402)
 
 
+def test_a_closed_region_chooser_lets_go_of_its_screenshot_without_the_garbage_collector(qtbot):
+    """The window makes a chooser per press; a reference cycle (its announcer held it) kept each
+    one and its 8 MB of screenshot until a rare full collection: 4 MB a round of hammered keys."""
+    import gc
+    import weakref
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    overlay, _ = _overlay(qtbot)
+    overlay._announcer.announce("Region 1 by 1.")
+    gone = weakref.ref(overlay)
+    with qtbot.waitSignal(overlay.cancelled):
+        qtbot.keyClick(overlay, Qt.Key.Key_Escape)
+    assert overlay._shot.isNull() and overlay._pixmap.isNull()  # even while the last one is kept
+    gc.disable()
+    try:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # WA_DeleteOnClose
+        del overlay
+        assert gone() is None
+    finally:
+        gc.enable()
+
+
 # ----- single instance -----
 def _send_from_another_process(request: dict, results: list) -> threading.Thread:
     """Like `lumen capture`: another process (the blocking client holds the GIL while it waits)."""

@@ -70,6 +70,7 @@ class RegionOverlay(QWidget):
         else:
             self.cancelled.emit()
         self.close()
+        self._shot, self._pixmap = QImage(), QPixmap()  # 8 MB a screen, not kept by the last chooser
 
     # --- keyboard ---
     def keyPressEvent(self, event: QKeyEvent) -> None:

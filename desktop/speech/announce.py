@@ -26,8 +26,9 @@ class Announcer(QObject):
     announced = Signal(str, bool)  # message, assertive
 
     def __init__(self, source: QWidget) -> None:
+        # The source is found again as parent(): a Python reference to it would make a cycle,
+        # which kept a closed region chooser (and its 8 MB screenshot) until a full collection.
         super().__init__(source)
-        self._source = source
         self.last = ""
 
     def announce(self, message: str, assertive: bool = False, send_event: bool = True) -> None:
@@ -38,7 +39,7 @@ class Announcer(QObject):
         self.last = message
         if send_event and QAccessibleAnnouncementEvent is not None:
             try:
-                QAccessible.updateAccessibility(announcement_event(self._source, message, assertive))
+                QAccessible.updateAccessibility(announcement_event(self.parent(), message, assertive))
             except Exception as exc:
                 log.warning("screen reader announcement failed: %s", exc)
         self.announced.emit(message, assertive)
