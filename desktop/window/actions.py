@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtWidgets import QAbstractButton, QMainWindow, QMenu, QRadioButton
 
 from desktop.settings import Settings
 from models.results import DETAILS
@@ -164,6 +164,25 @@ def keys_of(action: QAction) -> str:
 
 def name_of(action: QAction) -> str:
     return action.text().replace("&", "")
+
+
+def show_keys(keyed: list[tuple[QAbstractButton, str, str]], actions: dict[str, QAction]) -> None:
+    """Buttons and detail levels (button, action key, description) say their action's real keys,
+    kept current when the user changes a shortcut (the action's `changed` signal)."""
+    for button, key, description in keyed:
+        action = actions[key]
+
+        def show(button: QAbstractButton = button, action: QAction = action, description: str = description) -> None:
+            keys = keys_of(action)
+            if isinstance(button, QRadioButton):  # a detail level: "Brief (1)", named "Brief"
+                button.setText(f"{name_of(action)} ({keys})" if keys else name_of(action))
+                button.setAccessibleName(name_of(action))
+                button.setAccessibleDescription(f"Press {keys} anywhere in the window." if keys else "")
+            else:
+                button.setAccessibleDescription(f"{description} ({keys})." if keys else f"{description}.")
+
+        show()
+        action.changed.connect(show)
 
 
 def shortcut_list(actions: dict[str, QAction]) -> str:

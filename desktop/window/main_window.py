@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QGuiApplication
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractButton, QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton, QRadioButton, QToolButton,
+    QAbstractButton, QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton, QToolButton,
     QVBoxLayout, QWidget,
 )
 
@@ -50,7 +50,7 @@ from desktop.speech.speech_controller import SpeechController
 from desktop.speech.speech_router import ReaderLink, SpeechRouter
 from desktop.speech.voice import LumenVoice
 from desktop.window import help_dialogs
-from desktop.window.actions import apply_hotkeys, build_actions, keys_of, name_of, shortcut_list
+from desktop.window.actions import apply_hotkeys, build_actions, name_of, shortcut_list, show_keys
 from desktop.window.appearance import Appearance
 from desktop.window.documents_controller import DocumentsController
 from desktop.window.drop_zone import OFFLINE, DropZone, sources_from_mime
@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
         self._keyed: list[tuple[QAbstractButton, str, str]] = []  # (button, action key, description)
         self._build()
         self.actions = build_actions(self, settings, self._slots(), self.set_detail)
-        self._show_keys()
+        show_keys(self._keyed + [(radio, detail, "") for detail, radio in self.detail_radios.items()], self.actions)
         overflow = self.menuBar().findChild(QToolButton, "qt_menubar_ext_button")
         if overflow is not None:  # shown when the menus do not fit (large text)
             overflow.setAccessibleName("More menus")
@@ -131,25 +131,6 @@ class MainWindow(QMainWindow):
         self._keyed.append((button, key, description))
         button.clicked.connect(lambda: self.actions[key].trigger())
         return button
-
-    def _show_keys(self) -> None:
-        """Buttons and detail levels say their action's real keys, kept current when the user
-        changes a shortcut (the action's `changed` signal)."""
-        keyed = self._keyed + [(radio, detail, "") for detail, radio in self.detail_radios.items()]
-        for button, key, description in keyed:
-            action = self.actions[key]
-
-            def show(button: QAbstractButton = button, action: QAction = action, description: str = description) -> None:
-                keys = keys_of(action)
-                if isinstance(button, QRadioButton):  # a detail level: "Brief (1)", named "Brief"
-                    button.setText(f"{name_of(action)} ({keys})" if keys else name_of(action))
-                    button.setAccessibleName(name_of(action))
-                    button.setAccessibleDescription(f"Press {keys} anywhere in the window." if keys else "")
-                else:
-                    button.setAccessibleDescription(f"{description} ({keys})." if keys else f"{description}.")
-
-            show()
-            action.changed.connect(show)
 
     def _build(self) -> None:
         body = QWidget()
@@ -257,8 +238,8 @@ class MainWindow(QMainWindow):
             "open": self.open_dialog, "paste": self.paste, "folder": self.folder.choose, "save": self.description.save,
             "settings": self.show_settings, "model_setup": self.model_status.run_setup, "quit": self.quit,
             "copy": self.description.copy, "correct": self.correction.open,
-            **{kind: self.capture_flow.soon(kind) for kind in ("screen", "window", "region", "text")}, "again": self.describe_again, "read_text": self.read_text,
-            "objects": self.list_objects, "ask": self.ask_flow.open, "stop": speech.stop,
+            **{kind: self.capture_flow.soon(kind) for kind in ("screen", "window", "region", "text")}, "again": lambda: self.again("caption"),
+            "read_text": lambda: self.again("ocr"), "objects": lambda: self.again("objects"), "ask": self.ask_flow.open, "stop": speech.stop,
             "stop_speaking": speech.stop_speaking, "repeat": speech.repeat, "speak": speech.toggle,
             "history": self.history.toggle, "larger": appearance.larger_text,
             "smaller": appearance.smaller_text, "reset_text": appearance.reset_text,
@@ -327,16 +308,9 @@ class MainWindow(QMainWindow):
         self.drop_zone.dropEvent(event)
 
     # ----- the current picture -----
-    def describe_again(self) -> None:
-        if self.describer.again("caption") is None:
-            self.show_error("There is no picture yet; open, paste or capture one first.")
-
-    def read_text(self) -> None:
-        if self.describer.again("ocr") is None:
-            self.show_error("There is no picture yet; open, paste or capture one first.")
-
-    def list_objects(self) -> None:
-        if self.describer.again("objects") is None:
+    def again(self, task: str) -> None:
+        """Describe the current picture again, read its text ("ocr") or list its objects."""
+        if self.describer.again(task) is None:
             self.show_error("There is no picture yet; open, paste or capture one first.")
 
     def set_detail(self, detail: str) -> None:

@@ -35,7 +35,7 @@ def flow_row(widgets: list[QWidget]) -> FlowLayout:
 def detail_choice(details: Sequence[str], chosen: Callable[[str], None],
                   parent: QWidget) -> tuple[QGroupBox, QButtonGroup, dict[str, QRadioButton]]:
     """The detail level radio buttons; `chosen(detail)` when one is checked. Their text, name
-    and keys come from the detail levels' actions (MainWindow._show_keys)."""
+    and keys come from the detail levels' actions (actions.show_keys)."""
     # Named once: a titled group box is read twice by Orca ("Detail level panel. Detail level.",
     # the panel and then the radio group's label); an untitled one with a visible label, once.
     box = QGroupBox()
