@@ -1,0 +1,131 @@
+"""Static int8 for a vision encoder, measured against the variants Lumen ships (issue 23: "measure
+and keep what pays" on processors without VNNI).
+
+    python -m export.benchmark.static_int8 FOLDER [--pictures 6] [--runs 3] [--threads 2]
+
+FOLDER is a Lumen export holding `onnx/<vision part>.onnx` and its `_int8` variant (for example
+the random-weight Florence-2-base that `lumen bench` builds). Two static variants are calibrated
+on generated pictures (ONNX Runtime's `quantize_static`, MinMax, QDQ, uint8 activations, int8
+weights): per channel with `reduce_range`, as ONNX Runtime advises without VNNI, and per tensor.
+Each variant is then timed in this process on pictures it was not calibrated on, with the
+window's session settings, and its output compared with fp32's. Not part of the app: static int8
+measured slower and less exact than the dynamic int8 Lumen ships (README, Speed).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from export.benchmark.inputs import bench_image
+from export.benchmark.machine import processor
+from models.folder import ModelFolder
+from models.preprocess import ImagePreprocessor
+from models.session import SessionConfig, create_session, run
+
+VISION_PARTS = ("vision_encoder", "vision_model")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    seconds: float  # median of the timed runs
+    cosine: float  # output against fp32's, worst picture
+    megabytes: float  # the file
+
+
+def _pictures(folder: Path, seeds: range) -> list[np.ndarray]:
+    preprocess = ImagePreprocessor.from_config(ModelFolder.open(folder).preprocessor_config)
+    return [preprocess(bench_image(seed=seed)) for seed in seeds]
+
+
+def calibrate(fp32: Path, out: Path, pictures: list[np.ndarray], *, per_channel: bool, reduce_range: bool) -> Path:
+    from onnxruntime.quantization import (
+        CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static,
+    )
+
+    import onnx
+
+    name = onnx.load(str(fp32), load_external_data=False).graph.input[0].name
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.items = iter(pictures)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            item = next(self.items, None)
+            return None if item is None else {name: item}
+
+    quantize_static(str(fp32), str(out), Reader(), quant_format=QuantFormat.QDQ,
+                    op_types_to_quantize=["MatMul", "Gemm", "Conv"], per_channel=per_channel,
+                    reduce_range=reduce_range, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax)
+    return out
+
+
+def measure(path: Path, pictures: list[np.ndarray], reference: list[np.ndarray] | None, runs: int,
+            threads: int) -> tuple[float, list[np.ndarray], float]:
+    """(median seconds after one warm-up, outputs, worst cosine with `reference`)."""
+    session = create_session(path, SessionConfig(threads=threads, spin=False))  # the window's
+    name = session.get_inputs()[0].name
+    outputs, times = [], []
+    for i in range(runs + 1):
+        picture = pictures[i % len(pictures)]
+        start = time.perf_counter()
+        out = run(session, {name: picture})[0]
+        times.append(time.perf_counter() - start)
+        if i < len(pictures):
+            outputs.append(out)
+    cosine = 1.0 if reference is None else min(
+        float(np.dot(a.ravel(), b.ravel()) / np.linalg.norm(a) / np.linalg.norm(b))
+        for a, b in zip(reference, outputs))
+    return statistics.median(times[1:]), outputs, cosine
+
+
+def compare(folder: Path, calibration: int = 6, runs: int = 3, threads: int = 2,
+            log=print) -> list[Variant]:  # noqa: ANN001 - a print-like callable
+    onnx = folder / "onnx"
+    part = next((p for p in VISION_PARTS if (onnx / f"{p}.onnx").is_file()), None)
+    if part is None or not (onnx / f"{part}_int8.onnx").is_file():
+        raise SystemExit(f"{folder} has no fp32 and int8 vision encoder (onnx/vision_encoder.onnx and _int8)")
+    fp32 = onnx / f"{part}.onnx"
+    timed = _pictures(folder, range(1000, 1000 + min(runs, 3)))
+    variants: list[Variant] = []
+    seconds, reference, _ = measure(fp32, timed, None, runs, threads)
+    variants.append(Variant("fp32", seconds, 1.0, fp32.stat().st_size / 2**20))
+    shipped = onnx / f"{part}_int8.onnx"
+    seconds, _, cosine = measure(shipped, timed, reference, runs, threads)
+    variants.append(Variant("int8, dynamic (shipped)", seconds, cosine, shipped.stat().st_size / 2**20))
+    with tempfile.TemporaryDirectory(prefix="lumen-static-int8-") as tmp:
+        calibration_pictures = _pictures(folder, range(100, 100 + calibration))
+        for name, per_channel, reduce_range in (("int8, static, per channel, reduce_range", True, True),
+                                                ("int8, static, per tensor", False, False)):
+            log(f"calibrating {name} on {calibration} pictures")
+            path = calibrate(fp32, Path(tmp) / f"{part}_static.onnx", calibration_pictures,
+                             per_channel=per_channel, reduce_range=reduce_range)
+            seconds, _, cosine = measure(path, timed, reference, runs, threads)
+            variants.append(Variant(name, seconds, cosine, path.stat().st_size / 2**20))
+    return variants
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m export.benchmark.static_int8", description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--pictures", type=int, default=6, help="calibration pictures (default 6)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs after a warm-up (default 3)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    variants = compare(args.folder, args.pictures, args.runs, args.threads)
+    print(f"{processor().describe()}; {args.threads} threads, median of {args.runs} runs after a warm-up")
+    print("| vision encoder | s | output cosine with fp32 (worst picture) | file MB |\n|---|---:|---:|---:|")
+    for v in variants:
+        print(f"| {v.name} | {v.seconds:.2f} | {v.cosine:.4f} | {v.megabytes:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
