@@ -50,7 +50,7 @@ def test_capture_task_reads_text_and_names_blank_screens_without_a_model(qtbot, 
     # F5 (describe again) forces a caption: without a description model that is a clear error.
     failures = []
     window.describer.failed.connect(lambda request, message: failures.append(message))
-    window.describe_again()
+    window.again("caption")
     qtbot.waitUntil(lambda: bool(failures), timeout=TIMEOUT_MS)
     assert NO_MODEL in failures[0]
 
@@ -61,7 +61,7 @@ def test_f5_captions_a_page_the_shortcut_read(qtbot, make_window) -> None:
     read = _result(qtbot, window, ImageSource("window", page.image, "window"), "auto")
     assert read.caption.kind == "text" and "Offline descriptions" in read.text
     with qtbot.waitSignal(window.result_ready, timeout=TIMEOUT_MS) as blocker:
-        window.describe_again()
+        window.again("caption")
     again = blocker.args[0]
     assert again.caption.task == "caption" and again.caption.kind is None
 

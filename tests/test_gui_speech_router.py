@@ -55,10 +55,12 @@ def route(qtbot, monkeypatch):
     monkeypatch.setattr(announce, "QAccessible", Recorder)
     tasks = TaskManager()
     made = []
+    widgets: list[QWidget] = []
 
     def make(reader: str, output: FakeOutput | None, speak_with: str = "auto"):
         widget = QWidget()
-        qtbot.addWidget(widget)
+        qtbot.addWidget(widget)  # pytest-qt holds it weakly; the Announcer is its child
+        widgets.append(widget)
         link = ReaderLink(tasks, find=lambda: reader, opener=lambda name: output)
         link.start()
         qtbot.waitUntil(lambda: link.ready, timeout=5000)
