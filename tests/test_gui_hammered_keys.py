@@ -6,8 +6,8 @@ Holds for each shortcut (all five hammered once in the suite, LUMEN_SOAK=full 5 
 plays two things at once, at most one describe starts after the last press (the one it asked
 for, or one still running), a result is shown after the last capture (the last press wins);
 then a single press is answered, and resident memory after the round (and after the single
-press, or with LUMEN_SOAK=full each later round) is back within 20% and 10% (the issue's goal is
-5%: see README, Reliability, for the figures). Memory is read at rest (the window's status says
+press, or with LUMEN_SOAK=full each later round) is back within 20% and 10% in the suite and
+within the issue's 5% in the full soak (README, Reliability, has the figures). Memory is read at rest (the window's status says
 its work and the memory return after it are done), starting after one press of each shortcut.
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ PRESSES, DELAY_MS = 50, 100  # 50 presses in 5 s
 ROUNDS = soak.count(1, 5)  # every shortcut hammered, this many times over (1 in the suite: CI time)
 # A round of all five took 2-3 minutes on a 2-core machine; the suite's 600 s is for one.
 pytestmark = [pytest.mark.gui, pytest.mark.slow, pytest.mark.timeout(300 + 300 * ROUNDS)]
+LIMITS = (0.05, 0.05) if soak.full() else (0.20, 0.10)  # memory after the first round, then after the rest
 SHORTCUTS = {"screen": "ctrl+alt+shift+d", "window": "ctrl+alt+shift+w", "text": "ctrl+alt+shift+t",
              "stop": "ctrl+alt+shift+x", "region": "ctrl+alt+shift+a"}
 
@@ -158,9 +159,8 @@ def test_every_shortcut_pressed_50_times_in_5_seconds(tmp_path: Path, tiny_flore
                 f"GUI thread stalls over 50 ms: {len(stalls)}, longest {max(stalls, default=0)} ms; "
                 f"RSS MB before / after each round / after the single press: "
                 f"{[r // 1024 for r in rss]} (first round {first:+.1%}, then {again:+.1%})")
-    # Read at rest, the round ended 4.6% and 11.1% above where it started (more so when more
-    # superseded describes finish), and one more press added nothing (README, Reliability).
-    # These bounds catch what this test found: a leak per capture (every captured
-    # picture kept: +60% a round) and superseded describes keeping their pictures in cycles
-    # with their tracebacks until the garbage collector's next full pass (+50% a round, growing).
-    assert first <= 0.20 and again <= 0.10
+    # The full soak holds the issue's goal (5%: +3.3% and +2.4% measured quiet). The suite's one
+    # round on CI's shared cores is held to what catches the leaks this test found: every captured
+    # picture kept (+60% a round) and superseded describes' pictures in reference cycles (+50% a
+    # round, growing); a round alone ended 3.7-11.1% up, depending on how much work finished.
+    assert first <= LIMITS[0] and again <= LIMITS[1], (first, again)

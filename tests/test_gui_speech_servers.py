@@ -25,7 +25,11 @@ from tests.support import soak
 from tests.support.orca_app import ROOT, Lumen, heard_after
 from tests.support.orca_session import OrcaSession
 
-pytestmark = [pytest.mark.gui, pytest.mark.slow]
+CYCLES = soak.count(1, 5)  # speech-dispatcher killed and back, then Orca quit and back, this many times
+# The goal for the window while a server is gone; the suite's single cycle on CI's two
+# shared cores fails only past 1 s (0 stalls over 50 ms were measured quiet).
+STALL_LIMIT_MS = 100 if soak.full() else 1000
+pytestmark = [pytest.mark.gui, pytest.mark.slow, pytest.mark.timeout(300 + 240 * CYCLES)]
 
 
 def _ping(lumen: Lumen) -> float:
@@ -80,6 +84,7 @@ def _kill(proc: subprocess.Popen, sig: int) -> None:
 def test_speech_dispatcher_and_orca_restarted(orca: OrcaSession, tmp_path, tiny_florence2_onnx) -> None:
     lumen = Lumen(orca, tmp_path, tiny_florence2_onnx, voice=True)
     pings: list[float] = []
+    outage: list[float] = []  # status requests answered while a server was gone
     gone: list[tuple[float, float]] = []  # monotonic spans while a server was gone
     try:
         lumen.wait(lambda s: s["model"] == "ready" and s["visible"] and s["reader"] == "Orca",
@@ -87,40 +92,39 @@ def test_speech_dispatcher_and_orca_restarted(orca: OrcaSession, tmp_path, tiny_
         text, since = _capture(lumen, pings)
         heard_after(orca, text, since)  # the baseline: through speech-dispatcher
 
-        # speech-dispatcher killed: the result is said by Lumen's voice, the window answers
-        speechd = _proc(orca, "speech-dispatcher")
-        argv = list(speechd.args)
-        started = time.monotonic()
-        _kill(speechd, signal.SIGKILL)
-        outage: list[float] = []
-        text, since = _capture(lumen, outage)
-        _voice_said(lumen, text, since)
-        pings += outage
+        for _ in range(CYCLES):
+            # speech-dispatcher killed: the result is said by Lumen's voice, the window answers
+            speechd = _proc(orca, "speech-dispatcher")
+            argv = list(speechd.args)
+            started = time.monotonic()
+            _kill(speechd, signal.SIGKILL)
+            text, since = _capture(lumen, outage)
+            _voice_said(lumen, text, since)
 
-        # speech-dispatcher back: the next result reaches it (Lumen reconnects)
-        orca.speechd_socket.unlink(missing_ok=True)
-        orca._spawn(argv, orca.env)
-        orca._wait(orca.speechd_socket.exists, 60, "speech-dispatcher's socket")
-        gone.append((started, time.monotonic()))
-        text, since = _capture(lumen, pings)
-        heard_after(orca, text, since)
+            # speech-dispatcher back: the next result reaches it (Lumen reconnects)
+            orca.speechd_socket.unlink(missing_ok=True)
+            orca._spawn(argv, orca.env)
+            orca._wait(orca.speechd_socket.exists, 60, "speech-dispatcher's socket")
+            gone.append((started, time.monotonic()))
+            text, since = _capture(lumen, pings)
+            heard_after(orca, text, since)
 
-        # Orca quit: Lumen finds no screen reader and speaks with its own voice
-        started = time.monotonic()
-        _kill(_proc(orca, "script"), signal.SIGTERM)
-        lumen.wait(lambda s: s["reader"] == "", "Lumen to see that Orca quit", timeout=60)
-        text, since = _capture(lumen, outage)
-        _voice_said(lumen, text, since)
+            # Orca quit: Lumen finds no screen reader and speaks with its own voice
+            started = time.monotonic()
+            _kill(_proc(orca, "script"), signal.SIGTERM)
+            lumen.wait(lambda s: s["reader"] == "", "Lumen to see that Orca quit", timeout=60)
+            text, since = _capture(lumen, outage)
+            _voice_said(lumen, text, since)
 
-        # Orca started again: found, and the next result goes to speech-dispatcher again
-        prefs = orca.root / "orca-prefs"
-        orca._spawn(["script", "-q", "-f", "-e", "-c", f"orca --replace -u {prefs} --debug-file=/dev/stdout",
-                     str(orca.orca_log)], orca.env)
-        orca.wait_for_log(lambda log: "Screen reader on." in log, 60, "Orca to start again")
-        lumen.wait(lambda s: s["reader"] == "Orca", "Lumen to find Orca again", timeout=60)
-        gone.append((started, time.monotonic()))
-        text, since = _capture(lumen, pings)
-        heard_after(orca, text, since)
+            # Orca started again: found, and the next result goes to speech-dispatcher again
+            prefs = orca.root / "orca-prefs"
+            orca._spawn(["script", "-q", "-f", "-e", "-c", f"orca --replace -u {prefs} --debug-file=/dev/stdout",
+                         str(orca.orca_log)], orca.env)
+            orca.wait_for_log(lambda log: "Screen reader on." in log, 60, "Orca to start again")
+            lumen.wait(lambda s: s["reader"] == "Orca", "Lumen to find Orca again", timeout=60)
+            gone.append((started, time.monotonic()))
+            text, since = _capture(lumen, pings)
+            heard_after(orca, text, since)
         assert lumen.proc.poll() is None
         stalls = [e for e in latency_trace.read(lumen.trace) if e["event"] == "gui_stall"]
     finally:
@@ -128,11 +132,10 @@ def test_speech_dispatcher_and_orca_restarted(orca: OrcaSession, tmp_path, tiny_
     during = [e["ms"] for e in stalls if any(a <= e["since"] <= b for a, b in gone)]
     soak.report(f"speech servers: GUI thread stalls over 50 ms: {sorted(e['ms'] for e in stalls)} ms "
                 f"({sorted(during)} while a server was gone)")
-    soak.report(f"speech servers: speech-dispatcher killed and restarted, Orca quit and restarted: "
+    soak.report(f"speech servers: speech-dispatcher killed and restarted, Orca quit and restarted, {CYCLES} times: "
                 f"every result heard (Lumen's voice while a server was gone); window answered "
                 f"{len(pings) + len(outage)} status requests, slowest {max(pings + outage) * 1000:.0f} ms "
                 f"({max(outage) * 1000:.0f} ms while a server was gone)")
     assert max(pings + outage) < 5.0  # answered: never stuck behind a dead speech server
-    # The goal is 100 ms (0 stalls over 50 ms measured quiet); 1 s leaves room for other jobs
-    # on CI's two cores, while a call waiting on the dead server (a connect timeout) fails it.
-    assert max(during, default=0) < 1000, during
+    # A call waiting on the dead server (a connect timeout) would fail either limit.
+    assert max(during, default=0) < STALL_LIMIT_MS, during
