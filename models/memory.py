@@ -14,7 +14,9 @@ import ctypes.util
 import sys
 
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter
+M_ARENA_MAX = -8  # glibc's mallopt parameters
+M_MMAP_THRESHOLD = -3
+LARGE_BLOCK = 1 << 20
 
 
 def _libc() -> ctypes.CDLL:
@@ -31,6 +33,21 @@ def fewer_heaps(count: int = 2) -> bool:
         return False
     try:
         return bool(_libc().mallopt(M_ARENA_MAX, count))
+    except (OSError, AttributeError):  # musl and others: nothing to set
+        return False
+
+
+def map_large_blocks(threshold: int = LARGE_BLOCK) -> bool:
+    """Blocks of `threshold` bytes and more get pages of their own, which go back to the system
+    the moment they are freed; True when set. glibc's default starts at 128 KB and rises to the
+    largest block freed (up to 32 MB), so after the first describe the vision encoder's 18-81 MB
+    activations and ONNX Runtime's arena regions come from the heap, where they leave freed
+    pages between live ones. Full-size Florence-2-base int8 window (`lumen bench --latency`):
+    see README, Memory at rest."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return bool(_libc().mallopt(M_MMAP_THRESHOLD, threshold))
     except (OSError, AttributeError):  # musl and others: nothing to set
         return False
 

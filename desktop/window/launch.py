@@ -124,9 +124,10 @@ def build_window(settings: Any, model_dir: Path | None, **kwargs: Any) -> Any:
 
 def run_app(model: str | None) -> int:
     """Open the window (with the model folder `model`, else the installed default)."""
-    from models.memory import fewer_heaps
+    from models.memory import fewer_heaps, map_large_blocks
 
     fewer_heaps()  # before Qt and the workers start their threads
+    map_large_blocks()
     logging.basicConfig(level=os.environ.get("LUMEN_LOG", "WARNING"), format="lumen: %(message)s")
     try:
         if send({"cmd": "show"}, timeout_s=3.0) is not None:
