@@ -29,12 +29,7 @@ def fewer_heaps(count: int = 2) -> bool:
     core, and each heap keeps its own freed and half-used pages. The window runs a
     dozen threads (Qt, its workers, the voice): full-size Florence-2-base int8 window at rest
     after two presses and a screen of text 634 -> 615 MB, after the presses 616 -> 588 MB."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        return bool(_libc().mallopt(M_ARENA_MAX, count))
-    except (OSError, AttributeError):  # musl and others: nothing to set
-        return False
+    return _mallopt(M_ARENA_MAX, count)
 
 
 def map_large_blocks(threshold: int = LARGE_BLOCK) -> bool:
@@ -44,10 +39,14 @@ def map_large_blocks(threshold: int = LARGE_BLOCK) -> bool:
     activations and ONNX Runtime's arena regions come from the heap, where they leave freed
     pages between live ones. Full-size Florence-2-base int8 window (`lumen bench --latency`):
     see README, Memory at rest."""
+    return _mallopt(M_MMAP_THRESHOLD, threshold)
+
+
+def _mallopt(parameter: int, value: int) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        return bool(_libc().mallopt(M_MMAP_THRESHOLD, threshold))
+        return bool(_libc().mallopt(parameter, value))
     except (OSError, AttributeError):  # musl and others: nothing to set
         return False
 
