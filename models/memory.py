@@ -4,8 +4,9 @@ Opening ONNX sessions parses each file and converts its weights: the parsed copi
 but glibc keeps the freed pages, so the process stays that much larger for its whole life, and
 the first describe's activations come on top. `malloc_trim(0)` returns them. Florence-2-base
 int8 in a fresh process, loaded then one describe: peak RSS 978 -> 912 MB, resident after loading
-490 -> 396 MB. The window also keeps glibc to two heaps for all its threads (`fewer_heaps`).
-Other C libraries: nothing to do.
+490 -> 396 MB. The window also keeps glibc to two heaps for all its threads (`fewer_heaps`) and
+gives blocks of 1 MB and more pages of their own (`map_large_blocks`). Other C libraries:
+nothing to do.
 """
 from __future__ import annotations
 

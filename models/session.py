@@ -173,9 +173,9 @@ def create_session(model: Path, config: SessionConfig = SessionConfig(), *,
     options.enable_mem_pattern = False
     # Reuse hands a dead tensor's block to a later tensor of the same size, so the block stays
     # allocated, unused, in between: in Florence-2's vision encoder eleven 18 MB blocks were
-    # held at once where three were alive. Without it a block goes back to the arena at its
-    # tensor's last use: the encoder's run peak 370-424 -> 280 MB above the loaded session, no
-    # slower (int8, 768 x 768, 2 threads; README, Memory at rest).
+    # held at once where two or three were alive. Without it a block goes back to the arena at
+    # its tensor's last use: the encoder's run peak 370-424 -> 280 MB above the loaded session,
+    # no slower (int8, 768 x 768, 2 threads; README, Memory at rest).
     options.enable_mem_reuse = False
     if _shared_cpu_arena(ort):
         options.add_session_config_entry("session.use_env_allocators", "1")
