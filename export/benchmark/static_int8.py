@@ -16,6 +16,7 @@ measured slower and less exact than the dynamic int8 Lumen ships (README, Speed)
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import sys
 import tempfile
@@ -177,6 +178,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="timed runs after a warm-up (default 3)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    # quantize_static advises its pre-processing step (shape inference, optimisation) on the
+    # root logger, twice a variant; that step is not tried here.
+    logging.basicConfig(level=logging.ERROR)
     try:
         variants = compare(args.folder, args.pictures, args.runs, args.threads, calibrate_from=args.calibrate_from)
     except LumenError as exc:
