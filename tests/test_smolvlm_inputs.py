@@ -1,11 +1,11 @@
 """SmolVLM's tiles and prompt equal transformers' SmolVLMProcessor, read from either saved
 form: transformers 5's (processor_config.json with the image settings nested,
 chat_template.jinja, extra_special_tokens) and the published one (preprocessor_config.json,
-chat_template.json, model_type idefics3)."""
+chat_template.json, model_type idefics3), saved by the transformers 4.48.3 of its day."""
 from __future__ import annotations
 
 import json
-import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -32,37 +32,27 @@ def processor(tiny_smolvlm_hf: Path):
     return load_processor(tiny_smolvlm_hf)
 
 
-def published_form(folder: Path, out: Path) -> Path:
-    """The same model laid out as onnx-community publishes SmolVLM (written by the Idefics3
-    classes of the transformers of its day).
+@pytest.fixture(scope="module")
+def legacy_transformers() -> Path:
+    """A virtual environment with the transformers that wrote the published SmolVLM folders."""
+    from tests.conftest import SUPPORT, cached_dir
+    from tests.support.legacy_smolvlm import build_environment
 
-    Saved with transformers' own save_pretrained where today's library still writes that form:
-    the image settings as an Idefics3 image processor's preprocessor_config.json, the config as
-    an Idefics3Config (model_type idefics3). transformers 5 writes chat_template.json and a flat
-    processor_config.json no more (it only reads them), and its tokenizers always add
-    extra_special_tokens: those three legacy files are written here as the hub has them."""
-    from transformers import Idefics3Config, Idefics3ImageProcessorPil
+    try:
+        return cached_dir("legacy-transformers", build_environment, SUPPORT / "legacy_smolvlm.py")
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        pytest.fail(f"the published form needs {e}; check that pip can reach the package registry", pytrace=False)
 
-    shutil.copytree(folder, out)
-    nested = json.loads((out / "processor_config.json").read_text())
-    image = {k: v for k, v in nested.pop("image_processor").items() if k != "image_processor_type"}
-    (out / "processor_config.json").unlink()
-    Idefics3ImageProcessorPil(**image).save_pretrained(out)
-    (out / "processor_config.json").write_text(json.dumps({"image_seq_len": nested["image_seq_len"],
-                                                           "processor_class": "Idefics3Processor"}))
-    template = (out / "chat_template.jinja").read_text()
-    (out / "chat_template.jinja").unlink()
-    (out / "chat_template.json").write_text(json.dumps({"chat_template": template}))
-    config = json.loads((out / "config.json").read_text())
-    config.pop("model_type", None)
-    Idefics3Config(**config).save_pretrained(out)
-    tok = json.loads((out / "tokenizer_config.json").read_text())
-    tok.pop("extra_special_tokens", None)
-    for name in ("image_token", "fake_image_token", "global_image_token", "end_of_utterance_token"):
-        tok.pop(name, None)
-    (out / "tokenizer_config.json").write_text(json.dumps(tok))
+
+def published_form(environment: Path, folder: Path, out: Path) -> Path:
+    """The same model laid out as onnx-community publishes SmolVLM: saved by transformers
+    4.48.3's Idefics3 classes (tests/support/legacy_smolvlm.py)."""
+    from tests.support.legacy_smolvlm import save_published_form
+
+    save_published_form(environment, folder, out)
     assert json.loads((out / "config.json").read_text())["model_type"] == "idefics3"
-    assert "preprocessor_config.json" in {f.name for f in out.iterdir()}
+    assert {"preprocessor_config.json", "chat_template.json"} <= {f.name for f in out.iterdir()}
+    assert "chat_template.jinja" not in {f.name for f in out.iterdir()}
     return out
 
 
@@ -90,8 +80,8 @@ def test_tiles_and_prompt_equal_the_processor(tiny_smolvlm_onnx, processor, size
     assert ids == inputs["input_ids"][0].tolist()
 
 
-def test_published_form_reads_the_same(tiny_smolvlm_onnx, tmp_path):
-    published = published_form(tiny_smolvlm_onnx, tmp_path / "published")
+def test_published_form_reads_the_same(legacy_transformers, tiny_smolvlm_onnx, tmp_path):
+    published = published_form(legacy_transformers, tiny_smolvlm_onnx, tmp_path / "published")
     assert ModelFolder.open(published).family == "smolvlm"
     ours, theirs = settings_of(tiny_smolvlm_onnx), settings_of(published)
     assert (theirs.chat_template, theirs.image_seq_len, theirs.tile, theirs.longest_edge) == \
