@@ -29,11 +29,13 @@ from PIL import Image, ImageDraw
 
 from export.benchmark.inputs import bench_image
 from export.benchmark.machine import processor
+from export.benchmark.quality import cosine
 from models.errors import ImageError, LumenError, ModelFolderError
 from models.folder import ModelFolder
 from models.image_io import load_image
 from models.preprocess import ImagePreprocessor
 from models.session import SessionConfig, create_session, run
+from services.batch.sources import list_pictures
 
 VISION_PARTS = ("vision_encoder", "vision_model")
 
@@ -79,11 +81,14 @@ def _flat_screen(seed: int) -> Image.Image:
 
 
 def user_pictures(directory: Path, count: int) -> list[Image.Image]:
-    """Up to `count` pictures from `directory`, sorted by name; unreadable files are passed over."""
+    """Up to `count` pictures from `directory`, found as `lumen batch` finds them (by content,
+    hidden folders left out, sorted by name); documents and unreadable files are passed over."""
     pictures = []
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+    for found in list_pictures([str(directory)]).pictures:
+        if found.document:
+            continue
         try:
-            pictures.append(load_image(path))
+            pictures.append(load_image(found.image))
         except ImageError:
             continue
         if len(pictures) == count:
@@ -135,10 +140,8 @@ def measure(path: Path, pictures: list[np.ndarray], reference: list[np.ndarray] 
         times.append(time.perf_counter() - start)
         if i < len(pictures):
             outputs.append(out)
-    cosine = 1.0 if reference is None else min(
-        float(np.dot(a.ravel(), b.ravel()) / np.linalg.norm(a) / np.linalg.norm(b))
-        for a, b in zip(reference, outputs))
-    return statistics.median(times[1:]), outputs, cosine
+    worst = 1.0 if reference is None else min(cosine(a, b) for a, b in zip(reference, outputs))
+    return statistics.median(times[1:]), outputs, worst
 
 
 def compare(folder: Path, calibration: int = 6, runs: int = 3, threads: int = 2, log=print,  # noqa: ANN001
@@ -155,8 +158,8 @@ def compare(folder: Path, calibration: int = 6, runs: int = 3, threads: int = 2,
     seconds, reference, _ = measure(fp32, timed, None, runs, threads)
     variants.append(Variant("fp32", seconds, 1.0, fp32.stat().st_size / 2**20))
     shipped = onnx / f"{part}_int8.onnx"
-    seconds, _, cosine = measure(shipped, timed, reference, runs, threads)
-    variants.append(Variant("int8, dynamic (shipped)", seconds, cosine, shipped.stat().st_size / 2**20))
+    seconds, _, agreement = measure(shipped, timed, reference, runs, threads)
+    variants.append(Variant("int8, dynamic (shipped)", seconds, agreement, shipped.stat().st_size / 2**20))
     with tempfile.TemporaryDirectory(prefix="lumen-static-int8-") as tmp:
         calibration_pictures = _prepared(folder, user_pictures(calibrate_from, calibration) if calibrate_from
                                          else generated_pictures(calibration))
@@ -165,8 +168,8 @@ def compare(folder: Path, calibration: int = 6, runs: int = 3, threads: int = 2,
             log(f"calibrating {name} on {calibration} pictures")
             path = calibrate(fp32, Path(tmp) / f"{part}_static.onnx", calibration_pictures,
                              per_channel=per_channel, reduce_range=reduce_range)
-            seconds, _, cosine = measure(path, timed, reference, runs, threads)
-            variants.append(Variant(name, seconds, cosine, path.stat().st_size / 2**20))
+            seconds, _, agreement = measure(path, timed, reference, runs, threads)
+            variants.append(Variant(name, seconds, agreement, path.stat().st_size / 2**20))
     return variants
 
 
