@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from export.decoder_parts import Case, DecoderWithCache, decoder_cases, decoder_io_names, dims
+from export.florence2_vision import vision_tower
 from export.fusions import fuse_gelu
 from export.merge import export_decoder_pair
 from export.onnx_utils import export_module, save_model
@@ -71,7 +72,8 @@ class VisionEncoder(nn.Module):
                 module.forward = _channel_attention.__get__(module)
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return self.model.get_image_features(pixel_values).pooler_output
+        # get_image_features's arithmetic, the tower channels-last (export/florence2_vision.py)
+        return self.model.multi_modal_projector(vision_tower(self.model.vision_tower, pixel_values))
 
 
 class EmbedTokens(nn.Module):
