@@ -30,6 +30,9 @@ TEXT_COVERAGE = 0.3
 # ... or this much on a picture whose pixels are mostly flat (a screenshot).
 SCREEN_TEXT_COVERAGE = 0.02
 FLAT_SHARE = 0.45
+# A picture that is not flat is looked at small first (TextReader.glance): under this coverage
+# it is a photograph, and only a likelier page of text gets the detector at full size.
+GLANCE_TEXT_COVERAGE = TEXT_COVERAGE / 2
 # ... or on a flat picture, this share of what differs from the background (the median colour):
 # a 460x95 dialog alone on a black 1280x800 screen has text over 1.8% of the screen, 42% of the
 # dialog.

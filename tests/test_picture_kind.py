@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
+from models.ocr import TextReader
+from models.picture_kind import GLANCE_TEXT_COVERAGE, decide, text_coverage
 from models.text_first import TEXT_INTRO, TextFirst
 from tests.support.text_pages import SANS, blank, font, photo_like, text_pages
 
@@ -57,6 +60,47 @@ def test_kind_is_right_on_screens_photos_and_blank_pictures(first: TextFirst) ->
                 for k in ("text", "photo", "blank")}
     print("kind right:", per_kind)
     assert not wrong, wrong
+
+
+def photographed_page(seed: int) -> Image.Image:
+    """A page of prose as a camera gives it: larger, soft, darker and grainy (not flat)."""
+    rng = np.random.default_rng(seed)
+    page = text_pages()[1].image.convert("RGB")
+    page = page.resize((page.width * 2, page.height * 2), Image.Resampling.BICUBIC).filter(ImageFilter.GaussianBlur(1.6))
+    pixels = np.asarray(page, np.float32) * 0.85 + rng.normal(0, 6, (page.height, page.width, 3)) + 20
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def test_a_photograph_is_told_at_a_glance_and_a_page_gets_the_full_look() -> None:
+    """The kind check of a picture that is not flat runs the detector on a small copy first
+    (TextReader.glance); only a likely page of text is looked at in full. The glance must never
+    see less text than the full look, or it would turn pages into photographs."""
+    looks: list[tuple[str, tuple[int, int]]] = []
+
+    class Watched(TextReader):  # the real reader; only which look ran, and on what size, is noted
+        def glance(self, image):  # noqa: ANN001, ANN202
+            looks.append(("glance", image.size))
+            return super().glance(image)
+
+        def detect(self, image):  # noqa: ANN001, ANN202
+            looks.append(("detect", image.size))
+            return super().detect(image)
+
+    first = TextFirst(reader_factory=lambda config: Watched(config=config))
+    photo = photo_like(3, (1280, 900))
+    assert first.classify(photo)[0].kind == "photo"
+    assert [look for look, _ in looks] == ["glance"]
+
+    looks.clear()
+    page = photographed_page(0)
+    kind = first.classify(page)[0]
+    assert [look for look, _ in looks] == ["glance", "detect"]
+    found, scale = first.reader.glance(page)
+    _, full, full_scale = first.reader.detect(page)
+    glanced, seen = text_coverage(found.boxes / scale, page.size), text_coverage(full.boxes / full_scale, page.size)
+    print(f"photographed page {page.size}: coverage at a glance {glanced:.3f}, in full {seen:.3f}: {kind.kind}")
+    assert glanced >= GLANCE_TEXT_COVERAGE and glanced >= seen * 0.9
+    assert kind.kind == decide(kind.far_share, kind.flat_share, seen, kind.mean).kind
 
 
 def test_blank_pictures_are_never_captioned(first: TextFirst) -> None:

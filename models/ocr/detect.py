@@ -32,9 +32,9 @@ class Detection:
     probability: np.ndarray  # the DB map, at the network's input size
 
 
-def detector_input(bgr: np.ndarray) -> np.ndarray:
+def detector_input(bgr: np.ndarray, limit_side: int = LIMIT_SIDE) -> np.ndarray:
     h, w = bgr.shape[:2]
-    ratio = LIMIT_SIDE / min(h, w) if min(h, w) < LIMIT_SIDE else 1.0
+    ratio = limit_side / min(h, w) if min(h, w) < limit_side else 1.0
     resize_h = max(32, int(round(int(h * ratio) / 32) * 32))
     resize_w = max(32, int(round(int(w * ratio) / 32) * 32))
     resized = cv2.resize(bgr, (resize_w, resize_h))
@@ -111,9 +111,10 @@ def boxes_from_map(prob: np.ndarray, width: int, height: int) -> tuple[np.ndarra
     return np.stack(boxes).astype(np.float32), scores
 
 
-def detect(session: object, bgr: np.ndarray) -> Detection:
+def detect(session: object, bgr: np.ndarray, limit_side: int = LIMIT_SIDE) -> Detection:
+    """Boxes in `bgr`'s pixels; a shorter side under `limit_side` is brought up to it first."""
     h, w = bgr.shape[:2]
     name = session.get_inputs()[0].name  # type: ignore[attr-defined]
-    prob = run(session, {name: detector_input(bgr)})[0][0, 0]
+    prob = run(session, {name: detector_input(bgr, limit_side)})[0][0, 0]
     boxes, scores = boxes_from_map(prob, w, h)
     return Detection(boxes, scores, prob)
