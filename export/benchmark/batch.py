@@ -3,7 +3,9 @@
 For each batch size B, B different pictures (1024x768, brief caption, `tokens` new tokens
 forced, beam 3, no_repeat_ngram 3) go through:
 - `lumen, vision xB`: the vision encoder on all B pictures in one call, then each picture's
-  text encoder and decoder (what `lumen batch --batch-size B` runs);
+  text encoder and decoder (what `lumen batch --batch-size B` runs); only for variants whose
+  features do not depend on the batch (fp32, fp16): `lumen batch` encodes each int8 or q4
+  picture alone, and so does this bench;
 - `lumen, W workers`: the same split over W threads, each with its own model and 1/W of the
   cores (`lumen batch --workers W --batch-size B/W`);
 - `transformers`: one `generate` call on the B pictures (batch B, eager, fp32).
@@ -61,14 +63,19 @@ def _settings(captioner: Any, tokens: int) -> Any:
 
 
 def lumen_batch(captioner: Any, images: list[Image.Image], tokens: int) -> list[list[int]]:
-    """Vision encoder once over `images`, then each picture's text encoder and decoder: the
-    calls `Captioner.encode_together` and `describe` make, with the bench's forced length."""
+    """Vision encoder once over `images` (each alone for a variant not in BATCH_EXACT_DTYPES),
+    then each picture's text encoder and decoder: the calls `Captioner.encode_together` and
+    `describe` make, with the bench's forced length."""
+    from models.captioner import BATCH_EXACT_DTYPES
     from models.generation import generate
     from models.results import DescribeOptions
 
     adapter = captioner.adapter
     settings = _settings(captioner, tokens)
-    features = adapter.encode(np.concatenate([adapter.pixels(image) for image in images]), {})
+    if captioner.folder.dtype in BATCH_EXACT_DTYPES:
+        features = adapter.encode(np.concatenate([adapter.pixels(image) for image in images]), {})
+    else:
+        features = np.concatenate([adapter.encode(adapter.pixels(image), {}) for image in images])
     sequences = []
     for image, one in zip(images, features):
         prepared = adapter.prepare(None, image.size, DescribeOptions(beams=BEAMS, max_tokens=tokens), {},
@@ -137,7 +144,7 @@ def _timed(run: Callable[[], list[list[int]]]) -> tuple[float, list[list[int]]]:
 
 
 def run_batch_bench(options: BatchBenchOptions, log: Callable[[str], Any] = print) -> tuple[str, dict]:
-    from models.captioner import Captioner
+    from models.captioner import BATCH_EXACT_DTYPES, Captioner
 
     cores = options.threads or os.cpu_count() or 1
     load = lambda threads: Captioner.load(options.model, device=options.device, dtype=options.dtype,  # noqa: E731
@@ -154,13 +161,17 @@ def run_batch_bench(options: BatchBenchOptions, log: Callable[[str], Any] = prin
     rows: list[BatchRow] = [BatchRow(f"lumen {options.dtype}, one at a time", len(pictures), seconds, tokens)]
     single = dict(enumerate(tokens))
     log(f"  one at a time: lumen {seconds / len(pictures):.2f} s a picture")
+    together = whole.folder.dtype in BATCH_EXACT_DTYPES
     for size in options.sizes:
         images = pictures[:size]
-        if size > 1:
+        if size > 1 and together:
+            lumen_batch(whole, images, 1)  # a new batch shape's first run is not timed
             seconds, tokens = _timed(lambda: lumen_batch(whole, images, options.tokens))
             rows.append(BatchRow(f"lumen {options.dtype}, vision x{size}", size, seconds, tokens))
             log(f"  batch {size}: lumen {seconds:.2f} s")
         if workers and size >= len(workers):
+            if together and size > len(workers):
+                _in_workers(workers, images, 1)
             seconds, tokens = _timed(lambda: _in_workers(workers, images, options.tokens))
             rows.append(BatchRow(f"lumen {options.dtype}, {len(workers)} workers x {cores // len(workers)} "
                                  f"thread(s)", size, seconds, tokens))
