@@ -196,7 +196,8 @@ def validation_cases(model: Any, folder: Path) -> dict[str, Case]:
     pixels = torch.randn(1, 3, h, w, generator=gen)
     cases: dict[str, Case] = {}
     with torch.no_grad():
-        image = VisionEncoder(model)(pixels)
+        # transformers' own tower (not ours, channels-last): the export is checked against it
+        image = model.model.get_image_features(pixels).pooler_output
         # The encoder reads image features then the prompt: both within its position table.
         ids = word_ids(shapes.vocab, (1, fit_length(7, shapes.positions, reserved=image.shape[1])), gen)
         text = EmbedTokens(model)(ids)
