@@ -9,18 +9,21 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from PIL import Image
 
 from models.errors import INSTALL_A_MODEL, ModelFolderError
 from models.image_io import load_image
-from models.ocr import OcrResult, TextReader
+from models.ocr.result import OcrResult
 from models.picture_kind import (FLAT_SHARE, GLANCE_TEXT_COVERAGE, NEAR_BLANK_FAR_SHARE, PictureKind, decide,
                                  needs_detection, pixel_statistics, text_coverage)
 from models.results import Caption, DescribeOptions
 from models.session import SessionConfig
+
+if TYPE_CHECKING:
+    from models.ocr.reader import TextReader
 
 TEXT_INTRO = "A page of text:"
 NO_TEXT = "No text found."
@@ -39,13 +42,19 @@ def ocr_caption(result: OcrResult, reader: TextReader, kind: str | None = None) 
     )
 
 
+def _open_reader(config: SessionConfig) -> TextReader:
+    from models.ocr.reader import TextReader  # OpenCV and the PP-OCR sessions: on first use
+
+    return TextReader(config=config)
+
+
 class TextFirst:
     """Holds the text reader (opened on first use) for kind checks and reading."""
 
     def __init__(self, config: SessionConfig = SessionConfig(),
                  reader_factory: Callable[[SessionConfig], TextReader] | None = None) -> None:
         self._config = config
-        self._factory = reader_factory or (lambda c: TextReader(config=c))
+        self._factory = reader_factory or _open_reader
         self._reader: TextReader | None = None
 
     @property

@@ -1,35 +1,46 @@
 """The vision tower Lumen exports (export/florence2_vision.py: channels-last, so ONNX Runtime
 folds the layout transposes into its convolution reorders) computes transformers' own image
-features to the bit, on the tiny model and on the full-size Florence-2-base architecture."""
+features to the bit, on the tiny model and on the full-size Florence-2-base architecture; with
+window attention's scores computed a group of windows at a time, within rounding (torch's
+batched products block their work by batch size; ONNX Runtime's gave equal features)."""
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
+from export import florence2_vision
 from export.florence2 import VisionEncoder, load_model
 from export.florence2_vision import vision_tower
 
 
-def _same_features(model: object, size: int) -> None:
+def _same_features(model: object, size: int, monkeypatch: pytest.MonkeyPatch) -> None:
     pixels = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(7))
+    tower = lambda: model.model.multi_modal_projector(vision_tower(model.model.vision_tower, pixels))  # type: ignore[attr-defined]  # noqa: E731
     with torch.no_grad():
         expected = model.model.get_image_features(pixels).pooler_output  # type: ignore[attr-defined]
-        ours = model.model.multi_modal_projector(vision_tower(model.model.vision_tower, pixels))  # type: ignore[attr-defined]
+        grouped = tower()
+        with monkeypatch.context() as m:
+            m.setattr(florence2_vision, "SCORES_PER_GROUP", 2**62)  # every window's scores at once
+            ours = tower()
         # What the exporter traces: also its channel attention, which multiplies in another
         # order (export/florence2.py), so equal within rounding.
         exported = VisionEncoder(model)(pixels)
     assert torch.equal(ours, expected)
+    torch.testing.assert_close(grouped, expected, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(exported, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_tiny_model_gives_transformers_features_to_the_bit(tiny_florence2_hf: Path) -> None:
+def test_tiny_model_gives_transformers_features_to_the_bit(tiny_florence2_hf: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.support.tiny_models import FLORENCE_IMAGE_SIZE
 
-    _same_features(load_model(tiny_florence2_hf), FLORENCE_IMAGE_SIZE)
+    _same_features(load_model(tiny_florence2_hf), FLORENCE_IMAGE_SIZE, monkeypatch)
 
 
-def test_full_size_architecture_gives_transformers_features_to_the_bit(shared_dir: Path) -> None:
+def test_full_size_architecture_gives_transformers_features_to_the_bit(shared_dir: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Florence-2-base's real config (four stages, pre-norm patch embeddings, 12 x 12 windows)
     with random weights, at a picture size whose stages need padding to whole windows."""
     from transformers import Florence2ForConditionalGeneration
@@ -37,5 +48,7 @@ def test_full_size_architecture_gives_transformers_features_to_the_bit(shared_di
     from export.benchmark.random_weights import native_config
 
     torch.manual_seed(0)
-    model = Florence2ForConditionalGeneration(native_config(shared_dir / "florence2-base"))
-    _same_features(model.eval(), 416)
+    # Eager attention, as the exporter loads it (export/florence2.py load_model).
+    model = Florence2ForConditionalGeneration._from_config(native_config(shared_dir / "florence2-base"),
+                                                           attn_implementation="eager")
+    _same_features(model.eval(), 416, monkeypatch)

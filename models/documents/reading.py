@@ -19,7 +19,7 @@ import numpy as np
 from models.documents.source import Page
 from models.errors import INSTALL_A_MODEL
 from models.documents.text_layer import Figure
-from models.ocr import OcrResult
+from models.ocr.result import OcrResult
 from models.results import Caption, DescribeOptions
 from models.text_first import NoDescriptionModel, TextFirst, ocr_caption
 

@@ -9,11 +9,12 @@ from the top-left, as PP-OCR's are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
+from typing import TYPE_CHECKING
 
 from models.ocr.layout import TextLine
+
+if TYPE_CHECKING:  # PDFium loads with the first PDF: describing a picture needs none of it
+    import pypdfium2 as pdfium
 
 # A gap between two characters of one line wider than this many font sizes cuts the line
 # (text placed in table cells or columns in one text object).
@@ -42,6 +43,8 @@ def _flip(box: tuple[float, float, float, float], origin: tuple[float, float], h
 
 def text_lines(page: pdfium.PdfPage, scale: float) -> list[TextLine]:
     """The page's text as line pieces in the file's order (reading_order() sorts them)."""
+    import pypdfium2.raw as pdfium_c
+
     textpage = page.get_textpage()
     try:
         count = textpage.count_chars()
@@ -89,6 +92,8 @@ def text_lines(page: pdfium.PdfPage, scale: float) -> list[TextLine]:
 
 def figures(page: pdfium.PdfPage, scale: float) -> list[Figure]:
     """Pictures on the page big enough to describe, top to bottom."""
+    import pypdfium2.raw as pdfium_c
+
     left, bottom, right, top = page.get_bbox()
     width, height = right - left, top - bottom
     found: list[Figure] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from models.image_io import load_image
 from models.ocr.detect import MAX_SIDE, Detection, detect
 from models.ocr.files import OcrFiles, find_ocr_files
 from models.ocr.layout import TextLine, reading_order
+from models.ocr.result import OcrResult
 from models.ocr.recognize import TEXT_SCORE, crop_line, dictionary, recognize, turn_upside_down_lines
 from models.session import CPU, SessionConfig, create_session
 
@@ -23,29 +24,6 @@ MIN_SIDE = 30  # rapidocr's min_side_len: smaller pictures are scaled up first
 # A glance (the kind check of a photograph) looks at the picture this small: a 1280 x 900
 # picture in a quarter of the detector's time, lines of a photographed page still found.
 GLANCE_SIDE = 448
-
-
-@dataclass
-class OcrResult:
-    lines: list[TextLine]  # reading order
-    paragraphs: list[str]
-    size: tuple[int, int]  # picture width, height
-    timings_ms: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.paragraphs)
-
-    @property
-    def confidence(self) -> float:
-        return float(np.mean([t.score for t in self.lines])) if self.lines else 0.0
-
-    @property
-    def coverage(self) -> float:
-        """Share of the picture inside the boxes of text that was read."""
-        w, h = self.size
-        area = sum((t.box[2] - t.box[0]) * (t.box[3] - t.box[1]) for t in self.lines)
-        return min(1.0, area / float(w * h)) if w and h else 0.0
 
 
 def to_bgr(rgb: Image.Image) -> tuple[np.ndarray, float]:
