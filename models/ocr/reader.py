@@ -70,10 +70,11 @@ class TextReader:
 
     def glance(self, image: str | Path | bytes | Image.Image) -> tuple[Detection, float]:
         """(detection, scale from the picture to it) on the picture brought down to GLANCE_SIDE
-        pixels on its shorter side, never up (detect() brings small pictures up to 736)."""
+        pixels on its shorter side (and MAX_SIDE on its longer), never up (detect() brings
+        small pictures up to 736)."""
         rgb = load_image(image)
         w, h = rgb.size
-        scale = GLANCE_SIDE / min(w, h) if min(w, h) > GLANCE_SIDE else 1.0
+        scale = min(1.0, GLANCE_SIDE / min(w, h), MAX_SIDE / max(w, h))
         if scale != 1.0:
             rgb = rgb.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
         bgr = np.ascontiguousarray(np.asarray(rgb.convert("RGB"))[:, :, ::-1])
