@@ -6,13 +6,15 @@ CTC decoding are compared with rapidocr's own pipeline code on the same pictures
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import jiwer
 import numpy as np
 import pytest
 
 from models.ocr import TextReader
 from models.ocr.layout import TextLine, reading_order
-from models.ocr.recognize import ctc_decode
+from models.ocr.recognize import ReadLine, ctc_decode, restore_spaces, word_gaps
 from tests.support.text_pages import text_pages
 
 MAX_CER = 0.03  # over all pages (issue 12)
@@ -162,3 +164,19 @@ def test_reading_stops_between_groups(reader: TextReader) -> None:
     with pytest.raises(CancelledError):
         reader.read(page.image, on_text=heard.append, should_stop=lambda: bool(heard))
     assert len(heard) == 1
+
+
+def test_a_line_read_as_nothing_stays_empty(reader: TextReader, shared_dir: Path) -> None:
+    """A fax scan from Pillow's test corpus: one detected line was read as no character at all,
+    and putting the word spaces back failed on it (IndexError), ending `lumen describe` for
+    every picture after it. An empty line now stays empty and the page is read."""
+    crop = np.full((32, 120, 3), 255, np.uint8)
+    for x in (4, 12, 20, 56, 64, 72):  # two words of three letters, 2 px apart, 30 px between them
+        crop[6:26, x:x + 6] = 0
+    assert word_gaps(crop)
+    assert restore_spaces(ReadLine("", 0.0, ()), crop, 1.0) == ""
+    from PIL import Image
+
+    with Image.open(shared_dir / "corpus" / "pillow" / "total-pages-zero.tif") as fax:
+        text = reader.read(fax.convert("RGB")).text
+    assert "Pillow" in text

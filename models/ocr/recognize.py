@@ -156,7 +156,7 @@ def restore_spaces(line: ReadLine, crop: np.ndarray, crop_px_per_step: float) ->
     text ("thebottom,andone"); a space goes where a word-wide empty gap in the crop lies between
     two characters' read positions."""
     gaps = word_gaps(crop)
-    if not gaps or len(line.steps) != len(line.text):
+    if not gaps or not line.text or len(line.steps) != len(line.text):  # nothing read: nothing to space
         return line.text
     out = [line.text[0]]
     for i in range(1, len(line.text)):
