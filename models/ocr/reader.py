@@ -34,9 +34,15 @@ def to_bgr(rgb: Image.Image) -> tuple[np.ndarray, float]:
         scale = MAX_SIDE / max(w, h)
     elif min(w, h) < MIN_SIDE:
         scale = MIN_SIDE / min(w, h)
+    return scaled_bgr(rgb, scale), scale
+
+
+def scaled_bgr(rgb: Image.Image, scale: float) -> np.ndarray:
+    """The picture resized by `scale` (bilinear), as a BGR array."""
     if scale != 1.0:
+        w, h = rgb.size
         rgb = rgb.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
-    return np.ascontiguousarray(np.asarray(rgb.convert("RGB"))[:, :, ::-1]), scale
+    return np.ascontiguousarray(np.asarray(rgb.convert("RGB"))[:, :, ::-1])
 
 
 class TextReader:
@@ -75,10 +81,7 @@ class TextReader:
         rgb = load_image(image)
         w, h = rgb.size
         scale = min(1.0, GLANCE_SIDE / min(w, h), MAX_SIDE / max(w, h))
-        if scale != 1.0:
-            rgb = rgb.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
-        bgr = np.ascontiguousarray(np.asarray(rgb.convert("RGB"))[:, :, ::-1])
-        return detect(self._det, bgr, limit_side=0), scale
+        return detect(self._det, scaled_bgr(rgb, scale), limit_side=0), scale
 
     def read(self, image: str | Path | bytes | Image.Image,
              detection: tuple[np.ndarray, Detection, float] | None = None, *,
