@@ -5,6 +5,7 @@ import hashlib
 import logging
 import os
 import platform
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,10 @@ log = logging.getLogger(__name__)
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 DEVICES = ("auto", "cpu", "cuda")
+# The optimised-graph cache: one folder per model, the graph and its weights file.
+CACHE_FORMAT = 2  # 1: one .ort.onnx file with the weights inside (read onto the heap)
+CACHE_GRAPH = "graph.onnx"
+CACHE_WEIGHTS = "weights.bin"
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,38 @@ def _cache_path(model: Path, config: SessionConfig, providers: tuple[str, ...]) 
     stat = model.stat()
     key = (f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{ort.__version__}|{config.threads}"
            f"|{platform.machine()}|{platform.processor()}|{os.cpu_count()}")
-    return config.cache_dir / f"{model.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.ort.onnx"
+    key += f"|{CACHE_FORMAT}"
+    return config.cache_dir / f"{model.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}" / CACHE_GRAPH
+
+
+def _save_weights_apart(options: Any) -> None:
+    """The optimised graph keeps its weights, and the copies its kernels re-packed for this
+    CPU, in a file of their own, which ONNX Runtime maps into memory when it opens the graph
+    instead of copying them onto the heap. Mapped pages belong to the file: the system can
+    take them back under pressure without swapping, and every Lumen process opening the same
+    model (the window, `lumen describe`, `lumen serve`) shares one copy. Full-size
+    Florence-2-base int8 after three describes: 379 MB anonymous -> 93 MB (+335 MB mapped),
+    same resident total, opening 1.12 -> 0.67 s (README, Memory at rest)."""
+    options.add_session_config_entry("session.optimized_model_external_initializers_file_name", CACHE_WEIGHTS)
+    options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "4096")
+    options.add_session_config_entry("session.save_external_prepacked_constant_initializers", "1")
+
+
+def _publish(staging: Path, cached: Path) -> bool:
+    """Move a freshly written cache entry into place (the folder at once, so a reader never
+    sees a graph without its weights); True when the cache now holds the graph. Entries of the
+    earlier one-file format for the same model are removed: they would never be read again."""
+    target = cached.parent
+    if (staging / cached.name).is_file():
+        try:
+            staging.rename(target)
+        except OSError:  # another process published first: keep theirs
+            pass
+    shutil.rmtree(staging, ignore_errors=True)
+    stem = target.name.rsplit("-", 1)[0]
+    for old in target.parent.glob(f"{stem}-*.ort.onnx"):
+        old.unlink(missing_ok=True)
+    return cached.is_file()
 
 
 _shared_arena: bool | None = None
@@ -185,33 +221,35 @@ def create_session(model: Path, config: SessionConfig = SessionConfig(), *,
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     path = model
     cached = _cache_path(model, config, choice.providers)
+    staging = None
     if cached is not None and cached.is_file():
         path = cached  # already optimised: skip the optimiser on this start
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     else:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if cached is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            options.optimized_model_filepath = str(cached.with_suffix(f".tmp{os.getpid()}"))
+            staging = cached.parent.with_name(f"{cached.parent.name}.tmp{os.getpid()}")
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            options.optimized_model_filepath = str(staging / cached.name)
+            _save_weights_apart(options)
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=list(choice.providers))
     except Exception as e:  # ONNX Runtime raises its own Fail/InvalidGraph/... types
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         if path != model:  # a damaged cache must never stop the app: drop it and retry
-            cached.unlink(missing_ok=True)
+            shutil.rmtree(cached.parent, ignore_errors=True)
             return create_session(model, config, reopen=False)
         raise ModelFolderError(
             f"{model.name} in {model.parent} cannot be loaded ({str(e).splitlines()[0][:160]}); "
             "the file may be damaged: reinstall the model"
         ) from e
-    if cached is not None and path == model:
-        tmp = Path(options.optimized_model_filepath)
-        if tmp.is_file():
-            tmp.replace(cached)
-            if reopen:
-                # A session that ran the optimiser keeps its leftovers (130 MB for Florence-2
-                # int8); opened from the saved graph it is as lean as on every later start.
-                del session
-                return create_session(model, config, reopen=False)
+    if staging is not None and _publish(staging, cached) and reopen:
+        # A session that ran the optimiser keeps its leftovers (130 MB for Florence-2 int8) and
+        # its weights on the heap; opened from the saved graph it maps them from the file.
+        del session
+        return create_session(model, config, reopen=False)
     used = session.get_providers()[0]
     warning = choice.warning
     if choice.providers[0] == CUDA and used != CUDA:

@@ -53,6 +53,8 @@ def test_latency_bench_on_the_tiny_model(tiny_florence2_onnx: Path, tmp_path: Pa
     assert data["hotkeys"]["active"] and data["app_peak_rss_mb"] > 50
     assert 50 < data["app_rest_rss_mb"] <= data["app_peak_rss_mb"]
     assert 50 < data["app_rest_after_rss_mb"] <= data["app_peak_rss_mb"]
+    assert 0 < data["app_rest_private_mb"] < data["app_rest_rss_mb"]
+    assert 0 < data["app_rest_after_private_mb"] < data["app_rest_after_rss_mb"]
     # The window, after loading, warming and describing, holds no torch or other heavy module.
     assert data["app_heavy_modules"] == []
     # A screen of text: "A page of text:" first, then the screen's own first word, later.

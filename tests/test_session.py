@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import gc
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -63,15 +65,39 @@ def test_optimised_graph_is_cached_and_reused(tiny_florence2_onnx: Path, tmp_pat
     model = tiny_florence2_onnx / "onnx" / "encoder_model.onnx"
     config = SessionConfig(device="cpu", cache_dir=tmp_path)
     create_session(model, config)
-    cached = list(tmp_path.glob("encoder_model-*.ort.onnx"))
+    cached = list(tmp_path.glob("encoder_model-*/graph.onnx"))
     assert len(cached) == 1 and not list(tmp_path.glob("*.tmp*"))
+    weights = cached[0].with_name("weights.bin")
+    assert weights.stat().st_size > cached[0].stat().st_size  # the weights live beside the graph
     stamp = cached[0].stat().st_mtime_ns
     assert create_session(model, config).provider == CPU
     assert cached[0].stat().st_mtime_ns == stamp
     # A damaged cache is dropped and rebuilt, never fatal.
-    cached[0].write_bytes(b"garbage")
-    assert create_session(model, config).provider == CPU
-    assert cached[0].stat().st_size > 1000
+    for damaged in (cached[0], weights):
+        damaged.write_bytes(b"garbage")
+        assert create_session(model, config).provider == CPU
+        assert cached[0].stat().st_size > 1000 and weights.stat().st_size > 1000
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_cached_weights_are_mapped_from_their_file(tiny_florence2_onnx: Path, tmp_path: Path) -> None:
+    """Opened from the cache, the weights are pages of the cache's file, not heap copies."""
+    model = tiny_florence2_onnx / "onnx" / "encoder_model.onnx"
+    config = SessionConfig(device="cpu", cache_dir=tmp_path)
+    opened = create_session(model, config)
+    weights = next(tmp_path.glob("encoder_model-*/weights.bin")).resolve()
+    maps = Path("/proc/self/maps").read_text()
+    assert str(weights) in maps
+    feeds = {i.name: np.ones([2 if isinstance(d, str) or d is None else d for d in i.shape],
+                             np.int64 if "int64" in i.type else np.float32) for i in opened.get_inputs()}
+    assert run(opened, feeds)[0].shape[0] == 2  # and the mapped session still runs
+    # An entry of the earlier one-file format is removed when the new one is written.
+    stale = tmp_path / "encoder_model-0123456789abcdef.ort.onnx"
+    stale.write_bytes(b"old")
+    for entry in tmp_path.glob("encoder_model-*/"):
+        shutil.rmtree(entry)
+    create_session(model, config)
+    assert not stale.exists()
 
 
 def test_missing_and_corrupt_files(tmp_path: Path) -> None:

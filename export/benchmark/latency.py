@@ -163,7 +163,9 @@ def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def _rss_mb(pid: int, field: str = "VmRSS") -> float | None:
-    """Resident memory now (VmRSS) or at its peak (VmHWM), MB."""
+    """Resident memory now (VmRSS), at its peak (VmHWM) or its private part (RssAnon: what the
+    system cannot take back without swapping; the rest is pages of files, the model's weights
+    among them, which it can drop and read again), MB."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(f"{field}:"):
@@ -205,7 +207,8 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
         ready_s = time.monotonic() - app.started_at
         warm = next((e for e in app.events() if e["event"] == "warm_up"), {})
         time.sleep(1.0)  # let the voice finish its own warm-up and "Lumen is ready."
-        rest_rss = _rss_mb(app.proc.pid)  # at rest, model loaded and warmed, nothing described yet
+        # At rest, model loaded and warmed, nothing described yet.
+        rest_rss, rest_private = _rss_mb(app.proc.pid), _rss_mb(app.proc.pid, "RssAnon")
         for i in range(options.presses):
             app.next_picture()
             t0 = app.xdotool("key", "--clearmodifiers", SHORTCUT[1])
@@ -237,7 +240,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
             log(f"  lumen capture {i + 1}: -> speech {runs['capture_command'][-1]['to_speech_s']:.2f} s")
         rss = _peak_rss_mb(app.proc.pid)
         time.sleep(2.0)  # the last result spoken: the window at rest again
-        rest_after_rss = _rss_mb(app.proc.pid)
+        rest_after_rss, rest_after_private = _rss_mb(app.proc.pid), _rss_mb(app.proc.pid, "RssAnon")
         final = app.request({"cmd": "status"}, timeout=30) or {}
     finally:
         app.close()
@@ -257,6 +260,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
         "model": str(options.model), "dtype": dtype, "tokens": options.tokens, "presses": options.presses,
         "app_ready_s": ready_s, "warm_up_s": warm.get("seconds"), "app_peak_rss_mb": rss,
         "app_rest_rss_mb": rest_rss, "app_rest_after_rss_mb": rest_after_rss,
+        "app_rest_private_mb": rest_private, "app_rest_after_private_mb": rest_after_private,
         "app_heavy_modules": final.get("heavy_modules"),
         "hotkeys": status.get("hotkeys"), "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
@@ -271,7 +275,9 @@ def latency_table(data: dict[str, Any]) -> str:
              "text_screen": f"{SHORTCUT[0]}, a screen of text", "capture_command": "`lumen capture`"}
     lines = [f"Latency, {data['dtype']}, {data['tokens']} tokens, medians of {data['presses']} presses "
              f"(seconds; app ready in {data['app_ready_s']:.1f} s, resident memory at rest "
-             f"{data.get('app_rest_rss_mb') or 0:.0f} MB, after the presses {data.get('app_rest_after_rss_mb') or 0:.0f} MB, "
+             f"{data.get('app_rest_rss_mb') or 0:.0f} MB ({data.get('app_rest_private_mb') or 0:.0f} MB private), "
+             f"after the presses {data.get('app_rest_after_rss_mb') or 0:.0f} MB "
+             f"({data.get('app_rest_after_private_mb') or 0:.0f} MB private), "
              f"peak {data['app_peak_rss_mb'] or 0:.0f} MB, "
              f"load average {data['load_average_before'] or 0:.1f} before, {data['load_average'] or 0:.1f} after)",
              "", "| stage | " + " | ".join(names[k] for k in kinds) + " |",
