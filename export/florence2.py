@@ -12,7 +12,7 @@ from torch import nn
 
 from export.decoder_parts import Case, DecoderWithCache, decoder_cases, decoder_io_names, dims
 from export.florence2_vision import vision_tower
-from export.fusions import fuse_gelu
+from export.fusions import fold_weight_transposes, fuse_gelu
 from export.merge import export_decoder_pair
 from export.onnx_utils import export_module, save_model
 from export.token_inputs import fit_length, fixed_ids, positions, vocab_size, word_ids
@@ -170,15 +170,21 @@ def image_size(folder: Path) -> tuple[int, int]:
     raise ExportError(f"the image processor settings in {folder} give no image size ({size!r})")
 
 
+def export_part(spec: dict[str, Any]) -> onnx.ModelProto:
+    """One part (a `part_specs` entry) traced, with the graph fusions ONNX Runtime misses."""
+    proto = export_module(spec["module"], spec["args"], spec["inputs"], spec["outputs"], spec["dynamic"])
+    fuse_gelu(proto)
+    fold_weight_transposes(proto)
+    return proto
+
+
 def export_parts(model: Any, folder: Path, out: Path, log: Callable[[str], Any] = print) -> tuple[str, ...]:
     specs = part_specs(model, florence_shapes(model, image_size(folder)))
     with torch.no_grad():
         for name in PARTS[:3]:
             s = specs[name]
             log(f"exporting {name}")
-            proto = export_module(s["module"], s["args"], s["inputs"], s["outputs"], s["dynamic"])
-            fuse_gelu(proto)
-            save_model(proto, out / f"{name}.onnx")
+            save_model(export_part(s), out / f"{name}.onnx")
         log("exporting decoder_model_merged")
         merged = out / "decoder_model_merged.onnx"
         export_decoder_pair(specs["decoder"], specs["decoder_with_past"], merged)
