@@ -67,6 +67,33 @@ def test_keywords_are_listed_under_the_description(blip_window, qtbot, tmp_path,
     assert view.isHidden()
 
 
+def test_clip_leaves_memory_when_descriptions_stop_and_comes_back(blip_window, qtbot, tmp_path, tiny_clip_onnx,
+                                                                   monkeypatch):
+    """RELEASE_AFTER_S shortened: CLIP goes once no description has come for that long, and
+    the next description loads it again and ranks its keywords as a freshly loaded CLIP does."""
+    from PIL import Image
+
+    from desktop.results import keywords_view
+    from models.clip import Clip
+    from models.keywords import keywords
+
+    monkeypatch.setattr(keywords_view, "RELEASE_AFTER_S", 1.0)
+    window = blip_window(with_clip=tiny_clip_onnx)
+    controller, view = window.keywords, window.keywords_view
+    first = picture(tmp_path / "c.png", colour=(200, 30, 30))
+    wait_result(qtbot, window, lambda: window.describe_sources([ImageSource(str(first), first)]))
+    qtbot.waitUntil(view.isVisible, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: controller.releases == 1, timeout=TIMEOUT_MS)
+    assert controller._clip is None
+    second = picture(tmp_path / "d.png", colour=(20, 40, 220), size=(120, 80))
+    result = wait_result(qtbot, window, lambda: window.describe_sources([ImageSource(str(second), second)]))
+    qtbot.waitUntil(view.isVisible, timeout=TIMEOUT_MS)
+    with Image.open(second) as img:
+        ranked = keywords(Clip.load(tiny_clip_onnx, device="cpu"), img.convert("RGB"), [result.caption.caption])
+    assert view.words() == [k.word for k in ranked][: len(view.words())] and view.words()
+    qtbot.waitUntil(lambda: controller.releases == 2, timeout=TIMEOUT_MS)
+
+
 def test_without_clip_the_description_comes_alone(blip_window, qtbot, tmp_path):
     window = blip_window()
     path = picture(tmp_path / "b.png")

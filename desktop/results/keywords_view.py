@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from desktop.results.window_results import Results
+from desktop.work.idle_release import RELEASE_AFTER_S, IdleRelease
 from desktop.work.window_describer import Result
 from desktop.work.workers import JobContext, TaskManager
 
@@ -72,6 +73,20 @@ class KeywordsController(QObject):
         self._worker = tasks.worker("keywords")
         self._clip: Any = None  # loaded and used on the worker only
         self._looked = False  # whether an installed CLIP model was looked for already
+        # Keywords follow every description, so CLIP goes when descriptions stop for a while.
+        self._idle = IdleRelease(self._worker, RELEASE_AFTER_S, self._release, "release the keywords model", self)
+
+    @property
+    def releases(self) -> int:
+        """Times CLIP left memory, idle (read by tests)."""
+        return self._idle.releases
+
+    def _release(self) -> bool:
+        """Worker thread: CLIP goes; the next description looks for it and loads it again."""
+        if self._clip is None:
+            return False
+        self._clip, self._looked = None, False
+        return True
 
     def clear(self, _request: object = None) -> None:
         self.view.clear()
@@ -94,13 +109,16 @@ class KeywordsController(QObject):
         data = result.request.source.data
 
         def job(ctx: JobContext) -> list[Keyword] | None:
-            clip = self._load()
-            if clip is None or ctx.should_stop():
-                return None
-            from models.image_io import load_image
-            from models.keywords import keywords
+            try:
+                clip = self._load()
+                if clip is None or ctx.should_stop():
+                    return None
+                from models.image_io import load_image
+                from models.keywords import keywords
 
-            return keywords(clip, load_image(data), captions)
+                return keywords(clip, load_image(data), captions)
+            finally:
+                self._idle.used()
 
         def done(found: list[Keyword] | None) -> None:
             if found and self.results.is_latest(result):
@@ -110,4 +128,5 @@ class KeywordsController(QObject):
             log.info("no keywords: %s", exc)  # keywords are extra: the description stands alone
             self.view.clear()
 
+        self._idle.touch()
         self._worker.submit(job, on_done=done, on_failed=failed, lane=KEYWORDS_LANE, name="keywords")

@@ -7,27 +7,23 @@ costs its own words, not the picture again. One lane: a new question (or Esc) st
 flight.
 
 The model leaves memory when it has been idle for RELEASE_AFTER_S after its last answer
-(SmolVLM-256M int8 holds about 290 MB): a window in the tray all day should not carry it
-because of one question in the morning. The next question loads it again; the conversation's
+(SmolVLM-256M int8 holds about 290 MB; desktop/work/idle_release.py). The next question loads it again; the conversation's
 earlier turns are kept, so a follow-up still has them.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 
 from desktop.imaging import ImageSource
+from desktop.work.idle_release import RELEASE_AFTER_S, IdleRelease
 from desktop.work.model_threads import SPIN, model_threads
 from desktop.work.workers import Failed, JobContext, TaskManager
-from services.worker import LOW
 
 ASK_LANE = "ask"
-RELEASE_LANE = "release"
-RELEASE_AFTER_S = 600.0
 
 
 class AskEngine(QObject):
@@ -41,39 +37,21 @@ class AskEngine(QObject):
         self._kept: Any = None  # worker thread only: (source, turns) of a released conversation
         self.folder: Path | None = None
         self.loads = 0  # times the model was loaded (worker thread; read by tests)
-        self.releases = 0  # times it left memory, idle (worker thread; read by tests)
-        self._release_after_s = release_after_s
-        self._used = time.monotonic()  # the start or end of the last question or preparation
-        self._idle = QTimer(self)
-        self._idle.setSingleShot(True)
-        self._idle.setInterval(int(release_after_s * 1000))
-        self._idle.timeout.connect(self._release_when_idle)
+        self._idle = IdleRelease(self._worker, release_after_s, self._release, "release the question model", self)
 
-    def _touch(self) -> None:
-        """A question or a preparation (GUI thread): the idle time starts again."""
-        self._used = time.monotonic()
-        self._idle.start()
+    @property
+    def releases(self) -> int:
+        """Times the model left memory, idle (read by tests)."""
+        return self._idle.releases
 
-    def _release_when_idle(self) -> None:
-        from models.memory import release_free_memory
-
-        def job(ctx: JobContext) -> None:
-            # Checked again on the worker: idle time counts from the end of the last question,
-            # and the timer started at its beginning; a long answer (or a question that came
-            # meanwhile) starts the wait again. Qt's coarse timers may fire up to 5% early,
-            # hence the margin.
-            if self._asker is None:
-                return
-            if time.monotonic() - self._used < 0.9 * self._release_after_s:
-                ctx.post(self._idle.start)
-                return
-            if self._chat is not None:
-                self._kept = (self._chat[0], list(self._chat[1].turns))
-            self._asker = self._chat = None
-            self.releases += 1
-            release_free_memory()
-
-        self._worker.submit(job, lane=RELEASE_LANE, priority=LOW, name="release the question model")
+    def _release(self) -> bool:
+        """Worker thread: the model goes, the conversation's turns stay for a follow-up."""
+        if self._asker is None:
+            return False
+        if self._chat is not None:
+            self._kept = (self._chat[0], list(self._chat[1].turns))
+        self._asker = self._chat = None
+        return True
 
     def model_folder(self) -> Path | None:
         """The SmolVLM folder a question will use (checked on the GUI thread: registry files only)."""
@@ -103,13 +81,13 @@ class AskEngine(QObject):
         field just opened): the answer then costs only its own tokens. A question asked
         meanwhile waits for this encoding, which it needs anyway."""
         folder = self.folder
-        self._touch()
+        self._idle.touch()
 
         def job(ctx: JobContext) -> None:
             try:
                 self._conversation(folder, source)
             finally:
-                self._used = time.monotonic()
+                self._idle.used()
 
         return self._worker.submit(job, on_failed=on_failed, lane=ASK_LANE, name="prepare to ask")
 
@@ -118,7 +96,7 @@ class AskEngine(QObject):
         """Answer `question` about `source` on the worker; earlier questions about the same
         source are in the prompt. Callbacks run on the GUI thread."""
         folder = self.folder
-        self._touch()
+        self._idle.touch()
 
         def job(ctx: JobContext) -> Any:
             try:
@@ -126,7 +104,7 @@ class AskEngine(QObject):
                 english = to_english(question) if to_english else question
                 return chat.ask(english, on_text=lambda text: ctx.post(on_text, text), should_stop=ctx.should_stop)
             finally:
-                self._used = time.monotonic()
+                self._idle.used()
 
         return self._worker.submit(job, on_done=on_done, on_failed=on_failed, lane=ASK_LANE, name="ask")
 
