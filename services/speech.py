@@ -34,8 +34,8 @@ from typing import Any, Callable, Literal
 from services import latency_trace
 from services.audio_player import AudioPlayer, find_player
 from services.errors import SpeechError
-from services.speech_engine import (SpeechEngine, SpeechSettings, Voice, audio_suffix,
-                                    convert_to_wav, shared_engine)
+from services.speech_child import IsolatedEngine, shared_engine
+from services.speech_engine import SpeechEngine, SpeechSettings, Voice, audio_suffix, convert_to_wav
 from services.worker import Job, SerialWorker
 
 __all__ = ["Speaker", "SpeechEvent", "SpeechSettings", "Voice"]
@@ -65,7 +65,7 @@ class Speaker:
         settings: SpeechSettings | None = None,
         *,
         player: AudioPlayer | None | Literal["auto"] = "auto",
-        engine: SpeechEngine | None = None,
+        engine: SpeechEngine | IsolatedEngine | None = None,
         on_event: Callable[[SpeechEvent], None] | None = None,
     ) -> None:
         self._settings = settings or SpeechSettings()

@@ -1,18 +1,17 @@
 """The one thread that owns the pyttsx3 engine: voices, and synthesis into audio files.
 
 pyttsx3 hangs when two threads drive it, and its espeak driver initialises eSpeak NG once per
-process, so every engine call in the process runs on a single worker thread (`shared_engine`).
+process, so every engine call in the process runs on a single worker thread (on Linux that
+process is a child of Lumen's: services/speech_child.py, `shared_engine`).
 Playback is not done here: pyttsx3's own playback on Linux blocks inside the synthesis
 callback (`os.system("aplay ...")`) and cannot be interrupted, so we only synthesise to a file
 and `services.audio_player` plays it in a process that can be killed at once.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -218,16 +217,3 @@ def convert_to_wav(source: Path, target: Path) -> None:
                           capture_output=True, text=True)
     if done.returncode != 0:
         raise SpeechError(f"Could not convert speech to WAV: {done.stderr.strip()}")
-
-
-_shared: SpeechEngine | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_engine() -> SpeechEngine:
-    """The process's single speech engine (created on first use)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = SpeechEngine(os.environ.get("LUMEN_SPEECH_DRIVER") or None)
-        return _shared
