@@ -1,6 +1,7 @@
 """The one place ONNX Runtime sessions are made: provider choice, threads, optimised-graph cache."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -230,14 +231,19 @@ def create_session(model: Path, config: SessionConfig = SessionConfig(), *,
         if cached is not None:
             staging = cached.parent.with_name(f"{cached.parent.name}.tmp{os.getpid()}")
             shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir(parents=True)
+            try:
+                staging.mkdir(parents=True)
+            except OSError as e:  # a cache folder that cannot be written: start without it
+                log.info("no optimised-graph cache in %s: %s", config.cache_dir, e)
+                return create_session(model, dataclasses.replace(config, cache_dir=None), reopen=False)
             options.optimized_model_filepath = str(staging / cached.name)
             _save_weights_apart(options)
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=list(choice.providers))
     except Exception as e:  # ONNX Runtime raises its own Fail/InvalidGraph/... types
-        if staging is not None:
+        if staging is not None:  # writing the cache may be what failed (a full disk): try without
             shutil.rmtree(staging, ignore_errors=True)
+            return create_session(model, dataclasses.replace(config, cache_dir=None), reopen=False)
         if path != model:  # a damaged cache must never stop the app: drop it and retry
             shutil.rmtree(cached.parent, ignore_errors=True)
             return create_session(model, config, reopen=False)

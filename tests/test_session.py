@@ -79,6 +79,20 @@ def test_optimised_graph_is_cached_and_reused(tiny_florence2_onnx: Path, tmp_pat
         assert cached[0].stat().st_size > 1000 and weights.stat().st_size > 1000
 
 
+def test_a_cache_folder_that_cannot_be_written_costs_only_the_cache(tiny_florence2_onnx: Path, tmp_path: Path) -> None:
+    """A file where the cache folder should be (or a full disk): the model opens all the same,
+    and a broken model still says so."""
+    blocked = tmp_path / "cache"
+    blocked.write_text("not a folder")
+    model = tiny_florence2_onnx / "onnx" / "encoder_model.onnx"
+    assert create_session(model, SessionConfig(device="cpu", cache_dir=blocked)).provider == CPU
+    assert blocked.read_text() == "not a folder"
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07not a model")
+    with pytest.raises(ModelFolderError, match="bad.onnx"):
+        create_session(bad, SessionConfig(device="cpu", cache_dir=tmp_path / "writable"))
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
 def test_cached_weights_are_mapped_from_their_file(tiny_florence2_onnx: Path, tmp_path: Path) -> None:
     """Opened from the cache, the weights are pages of the cache's file, not heap copies."""
