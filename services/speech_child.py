@@ -106,7 +106,9 @@ class IsolatedEngine:
         state = self._state
         if state is None or self.child_pid is None:
             state = self._run({"op": "state"})
-            if "error" in state:  # the child died answering: say what to install or fix
+            if "error" in state:  # the child died answering: once more with a new one
+                state = self._run({"op": "state"})
+            if "error" in state:
                 state = {"reason": state["error"]}
             self._state = state
         return state
