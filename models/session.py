@@ -1,14 +1,13 @@
 """The one place ONNX Runtime sessions are made: provider choice, threads, optimised-graph cache."""
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import os
 import platform
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -235,7 +234,7 @@ def create_session(model: Path, config: SessionConfig = SessionConfig(), *,
                 staging.mkdir(parents=True)
             except OSError as e:  # a cache folder that cannot be written: start without it
                 log.info("no optimised-graph cache in %s: %s", config.cache_dir, e)
-                return create_session(model, dataclasses.replace(config, cache_dir=None), reopen=False)
+                return create_session(model, replace(config, cache_dir=None), reopen=False)
             options.optimized_model_filepath = str(staging / cached.name)
             _save_weights_apart(options)
     try:
@@ -243,7 +242,7 @@ def create_session(model: Path, config: SessionConfig = SessionConfig(), *,
     except Exception as e:  # ONNX Runtime raises its own Fail/InvalidGraph/... types
         if staging is not None:  # writing the cache may be what failed (a full disk): try without
             shutil.rmtree(staging, ignore_errors=True)
-            return create_session(model, dataclasses.replace(config, cache_dir=None), reopen=False)
+            return create_session(model, replace(config, cache_dir=None), reopen=False)
         if path != model:  # a damaged cache must never stop the app: drop it and retry
             shutil.rmtree(cached.parent, ignore_errors=True)
             return create_session(model, config, reopen=False)

@@ -130,12 +130,12 @@ def test_the_question_model_leaves_memory_when_idle_and_the_follow_up_keeps_its_
 
     try:
         first = answer(QUESTIONS[0])
-        qtbot.waitUntil(lambda: engine.releases == 1, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: engine.idle.releases == 1, timeout=TIMEOUT_MS)
         assert engine._asker is None and engine._chat is None
         # Longer than the wait, whatever the machine: the timer fires during the answer.
         second = answer(QUESTIONS[1], to_english=lambda q: (time.sleep(1.5), q)[1])
         assert [first.answer, second.answer] == expected
         assert engine.loads == 2 and [q for q, _ in engine._chat[1].turns] == list(QUESTIONS)
-        qtbot.waitUntil(lambda: engine.releases == 2, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: engine.idle.releases == 2, timeout=TIMEOUT_MS)
     finally:
         tasks.shutdown()

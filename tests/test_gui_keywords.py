@@ -83,7 +83,7 @@ def test_clip_leaves_memory_when_descriptions_stop_and_comes_back(blip_window, q
     first = picture(tmp_path / "c.png", colour=(200, 30, 30))
     wait_result(qtbot, window, lambda: window.describe_sources([ImageSource(str(first), first)]))
     qtbot.waitUntil(view.isVisible, timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: controller.releases == 1, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: controller.idle.releases == 1, timeout=TIMEOUT_MS)
     assert controller._clip is None
     second = picture(tmp_path / "d.png", colour=(20, 40, 220), size=(120, 80))
     result = wait_result(qtbot, window, lambda: window.describe_sources([ImageSource(str(second), second)]))
@@ -91,7 +91,7 @@ def test_clip_leaves_memory_when_descriptions_stop_and_comes_back(blip_window, q
     with Image.open(second) as img:
         ranked = keywords(Clip.load(tiny_clip_onnx, device="cpu"), img.convert("RGB"), [result.caption.caption])
     assert view.words() == [k.word for k in ranked][: len(view.words())] and view.words()
-    qtbot.waitUntil(lambda: controller.releases == 2, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: controller.idle.releases == 2, timeout=TIMEOUT_MS)
 
 
 def test_without_clip_the_description_comes_alone(blip_window, qtbot, tmp_path):

@@ -378,7 +378,6 @@ def test_a_crashed_engine_costs_one_utterance_not_lumen(tmp_path: Path) -> None:
         os.kill(first, signal.SIGCONT)
         speaking.join(30)
         assert len(failed) == 1 and str(failed[0]) == CRASHED and not (tmp_path / "b.wav").exists()
-        assert CRASHED.startswith("The voice stopped")
         samples, rate, _ = read_wav(engine.synthesize(SENTENCE, tmp_path / "c.wav", SpeechSettings()))
         assert len(samples) / rate > 1.0 and engine.starts == 2 and engine.child_pid not in (None, first)
     finally:

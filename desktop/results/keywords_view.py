@@ -74,12 +74,8 @@ class KeywordsController(QObject):
         self._clip: Any = None  # loaded and used on the worker only
         self._looked = False  # whether an installed CLIP model was looked for already
         # Keywords follow every description, so CLIP goes when descriptions stop for a while.
-        self._idle = IdleRelease(self._worker, RELEASE_AFTER_S, self._release, "release the keywords model", self)
+        self.idle = IdleRelease(self._worker, RELEASE_AFTER_S, self._release, "release the keywords model", self)
 
-    @property
-    def releases(self) -> int:
-        """Times CLIP left memory, idle (read by tests)."""
-        return self._idle.releases
 
     def _release(self) -> bool:
         """Worker thread: CLIP goes; the next description looks for it and loads it again."""
@@ -118,7 +114,7 @@ class KeywordsController(QObject):
 
                 return keywords(clip, load_image(data), captions)
             finally:
-                self._idle.used()
+                self.idle.used()
 
         def done(found: list[Keyword] | None) -> None:
             if found and self.results.is_latest(result):
@@ -128,5 +124,5 @@ class KeywordsController(QObject):
             log.info("no keywords: %s", exc)  # keywords are extra: the description stands alone
             self.view.clear()
 
-        self._idle.touch()
+        self.idle.touch()
         self._worker.submit(job, on_done=done, on_failed=failed, lane=KEYWORDS_LANE, name="keywords")

@@ -7,8 +7,8 @@ costs its own words, not the picture again. One lane: a new question (or Esc) st
 flight.
 
 The model leaves memory when it has been idle for RELEASE_AFTER_S after its last answer
-(SmolVLM-256M int8 holds about 290 MB; desktop/work/idle_release.py). The next question loads it again; the conversation's
-earlier turns are kept, so a follow-up still has them.
+(SmolVLM-256M int8 holds about 290 MB; desktop/work/idle_release.py). The next question loads
+it again; the conversation's earlier turns are kept, so a follow-up still has them.
 """
 from __future__ import annotations
 
@@ -37,12 +37,8 @@ class AskEngine(QObject):
         self._kept: Any = None  # worker thread only: (source, turns) of a released conversation
         self.folder: Path | None = None
         self.loads = 0  # times the model was loaded (worker thread; read by tests)
-        self._idle = IdleRelease(self._worker, release_after_s, self._release, "release the question model", self)
+        self.idle = IdleRelease(self._worker, release_after_s, self._release, "release the question model", self)
 
-    @property
-    def releases(self) -> int:
-        """Times the model left memory, idle (read by tests)."""
-        return self._idle.releases
 
     def _release(self) -> bool:
         """Worker thread: the model goes, the conversation's turns stay for a follow-up."""
@@ -81,13 +77,13 @@ class AskEngine(QObject):
         field just opened): the answer then costs only its own tokens. A question asked
         meanwhile waits for this encoding, which it needs anyway."""
         folder = self.folder
-        self._idle.touch()
+        self.idle.touch()
 
         def job(ctx: JobContext) -> None:
             try:
                 self._conversation(folder, source)
             finally:
-                self._idle.used()
+                self.idle.used()
 
         return self._worker.submit(job, on_failed=on_failed, lane=ASK_LANE, name="prepare to ask")
 
@@ -96,7 +92,7 @@ class AskEngine(QObject):
         """Answer `question` about `source` on the worker; earlier questions about the same
         source are in the prompt. Callbacks run on the GUI thread."""
         folder = self.folder
-        self._idle.touch()
+        self.idle.touch()
 
         def job(ctx: JobContext) -> Any:
             try:
@@ -104,7 +100,7 @@ class AskEngine(QObject):
                 english = to_english(question) if to_english else question
                 return chat.ask(english, on_text=lambda text: ctx.post(on_text, text), should_stop=ctx.should_stop)
             finally:
-                self._idle.used()
+                self.idle.used()
 
         return self._worker.submit(job, on_done=on_done, on_failed=on_failed, lane=ASK_LANE, name="ask")
 

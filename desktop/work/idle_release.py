@@ -21,7 +21,8 @@ RELEASE_AFTER_S = 600.0  # ten minutes without a use
 
 class IdleRelease(QObject):
     """Calls `release` (on `worker`) once the model has been idle for `after_s` seconds;
-    `release` returns True when it let something go. `releases` counts them (tests read it)."""
+    `release` returns True when it let something go. `releases` counts them (tests read it:
+    the owners keep it as `idle`)."""
 
     def __init__(self, worker: SerialWorker, after_s: float, release: Callable[[], bool], name: str,
                  parent: QObject | None = None) -> None:
