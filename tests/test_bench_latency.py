@@ -33,7 +33,7 @@ def test_latency_bench_on_the_tiny_model(tiny_florence2_onnx: Path, tmp_path: Pa
     out = tmp_path / "latency.json"
     done = subprocess.run(
         [sys.executable, "-m", "desktop", "bench", "--latency", "--model", str(tiny_florence2_onnx),
-         "--dtype", "int8", "--presses", "2", "--tokens", "6", "--json", str(out)],
+         "--dtype", "int8", "--presses", "2", "--tokens", "6", "--screen", "1024x768", "--json", str(out)],
         capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     data = json.loads(out.read_text())
@@ -58,6 +58,10 @@ def test_latency_bench_on_the_tiny_model(tiny_florence2_onnx: Path, tmp_path: Pa
     # a fresh cache here) is reported apart.
     assert data["app_peak_is_describing"] is sys.platform.startswith("linux")
     assert data["app_start_peak_rss_mb"] >= data["app_rest_rss_mb"] * 0.9
+    # Photos' and screens of text's peaks apart (the text reader's detector grows with the screen).
+    assert data["app_rest_rss_mb"] * 0.9 <= data["app_photo_peak_rss_mb"] <= data["app_peak_rss_mb"]
+    assert data["app_rest_rss_mb"] * 0.9 <= data["app_text_peak_rss_mb"] <= data["app_peak_rss_mb"]
+    assert data["screen"] == "1024x768" and "screen 1024x768" in done.stdout
     assert 0 < data["app_rest_after_private_mb"] < data["app_rest_after_rss_mb"]
     # The window, after loading, warming and describing, holds no torch or other heavy module.
     assert data["app_heavy_modules"] == []

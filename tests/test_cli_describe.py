@@ -100,3 +100,32 @@ def test_no_default_model_says_how_to_install(images, tmp_path: Path) -> None:
     done = lumen("describe", str(images["good"]), env=env)
     assert done.returncode == 3
     assert "lumen models install" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_bug_met_on_one_picture_costs_that_picture_only(tiny_florence2_onnx: Path, images, monkeypatch,
+                                                          capsys) -> None:
+    """An exception that is not one of ours (a bug) on the first picture: one line naming it,
+    the next picture still described; status 1, as a bug is more serious than a partial batch
+    (models/exit_status.py); the traceback only with LUMEN_LOG=DEBUG."""
+    from desktop.cli import main
+    from models.captioner import Captioner
+
+    real = Captioner.describe
+
+    def failing_on_the_photo(self, image, *args, **kwargs):  # noqa: ANN001, ANN202
+        if Path(image) == images["good"]:
+            raise IndexError("list index out of range")
+        return real(self, image, *args, **kwargs)
+
+    monkeypatch.setattr(Captioner, "describe", failing_on_the_photo)
+    argv = ["describe", str(images["good"]), str(images["jpeg"]), "--model", str(tiny_florence2_onnx),
+            "--max-tokens", "4", "--json"]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["image"] for line in out.splitlines()] == [str(images["jpeg"])]
+    assert err.strip() == (f"error: {images['good']}: unexpected IndexError: list index out of range; "
+                           "please report this")
+    monkeypatch.setenv("LUMEN_LOG", "DEBUG")
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert "Traceback" in err and err.strip().endswith("please report this") and len(out.splitlines()) == 1

@@ -15,7 +15,7 @@ import pytest
 from models.ocr import TextReader
 from models.ocr.layout import TextLine, reading_order
 from models.ocr.recognize import ReadLine, ctc_decode, restore_spaces, word_gaps
-from tests.support.text_pages import text_pages
+from tests.support.text_pages import MONO, SANS, screen_page, text_pages
 
 MAX_CER = 0.03  # over all pages (issue 12)
 MAX_PAGE_CER = 0.05  # any one page
@@ -81,6 +81,79 @@ def test_detection_matches_rapidocr_pipeline(reader: TextReader) -> None:
         key = lambda boxes: sorted(tuple(b.astype(int).ravel()) for b in boxes)  # noqa: E731
         assert len(ours) == len(theirs) > 3
         assert key(ours) == key(theirs)
+
+
+def _largest_input(reader: TextReader, picture, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:  # noqa: ANN001
+    """(the largest input, in pixels, the real detector session was given; the text read)."""
+    from models.ocr import detect
+
+    shapes: list[tuple[int, ...]] = []
+    real = detect.run
+
+    def noting(session, feeds, *args, **kwargs):  # noqa: ANN001, ANN202
+        shapes.extend(v.shape for v in feeds.values())
+        return real(session, feeds, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(detect, "run", noting)
+        text = reader.read(picture).text
+    return max(h * w for _, _, h, w in shapes), text
+
+
+@pytest.mark.parametrize("size, face, px", [((1920, 1080), SANS, 15), ((1500, 2000), MONO, 14)])
+def test_a_large_screen_is_detected_in_tiles_and_read_as_well(reader: TextReader, size, face, px,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The detector's memory grows with its input (+400 MB for 1920 x 1080, +575 MB for a
+    1500 x 2000 page): a larger input is run in tiles that each fit PIXELS_PER_RUN, and the
+    text read is as good as from one run."""
+    from models.ocr import detect
+
+    page = screen_page(size, face, px)
+    largest, tiled = _largest_input(reader, page.image, monkeypatch)
+    assert largest <= detect.PIXELS_PER_RUN
+    with monkeypatch.context() as patch:  # the same reader, one run of the whole input
+        patch.setattr(detect.tiles, "__defaults__", (10 ** 9,))
+        at_once = reader.read(page.image).text
+    tiled_cer, at_once_cer = jiwer.cer(words(page.text), words(tiled)), jiwer.cer(words(page.text), words(at_once))
+    assert tiled_cer < MAX_CER and tiled_cer <= at_once_cer + 0.003, (tiled_cer, at_once_cer)
+
+
+def test_tiles_cover_the_input_once_on_the_networks_grid() -> None:
+    from models.ocr.detect import PIXELS_PER_RUN, STRIDE, TILE_MARGIN, tiles
+
+    for height, width in [(800, 1280), (1088, 1920), (1984, 1504), (736, 4096), (2016, 2016), (96, 64)]:
+        covered = np.zeros((height, width), np.int32)
+        parts = tiles(height, width)
+        for (top, bottom), (left, right) in parts:
+            covered[top:bottom, left:right] += 1
+            assert top % STRIDE == 0 and left % STRIDE == 0
+            run_h = min(height, bottom + TILE_MARGIN) - max(0, top - TILE_MARGIN)
+            run_w = min(width, right + TILE_MARGIN) - max(0, left - TILE_MARGIN)
+            assert len(parts) == 1 or run_h * run_w <= PIXELS_PER_RUN
+        assert (covered == 1).all(), (height, width)
+    assert len(tiles(800, 1280)) == 1  # a 1280 x 800 screen: one run, rapidocr's own boxes
+
+
+def test_a_banner_is_read_without_growing_the_detector_input_without_bound(reader: TextReader,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 3000 x 200 banner: the shorter side brought up to 736 made an 11,040 px wide input and
+    a 1.6 GB peak; it is now brought up only as far as one run of the detector, its text read
+    the same, and a 2000 x 25 strip is not made 58,880 px long."""
+    from PIL import Image, ImageDraw
+
+    from models.ocr.detect import MAX_UPSCALED_SIDE, PIXELS_PER_RUN, detector_input
+    from tests.support.text_pages import font
+
+    banner = Image.new("RGB", (3000, 200), "white")
+    ImageDraw.Draw(banner).text((40, 60), "Breaking: offline captions for everyone", font=font(SANS, 60), fill="black")
+    largest, text = _largest_input(reader, banner, monkeypatch)
+    assert largest <= PIXELS_PER_RUN and words(text) == "Breaking: offline captions for everyone"
+    assert detector_input(np.zeros((25, 2000, 3), np.uint8)).shape[3] <= MAX_UPSCALED_SIDE
+    # A small picture brought up is one run, never tiles (their margins are too narrow for text
+    # made large): scikit-image's photographed page, 384 x 191, lost half its text in tiles.
+    for h, w in ((191, 384), (300, 1000), (25, 2000), (560, 900)):
+        shape = detector_input(np.zeros((h, w, 3), np.uint8)).shape
+        assert shape[2] * shape[3] <= PIXELS_PER_RUN, (h, w, shape)
 
 
 def test_ctc_decoding_matches_rapidocr(reader: TextReader) -> None:

@@ -85,12 +85,8 @@ def main(argv: list[str] | None = None) -> ExitStatus:
         print(f"error: {e.strerror or e}{f' ({e.filename})' if e.filename else ''}", file=sys.stderr)
         return ExitStatus.FAILED
     except Exception as e:  # a bug of ours: still one line; LUMEN_LOG=DEBUG shows the traceback
-        if os.environ.get("LUMEN_LOG", "").upper() == "DEBUG":
-            import traceback
+        from desktop.cli.common import unexpected
 
-            traceback.print_exc()
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        print(f"error: unexpected {type(e).__name__}{f': {first}' if first else ''}; please report this",
-              file=sys.stderr)
+        print(f"error: {unexpected(e)}", file=sys.stderr)
         return ExitStatus.FAILED
 

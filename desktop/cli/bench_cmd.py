@@ -107,6 +107,9 @@ def register(parser: argparse.ArgumentParser) -> None:
                          help="time the global shortcut (and `lumen capture`) to the first spoken word")
     latency.add_argument("--presses", type=_positive, default=5, metavar="N",
                          help="shortcut presses to time, each followed by two describe-again (default 5)")
+    latency.add_argument("--screen", type=_screen_size, default=(1280, 900), metavar="WxH",
+                         help="with --latency: the virtual display's size, so the screens captured "
+                              "(default 1280x900)")
     latency.add_argument("--dtype", choices=DTYPES, metavar="DTYPE",
                          help="with --latency: the variant the window runs (default int8)")
 
@@ -150,7 +153,7 @@ def run_latency_bench(args: argparse.Namespace) -> None:
         model = built.onnx
     else:
         model = args.model
-    result = run_latency(LatencyOptions(model, dtype, args.tokens, args.presses), log=log)
+    result = run_latency(LatencyOptions(model, dtype, args.tokens, args.presses, screen=args.screen), log=log)
     return _print_and_save(args, result.table, result.data)
 
 

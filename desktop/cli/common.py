@@ -4,6 +4,7 @@ alone turns it into an exit status (models/exit_status.py)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,16 @@ def report_error(message: str) -> None:
     print(f"error: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
 
 
+def unexpected(error: Exception) -> str:
+    """A bug of ours, in one line; LUMEN_LOG=DEBUG prints the traceback before it."""
+    if os.environ.get("LUMEN_LOG", "").upper() == "DEBUG":
+        import traceback
+
+        traceback.print_exception(error)
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"unexpected {type(error).__name__}{f': {first}' if first else ''}; please report this"
+
+
 @dataclass
 class Outcomes:
     """A run over several pictures (or pages): how many were described, and the status of each
@@ -27,9 +38,15 @@ class Outcomes:
     described: int = 0
     failures: list[ExitStatus] = field(default_factory=list)
 
-    def failed(self, where: str, error: LumenError) -> None:
-        report_error(f"{where}: {error}")
-        self.failures.append(ExitStatus(error.exit_code))
+    def failed(self, where: str, error: Exception) -> None:
+        """One picture's failure. Even a bug of ours (not a LumenError) costs only that picture:
+        the pictures after it are still described, and the run ends with status 1 or 11."""
+        if isinstance(error, LumenError):
+            report_error(f"{where}: {error}")
+            self.failures.append(ExitStatus(error.exit_code))
+        else:
+            report_error(f"{where}: {unexpected(error)}")
+            self.failures.append(ExitStatus.FAILED)
 
     @property
     def status(self) -> ExitStatus:

@@ -100,7 +100,7 @@ def _describe(args: argparse.Namespace, speech: speech_options.SpeechOutput) -> 
     for image in args.images:
         try:
             caption = captioner.describe(Path(image), options)
-        except LumenError as e:
+        except Exception as e:  # noqa: BLE001 - a bug of ours costs this picture only
             outcomes.failed(image, e)
             continue
         data = caption.to_json(image)

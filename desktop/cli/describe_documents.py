@@ -13,7 +13,7 @@ from pathlib import Path
 
 from desktop.cli.common import NO_MODEL, Outcomes, open_captioner, report_error
 from desktop.cli.speech_options import SpeechOutput
-from models.errors import DocumentError, LumenError
+from models.errors import DocumentError
 from models.exit_status import ExitStatus
 from models.registry import model_dir
 from models.results import DescribeOptions
@@ -87,14 +87,14 @@ def run(args: argparse.Namespace, speech: SpeechOutput) -> ExitStatus:
             for page in iter_pages(path, args.pages, args.password):
                 try:
                     result = reader.read(page, options)
-                except LumenError as e:
+                except Exception as e:  # noqa: BLE001 - a bug of ours costs this page only
                     outcomes.failed(f"{path}: page {page.number}", e)
                     continue
                 data = speech.apply(result.caption, result.to_json(path))
                 heading = f"{path}, page {page.number} of {page.pages}" if several else result.heading
                 _print(args, heading, data.get("text", result.caption.caption) or "No text found.", data)
                 outcomes.described += 1
-        except DocumentError as e:
+        except Exception as e:  # noqa: BLE001 - a document that cannot be opened, or a bug of ours
             outcomes.failed(path, e)
     return outcomes.status
 
@@ -114,7 +114,7 @@ def _picture(args: argparse.Namespace, path: str, first, captioner, speech: Spee
             raise NoDescriptionModel(NO_MODEL)
         else:
             caption = captioner.describe(Path(path), _options(args, task))
-    except LumenError as e:
+    except Exception as e:  # noqa: BLE001 - a bug of ours costs this picture only
         outcomes.failed(path, e)
         return
     data = speech.apply(caption, caption.to_json(path))

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from desktop.cli.common import Outcomes, open_captioner, print_result
 from desktop.cli.speech_options import SpeechOutput
-from models.errors import LumenError
 from models.exit_status import ExitStatus
 from models.results import DescribeOptions
 from models.text_first import OCR_ENGINES
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace, speech: SpeechOutput) -> ExitStatus:
                 caption = first.read(Path(image))
             else:
                 caption = first.describe(Path(image), options, captioner)
-        except LumenError as e:
+        except Exception as e:  # noqa: BLE001 - a bug of ours costs this picture only
             outcomes.failed(image, e)  # a photo without a description model: NO_MODEL
             continue
         print_result(args, image, caption, caption.to_json(image), speech, empty="No text found.")

@@ -48,6 +48,7 @@ class LatencyOptions:
     text_presses: int = 2  # the shortcut on a screen of text: read aloud from its first lines
     timeout_s: float = 180.0
     ready_timeout_s: float = 600.0
+    screen: tuple[int, int] = (1280, 900)  # the virtual display, and so the captured screens
 
 
 @dataclass
@@ -198,7 +199,7 @@ def run_latency(options: LatencyOptions, log: Callable[[str], Any] = print) -> L
     with tempfile.TemporaryDirectory(prefix="lumen-latency-") as tmp:
         work = Path(tmp)
         dtype = bench_folder(options.model, options.dtype, options.tokens, work / "model")
-        server = XServer()
+        server = XServer(f"{options.screen[0]}x{options.screen[1]}x24")
         try:
             return _run(options, dtype, work, server.display, log)
         finally:
@@ -236,6 +237,10 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
                 time.sleep(0.5)
             log(f"  press {i + 1}/{options.presses}: shortcut -> speech {shortcut['to_speech_s']:.2f} s, "
                 f"describe again -> speech {runs['redescribe'][-1]['to_speech_s']:.2f} s")
+        # Each kind's own peak: a screen of text is read by the text reader, whose detector's
+        # activations grow with the screen, not by the description model.
+        photo_peak = _peak_rss_mb(app.proc.pid)
+        text_peak_reset = peak_reset and _reset_peak(app.proc.pid)
         for i in range(options.text_presses):
             app.next_picture(text=True)
             t0 = app.xdotool("key", "--clearmodifiers", SHORTCUT[1])
@@ -244,6 +249,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
             text = runs["text_screen"][-1]
             log(f"  screen of text {i + 1}: shortcut -> '{TEXT_INTRO}' {text['to_speech_s']:.2f} s, "
                 f"-> the screen's own text {text.get('to_text_speech_s', float('nan')):.2f} s")
+        text_peak = _peak_rss_mb(app.proc.pid) if options.text_presses and text_peak_reset else None
         for i in range(options.capture_commands):
             app.next_picture()
             t0, proc = app.capture_command()
@@ -251,7 +257,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
             proc.wait(options.timeout_s)
             time.sleep(0.5)
             log(f"  lumen capture {i + 1}: -> speech {runs['capture_command'][-1]['to_speech_s']:.2f} s")
-        rss = _peak_rss_mb(app.proc.pid)
+        rss = max(p for p in (_peak_rss_mb(app.proc.pid), photo_peak, text_peak) if p is not None)
         time.sleep(2.0)  # the last result spoken: the window at rest again
         rest_after_rss, rest_after_private = _rss_mb(app.proc.pid), _rss_mb(app.proc.pid, "RssAnon")
         final = app.request({"cmd": "status"}, timeout=30) or {}
@@ -274,6 +280,8 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
         "app_ready_s": ready_s, "warm_up_s": warm.get("seconds"), "app_peak_rss_mb": rss,
         # The peak while describing when the start could be left out, else over the whole run.
         "app_peak_is_describing": peak_reset, "app_start_peak_rss_mb": start_peak,
+        "app_photo_peak_rss_mb": photo_peak if peak_reset else None, "app_text_peak_rss_mb": text_peak,
+        "screen": f"{options.screen[0]}x{options.screen[1]}",
         "app_rest_rss_mb": rest_rss, "app_rest_after_rss_mb": rest_after_rss,
         "app_rest_private_mb": rest_private, "app_rest_after_private_mb": rest_after_private,
         "app_heavy_modules": final.get("heavy_modules"),
@@ -295,7 +303,9 @@ def latency_table(data: dict[str, Any]) -> str:
              f"({data.get('app_rest_after_private_mb') or 0:.0f} MB private), "
              f"peak {data['app_peak_rss_mb'] or 0:.0f} MB"
              f"{' while describing' if data.get('app_peak_is_describing') else ''}"
-             f" (starting: {data.get('app_start_peak_rss_mb') or 0:.0f} MB), "
+             f" (photos {data.get('app_photo_peak_rss_mb') or 0:.0f} MB, screens of text "
+             f"{data.get('app_text_peak_rss_mb') or 0:.0f} MB; starting: {data.get('app_start_peak_rss_mb') or 0:.0f} MB), "
+             f"screen {data.get('screen', '?')}, "
              f"load average {data['load_average_before'] or 0:.1f} before, {data['load_average'] or 0:.1f} after)",
              "", "| stage | " + " | ".join(names[k] for k in kinds) + " |",
              "|---|" + "---:|" * len(kinds)]

@@ -140,6 +140,20 @@ def text_pages() -> list[Page]:
     ]
 
 
+def screen_page(size: tuple[int, int], face_name: str = SANS, px: int = 15, *, dark: bool = False) -> Page:
+    """A screen of numbered paragraphs (the prose in turn) down to its bottom, with their text."""
+    bg, fg = ("#1e1e1e", "#e6e6e6") if dark else ("white", "#111111")
+    image = Image.new("RGB", size, bg)
+    draw = ImageDraw.Draw(image)
+    face, step, y, drawn = font(face_name, px), int(px * 1.4), 10, []
+    while True:
+        paragraph = f"Paragraph {len(drawn) + 1}. {PROSE[len(drawn) % 2]}"
+        if y + (len(_wrap(draw, paragraph, face, size[0] - 40)) + 1) * step > size[1] - 10:
+            return Page(f"{size[0]}x{size[1]} {face_name} {px}", image, "\n".join(drawn))
+        y = _paragraphs(draw, 20, y, size[0] - 40, (paragraph,), face, fg, leading=1.4)
+        drawn.append(paragraph)
+
+
 def full_screen_of_text(size: tuple[int, int] = (1280, 800)) -> Image.Image:
     """A 1280x800 screen filled with 15 px prose: the text reader's benchmark picture."""
     image = Image.new("RGB", size, "white")
