@@ -1,10 +1,8 @@
 """The one place ONNX Runtime sessions are made: provider choice, threads, optimised-graph cache."""
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import platform
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -13,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from models import graph_cache
 from models.errors import ModelFolderError, ModelRuntimeError
 
 log = logging.getLogger(__name__)
@@ -20,10 +19,6 @@ log = logging.getLogger(__name__)
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 DEVICES = ("auto", "cpu", "cuda")
-# The optimised-graph cache: one folder per model, the graph and its weights file.
-CACHE_FORMAT = 2  # 1: one .ort.onnx file with the weights inside (read onto the heap)
-CACHE_GRAPH = "graph.onnx"
-CACHE_WEIGHTS = "weights.bin"
 
 
 @dataclass(frozen=True)
@@ -124,46 +119,7 @@ def choose_providers(device: str, available: list[str]) -> ProviderChoice:
 def _cache_path(model: Path, config: SessionConfig, providers: tuple[str, ...]) -> Path | None:
     if config.cache_dir is None or providers[0] != CPU:
         return None  # optimised graphs are hardware-specific; only cache the CPU one
-    if any(model.parent.glob(f"{model.name}_data")) or any(model.parent.glob(f"{model.stem}.onnx_data")):
-        return None  # external-data models would need their weights rewritten too
-    import onnxruntime as ort
-
-    # Saved with every optimisation, the graph fits this CPU: the key names the machine too.
-    stat = model.stat()
-    key = (f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{ort.__version__}|{config.threads}"
-           f"|{platform.machine()}|{platform.processor()}|{os.cpu_count()}")
-    key += f"|{CACHE_FORMAT}"
-    return config.cache_dir / f"{model.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}" / CACHE_GRAPH
-
-
-def _save_weights_apart(options: Any) -> None:
-    """The optimised graph keeps its weights, and the copies its kernels re-packed for this
-    CPU, in a file of their own, which ONNX Runtime maps into memory when it opens the graph
-    instead of copying them onto the heap. Mapped pages belong to the file: the system can
-    take them back under pressure without swapping, and every Lumen process opening the same
-    model (the window, `lumen describe`, `lumen serve`) shares one copy. Full-size
-    Florence-2-base int8 after three describes: 379 MB anonymous -> 93 MB (+335 MB mapped),
-    same resident total, opening 1.12 -> 0.67 s (README, Memory at rest)."""
-    options.add_session_config_entry("session.optimized_model_external_initializers_file_name", CACHE_WEIGHTS)
-    options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "4096")
-    options.add_session_config_entry("session.save_external_prepacked_constant_initializers", "1")
-
-
-def _publish(staging: Path, cached: Path) -> bool:
-    """Move a freshly written cache entry into place (the folder at once, so a reader never
-    sees a graph without its weights); True when the cache now holds the graph. Entries of the
-    earlier one-file format for the same model are removed: they would never be read again."""
-    target = cached.parent
-    if (staging / cached.name).is_file():
-        try:
-            staging.rename(target)
-        except OSError:  # another process published first: keep theirs
-            pass
-    shutil.rmtree(staging, ignore_errors=True)
-    stem = target.name.rsplit("-", 1)[0]
-    for old in target.parent.glob(f"{stem}-*.ort.onnx"):
-        old.unlink(missing_ok=True)
-    return cached.is_file()
+    return graph_cache.entry_path(model, config.cache_dir, config.threads)
 
 
 _shared_arena: bool | None = None
@@ -236,7 +192,7 @@ def create_session(model: Path, config: SessionConfig = SessionConfig(), *,
                 log.info("no optimised-graph cache in %s: %s", config.cache_dir, e)
                 return create_session(model, replace(config, cache_dir=None), reopen=False)
             options.optimized_model_filepath = str(staging / cached.name)
-            _save_weights_apart(options)
+            graph_cache.save_weights_apart(options)
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=list(choice.providers))
     except Exception as e:  # ONNX Runtime raises its own Fail/InvalidGraph/... types
@@ -250,7 +206,7 @@ def create_session(model: Path, config: SessionConfig = SessionConfig(), *,
             f"{model.name} in {model.parent} cannot be loaded ({str(e).splitlines()[0][:160]}); "
             "the file may be damaged: reinstall the model"
         ) from e
-    if staging is not None and _publish(staging, cached) and reopen:
+    if staging is not None and graph_cache.publish(staging, cached, model) and reopen:
         # A session that ran the optimiser keeps its leftovers (130 MB for Florence-2 int8) and
         # its weights on the heap; opened from the saved graph it maps them from the file.
         del session

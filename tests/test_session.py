@@ -203,3 +203,35 @@ def test_sessions_that_must_not_spin_say_so_to_onnxruntime(tmp_path: Path) -> No
     default = create_session(model, SessionConfig("cpu", 2)).session.get_session_options()
     with pytest.raises(Exception, match="allow_spinning"):  # not set: ONNX Runtime's default (spin)
         default.get_session_config_entry("session.intra_op.allow_spinning")
+
+
+def test_entries_that_can_never_be_read_again_are_removed(tiny_florence2_onnx: Path, tmp_path: Path) -> None:
+    """Every model update left its old optimised graphs behind (100-520 MB each for
+    Florence-2-base): writing an entry now removes those whose model file is gone or changed;
+    other settings of an unchanged model, and other models' entries, stay."""
+    import json
+    import os
+
+    cache = tmp_path / "cache"
+    models = tmp_path / "models"
+    models.mkdir()
+    encoder, embed = (shutil.copy(tiny_florence2_onnx / "onnx" / name, models / name)
+                      for name in ("encoder_model.onnx", "embed_tokens.onnx"))
+    removed = shutil.copy(tiny_florence2_onnx / "onnx" / "vision_encoder.onnx", models / "vision_encoder.onnx")
+    for model in (encoder, embed, removed):
+        create_session(Path(model), SessionConfig(device="cpu", cache_dir=cache))
+    create_session(Path(encoder), SessionConfig(device="cpu", threads=1, cache_dir=cache))
+    first = {p.name for p in cache.iterdir()}
+    assert len(first) == 4
+    source = json.loads(next(cache.glob("embed_tokens-*/source.json")).read_text())
+    assert source["model"] == str(Path(embed).resolve())
+    unknown = cache / "someone_else-0123456789abcdef"  # an entry of the previous format, another model
+    unknown.mkdir()
+    os.unlink(removed)
+    os.utime(encoder, ns=(1, 1))  # the model was updated: its entries can never be read again
+    create_session(Path(encoder), SessionConfig(device="cpu", cache_dir=cache))
+    now = {p.name for p in cache.iterdir()}
+    assert unknown.name in now and len([n for n in now if n.startswith("encoder_model-")]) == 1
+    assert not [n for n in now if n.startswith("vision_encoder-")]
+    assert {n for n in first if n.startswith("embed_tokens-")} <= now  # unchanged: kept
+    assert not (first & {n for n in now if n.startswith("encoder_model-")})  # the new one only
