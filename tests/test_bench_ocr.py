@@ -23,6 +23,7 @@ def test_bench_ocr_reads_a_screen_of_text_and_writes_json(tmp_path: Path) -> Non
     assert data["lines"] == 4 and data["characters"] > 150
     assert 0 < data["detect_ms"] < data["wall_s"] * 1000 and 0 < data["recognize_ms"] < data["wall_s"] * 1000
     assert 0 < data["first_text_s"] < data["streamed_wall_s"]  # 4 lines: two groups
+    assert data["read_peak_mb"] >= 0 and "resident memory a read adds at its peak" in done.stdout
 
 
 def test_bench_ocr_size_must_be_width_x_height() -> None:

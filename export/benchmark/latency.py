@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from export.benchmark.latency_session import AppSession, LatencyError, XServer, missing_tools
+from export.benchmark.process_memory import peak_rss_mb, reset_peak, rss_mb
 from models.folder import DTYPE_SUFFIX, ModelFolder
 from models.text_first import TEXT_INTRO
 
@@ -163,34 +164,6 @@ def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs if k in r) for k in keys}
 
 
-def _rss_mb(pid: int, field: str = "VmRSS") -> float | None:
-    """Resident memory now (VmRSS), at its peak (VmHWM) or its private part (RssAnon: what the
-    system cannot take back without swapping; the rest is pages of files, the model's weights
-    among them, which it can drop and read again), MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return None
-
-
-def _peak_rss_mb(pid: int) -> float | None:
-    return _rss_mb(pid, "VmHWM")
-
-
-def _reset_peak(pid: int) -> bool:
-    """Start the peak (VmHWM) again from the resident memory now (Linux: "5" into clear_refs);
-    True when done. The window's start, which may optimise and save the model's graphs
-    first, then does not count in the peak while describing."""
-    try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 def run_latency(options: LatencyOptions, log: Callable[[str], Any] = print) -> LatencyResult:
     missing = missing_tools()
     if missing:
@@ -219,10 +192,10 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
         ready_s = time.monotonic() - app.started_at
         warm = next((e for e in app.events() if e["event"] == "warm_up"), {})
         time.sleep(1.0)  # let the voice finish its own warm-up and "Lumen is ready."
-        start_peak = _peak_rss_mb(app.proc.pid)
-        peak_reset = _reset_peak(app.proc.pid)
+        start_peak = peak_rss_mb(app.proc.pid)
+        peak_reset = reset_peak(app.proc.pid)
         # At rest, model loaded and warmed, nothing described yet.
-        rest_rss, rest_private = _rss_mb(app.proc.pid), _rss_mb(app.proc.pid, "RssAnon")
+        rest_rss, rest_private = rss_mb(app.proc.pid), rss_mb(app.proc.pid, "RssAnon")
         for i in range(options.presses):
             app.next_picture()
             t0 = app.xdotool("key", "--clearmodifiers", SHORTCUT[1])
@@ -239,8 +212,8 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
                 f"describe again -> speech {runs['redescribe'][-1]['to_speech_s']:.2f} s")
         # Each kind's own peak: a screen of text is read by the text reader, whose detector's
         # activations grow with the screen, not by the description model.
-        photo_peak = _peak_rss_mb(app.proc.pid)
-        text_peak_reset = peak_reset and _reset_peak(app.proc.pid)
+        photo_peak = peak_rss_mb(app.proc.pid)
+        text_peak_reset = peak_reset and reset_peak(app.proc.pid)
         for i in range(options.text_presses):
             app.next_picture(text=True)
             t0 = app.xdotool("key", "--clearmodifiers", SHORTCUT[1])
@@ -249,7 +222,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
             text = runs["text_screen"][-1]
             log(f"  screen of text {i + 1}: shortcut -> '{TEXT_INTRO}' {text['to_speech_s']:.2f} s, "
                 f"-> the screen's own text {text.get('to_text_speech_s', float('nan')):.2f} s")
-        text_peak = _peak_rss_mb(app.proc.pid) if options.text_presses and text_peak_reset else None
+        text_peak = peak_rss_mb(app.proc.pid) if options.text_presses and text_peak_reset else None
         for i in range(options.capture_commands):
             app.next_picture()
             t0, proc = app.capture_command()
@@ -257,9 +230,9 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
             proc.wait(options.timeout_s)
             time.sleep(0.5)
             log(f"  lumen capture {i + 1}: -> speech {runs['capture_command'][-1]['to_speech_s']:.2f} s")
-        rss = max(p for p in (_peak_rss_mb(app.proc.pid), photo_peak, text_peak) if p is not None)
+        rss = max(p for p in (peak_rss_mb(app.proc.pid), photo_peak, text_peak) if p is not None)
         time.sleep(2.0)  # the last result spoken: the window at rest again
-        rest_after_rss, rest_after_private = _rss_mb(app.proc.pid), _rss_mb(app.proc.pid, "RssAnon")
+        rest_after_rss, rest_after_private = rss_mb(app.proc.pid), rss_mb(app.proc.pid, "RssAnon")
         final = app.request({"cmd": "status"}, timeout=30) or {}
     finally:
         app.close()

@@ -33,6 +33,9 @@ class OcrBench:
     characters: int
     first_text_s: float = 0.0  # median: reading a few lines at a time, the first lines' text
     streamed_wall_s: float = 0.0  # median: the whole read when read that way (the window's)
+    # Resident memory a read adds at its peak, over the reader loaded and warmed (Linux only):
+    # the detector's activations, which grow with the screen (tiles above 1280 x 832).
+    read_peak_mb: float | None = None
 
 
 def screen_of_text(size: tuple[int, int] = (1280, 800), start: int = 0) -> Image.Image:
@@ -53,12 +56,19 @@ def screen_of_text(size: tuple[int, int] = (1280, 800), start: int = 0) -> Image
 
 def run_ocr_bench(runs: int = 3, threads: int | None = None,
                   size: tuple[int, int] = (1280, 800)) -> OcrBench:
+    from export.benchmark.process_memory import peak_rss_mb, reset_peak, rss_mb
+    from models.memory import release_free_memory
     from models.ocr import TextReader
     from models.session import SessionConfig
 
     image = screen_of_text(size)
     reader = TextReader(config=SessionConfig("cpu", threads))
     reader.read(image)  # warm-up
+    release_free_memory()
+    before, reset = rss_mb(), reset_peak()
+    reader.read(image)
+    peak = peak_rss_mb()
+    read_peak = peak - before if reset and peak is not None and before is not None else None
     walls, cpus, results = [], [], []
     for _ in range(runs):
         wall, cpu = time.perf_counter(), time.process_time()
@@ -76,7 +86,8 @@ def run_ocr_bench(runs: int = 3, threads: int | None = None,
     return OcrBench(image.size, threads, runs, statistics.median(walls), statistics.median(cpus),
                     statistics.median(r.timings_ms["detect"] for r in results),
                     statistics.median(r.timings_ms["recognize"] for r in results),
-                    len(last.lines), len(last.text), statistics.median(firsts), statistics.median(streamed))
+                    len(last.lines), len(last.text), statistics.median(firsts), statistics.median(streamed),
+                    read_peak)
 
 
 def markdown(result: OcrBench) -> str:
@@ -90,6 +101,8 @@ def markdown(result: OcrBench) -> str:
         f"| read a few lines at a time (as the window speaks it): first lines / all | "
         f"{result.first_text_s:.2f} s / {result.streamed_wall_s:.2f} s |",
         f"| threads | {result.threads or 'one per core'} |",
+        f"| resident memory a read adds at its peak | "
+        f"{'not measured' if result.read_peak_mb is None else f'{result.read_peak_mb:.0f} MB'} |",
     ))
 
 
