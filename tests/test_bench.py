@@ -90,3 +90,18 @@ def test_random_weights_are_built_once_and_exported(tiny_florence2_hf: Path, tmp
     lines.clear()
     again = random_model(tiny_florence2_hf, tmp_path, ("fp32",), log=lines.append)
     assert again == first and not lines  # cached: nothing rebuilt, nothing exported
+
+
+def test_profile_names_each_part_even_from_the_optimised_graph_cache(tiny_florence2_onnx: Path) -> None:
+    """`lumen bench --profile` sums onnxruntime's profile per model part. Sessions opened from
+    the cache read `<part>-<key>/graph.onnx`: each must still be named for its part."""
+    from PIL import Image
+
+    from export.benchmark.profiling import profile_table, profile_variant
+
+    profiles = profile_variant(tiny_florence2_onnx, "int8", Image.new("RGB", (64, 48), "teal"), 4, 1)
+    parts = {p.part for p in profiles}
+    assert {"vision_encoder_int8", "encoder_model_int8", "decoder_model_merged_int8"} <= parts, parts
+    vision = next(p for p in profiles if p.part == "vision_encoder_int8")
+    assert vision.run_ms > 0 and sum(o.calls for o in vision.ops) > 10
+    assert "vision_encoder_int8:" in profile_table(profiles)

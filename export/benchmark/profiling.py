@@ -19,8 +19,8 @@ from typing import Any, Iterator
 from PIL import Image
 
 CONTROL_FLOW = {"If", "Loop", "Scan"}
-# <file stem>[-<cache key>.ort]_<date>_<time>.json -> <file stem>
-_TRACE_NAME = re.compile(r"(-[0-9a-f]{16}\.ort)?_\d{4}-\d\d-\d\d_.*$")
+# <part>_<date>_<time>.json -> <part>
+_TRACE_NAME = re.compile(r"_\d{4}-\d\d-\d\d_.*$")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def _profiling(prefix: Path, sessions: list[Any]) -> Iterator[None]:
         def __init__(self, path: str, sess_options: Any = None, **kwargs: Any) -> None:
             sess_options = sess_options or ort.SessionOptions()
             sess_options.enable_profiling = True
-            sess_options.profile_file_prefix = str(prefix / Path(str(path)).stem)
+            sess_options.profile_file_prefix = str(prefix / _part(Path(str(path))))
             super().__init__(path, sess_options=sess_options, **kwargs)
             sessions.append(self)
 
@@ -56,6 +56,14 @@ def _profiling(prefix: Path, sessions: list[Any]) -> Iterator[None]:
         yield
     finally:
         ort.InferenceSession = real
+
+
+def _part(path: Path) -> str:
+    """The model part a session opened: its file's stem, or for an optimised graph from the
+    cache (<part>-<key>/graph.onnx, models/graph_cache.py) its entry's."""
+    from models import graph_cache
+
+    return path.parent.name.rsplit("-", 1)[0] if path.name == graph_cache.GRAPH else path.stem
 
 
 def summarise(trace: Path, since_us: float = 0.0) -> SessionProfile:
