@@ -69,6 +69,12 @@ class MissingExtraError(LumenError):
         self.extra = extra
 
 
+def unexpected(error: BaseException) -> str:
+    """A bug of ours (an exception that is not a LumenError), said in one line."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"unexpected {type(error).__name__}{f': {first}' if first else ''}; please report this"
+
+
 def require_extra(extra: str, *packages: str, what: str, otherwise: str = "") -> None:
     """Raise MissingExtraError ("`what` needs PACKAGE: install it with ...[; otherwise]") when
     any of the extra's `packages` is missing; found without importing them."""

@@ -210,3 +210,38 @@ def test_a_pdf_gives_one_line_per_page_and_a_stopped_one_is_read_again(tiny_flor
     rows = rows_of(out)
     assert sorted((r["image"], r.get("page")) for r in rows) == sorted(
         [(str(pdf), 1), (str(pdf), 2), (str(pics / "photo.png"), None)])
+
+
+def test_a_bug_met_on_one_picture_is_that_pictures_line(tiny_florence2_onnx: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception that is not one of ours (a bug) on one picture of an archive ended the whole
+    batch, and a resumed batch met it again before the pictures after it, so they were never
+    described. Now it is that picture's error line (exit 1, "please report this") and the others
+    are described; a resumed run tries that picture again, as any failed one."""
+    from models.captioner import Captioner
+    from services.batch.describer import BatchOptions
+    from services.batch.pipeline import BatchRequest, run_batch
+
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    noise(pics / "b.png", 2, size=(97, 61))  # the batch hands the describer decoded pictures:
+    for name, seed in (("a.png", 1), ("c.png", 3)):  # this one is told by its size
+        noise(pics / name, seed)
+    real = Captioner.describe
+
+    def failing_on_one(self, image, *args, **kwargs):  # noqa: ANN001, ANN202
+        if getattr(image, "size", None) == (97, 61):
+            raise KeyError("width")
+        return real(self, image, *args, **kwargs)
+
+    monkeypatch.setattr(Captioner, "describe", failing_on_one)
+    monkeypatch.setattr(Captioner, "encode_together", lambda self, pictures: None)  # one by one
+    out = tmp_path / "out.jsonl"
+    options = BatchOptions(model=str(tiny_florence2_onnx), max_tokens=4)
+    result = run_batch(BatchRequest([str(pics)], out, options))
+    rows = {Path(r["image"]).name: r for r in rows_of(out)}
+    assert result.exit_code == 1 and result.counts.described == 2 and result.counts.failed == 1
+    assert rows["b.png"]["error"] == "unexpected KeyError: 'width'; please report this"
+    assert "caption" in rows["a.png"] and "caption" in rows["c.png"]
+    again = run_batch(BatchRequest([str(pics)], out, options))
+    assert (again.exit_code, again.counts.already, again.counts.failed, len(rows_of(out))) == (1, 2, 1, 3)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from models.errors import INSTALL_A_MODEL, LumenError, ModelFolderError
+from models.errors import unexpected as one_line
 from models.exit_status import ExitStatus
 
 NO_MODEL = f"no model is installed; {INSTALL_A_MODEL} or pass --model DIR"
@@ -26,8 +27,7 @@ def unexpected(error: Exception) -> str:
         import traceback
 
         traceback.print_exception(error)
-    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"unexpected {type(error).__name__}{f': {first}' if first else ''}; please report this"
+    return one_line(error)
 
 
 @dataclass

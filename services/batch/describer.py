@@ -8,6 +8,7 @@ it. A picture that cannot be read or described gives `{"image", "error"}`; the b
 """
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +16,13 @@ from typing import Any, Callable
 
 from PIL import Image
 
-from models.errors import LumenError, ModelFolderError
+from models.errors import LumenError, ModelFolderError, unexpected
+from models.exit_status import ExitStatus
 from models.results import DescribeOptions
 from services.batch.journal import MTIME, SIZE
 from services.batch.sources import Picture
+
+log = logging.getLogger(__name__)
 
 # Features of pictures seen once are never asked for again: keep the cache small.
 BATCH_CACHE_BYTES = 16 << 20
@@ -62,8 +66,18 @@ class BatchOptions:
 
 
 def error_row(picture: Picture, error: BaseException) -> dict[str, Any]:
-    message = " ".join(str(error).split()) or type(error).__name__
+    message = (" ".join(str(error).split()) or type(error).__name__) if isinstance(error, LumenError) \
+        else unexpected(error)
     return {"image": picture.image, "error": message, SIZE: picture.size, MTIME: picture.mtime_ns}
+
+
+def status_of(error: Exception) -> int:
+    """A LumenError's own status; a bug of ours (logged with its traceback) gives FAILED, and
+    its line is journaled like any failure, so that a resumed batch does not meet it again."""
+    if isinstance(error, LumenError):
+        return error.exit_code
+    log.debug("unexpected error", exc_info=error)
+    return ExitStatus.FAILED
 
 
 def exit_code_of(row: dict[str, Any]) -> int:
@@ -133,15 +147,14 @@ class Describer:
         if self._first is None and self.captioner is not None and len(pictures) > 1:
             try:
                 self.captioner.encode_together(pictures)
-            except LumenError:
-                pass  # each picture is then encoded (and its error reported) on its own
+            except Exception as e:  # noqa: BLE001 - each picture is then encoded (and its error
+                log.debug("encoding together failed: %s", e)  # reported) on its own
 
     def describe_document(self, picture: Picture) -> list[dict[str, Any]]:
         """A PDF's (or multi-page TIFF's) lines, one per page in page order, as `lumen describe
         FILE.pdf --json` gives them; a page that fails gives its error line, a document that
         cannot be opened one error line without `page`."""
         from models.documents import PageReader, iter_pages
-        from models.errors import DocumentError
 
         reader = PageReader(self._text_first(), self.captioner)
         options = DescribeOptions(task=self.options.document_task, detail=self.options.detail,
@@ -155,11 +168,11 @@ class Describer:
                     result = reader.read(page, options)
                     data = self._translated(result.caption, result.to_json(picture.image))
                     rows.append({**data, **file_key})
-                except LumenError as e:
+                except Exception as e:  # noqa: BLE001 - even a bug of ours costs this page only
                     rows.append({**error_row(picture, e), "page": page.number, "pages": page.pages,
-                                 "exit_code": e.exit_code})
-        except DocumentError as e:
-            rows.append({**error_row(picture, e), "exit_code": e.exit_code})
+                                 "exit_code": status_of(e)})
+        except Exception as e:  # noqa: BLE001 - a document that cannot be opened, or a bug of ours
+            rows.append({**error_row(picture, e), "exit_code": status_of(e)})
         return rows
 
     def _text_first(self):  # noqa: ANN202
@@ -189,8 +202,8 @@ class Describer:
         """The picture's line; `rgb` is the picture already decoded (read ahead), or None."""
         try:
             data = self._describe(picture, rgb)
-        except LumenError as e:
-            return {**error_row(picture, e), "exit_code": e.exit_code}
+        except Exception as e:  # noqa: BLE001 - even a bug of ours costs this picture only
+            return {**error_row(picture, e), "exit_code": status_of(e)}
         return {**data, SIZE: picture.size, MTIME: picture.mtime_ns}
 
     def _describe(self, picture: Picture, rgb: Image.Image | None) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from models.exit_status import ExitStatus
-from models.errors import ImageError, LumenError, require_extra
-from services.batch.describer import BatchOptions, Describer, error_row
+from models.errors import ImageError, require_extra
+from services.batch.describer import BatchOptions, Describer, error_row, status_of
 from services.batch.journal import BatchOutputError, Journal
 from services.batch.progress import Counts, ProgressCallback
 from services.batch.sources import Picture, list_pictures, read_list
@@ -210,14 +210,14 @@ def run_local(pending: list[Picture], options: BatchOptions, take: Callable[[lis
                     for picture, decoding in items:
                         try:
                             decoded.append((picture, decoding.result(), None))
-                        except LumenError as e:  # the picture could not be read
+                        except Exception as e:  # noqa: BLE001 - cannot be read (or a bug of ours)
                             decoded.append((picture, None, e))
                     describer.encode_together([rgb for _, rgb, _ in decoded if rgb is not None])
                     for picture, rgb, error in decoded:
                         if picture.document:
                             results.put(describer.describe_document(picture))
                         elif error is not None:
-                            results.put({**error_row(picture, error), "exit_code": error.exit_code})
+                            results.put({**error_row(picture, error), "exit_code": status_of(error)})
                         else:
                             results.put(describer.describe(picture, rgb))
                     describer.forget()
