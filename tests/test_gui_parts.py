@@ -459,3 +459,28 @@ def test_pool_tasks_report_success_and_failure_on_the_gui_thread(qtbot):
     assert sorted(seen) == [("done", True), ("failed", "ValueError")]
     assert isinstance(unhandled[0], IndexError)
     tasks.shutdown()
+
+
+@pytest.mark.parametrize("size", [(3840, 2160), (101, 37)])
+def test_a_screen_grab_becomes_the_picture_qt_itself_converts(qapp, size):
+    """A grab (RGB32) is decoded by PIL straight from Qt's pixels: a 3840 x 2160 screen held
+    108 MB at once through Qt's RGB888 conversion and two copies, 32 MB now. The pixels are
+    Qt's own conversion's, odd widths (padded lines) included; other formats go Qt's way."""
+    import numpy as np
+
+    from desktop.imaging import qimage_to_pil
+
+    rng = np.random.default_rng(1)
+    w, h = size
+    rgb = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    grab = QImage(rgb.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).convertToFormat(QImage.Format.Format_RGB32)
+    picture = qimage_to_pil(grab)
+    theirs = grab.convertToFormat(QImage.Format.Format_RGB888)
+    expected = np.frombuffer(theirs.constBits(), np.uint8).reshape(h, theirs.bytesPerLine())[:, :3 * w]
+    assert picture.mode == "RGB" and picture.size == size
+    assert np.array_equal(np.asarray(picture).reshape(h, 3 * w), expected)
+    del grab, theirs  # the picture owns its pixels
+    assert np.array_equal(np.asarray(picture), rgb)
+    with_alpha = QImage(rgb.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888).convertToFormat(
+        QImage.Format.Format_ARGB32_Premultiplied)
+    assert np.array_equal(np.asarray(qimage_to_pil(with_alpha)), rgb)
