@@ -230,7 +230,7 @@ def _run(options: LatencyOptions, dtype: str, work: Path, display: str, log: Cal
             proc.wait(options.timeout_s)
             time.sleep(0.5)
             log(f"  lumen capture {i + 1}: -> speech {runs['capture_command'][-1]['to_speech_s']:.2f} s")
-        rss = max(p for p in (peak_rss_mb(app.proc.pid), photo_peak, text_peak) if p is not None)
+        rss = max((p for p in (peak_rss_mb(app.proc.pid), photo_peak, text_peak) if p is not None), default=None)
         time.sleep(2.0)  # the last result spoken: the window at rest again
         rest_after_rss, rest_after_private = rss_mb(app.proc.pid), rss_mb(app.proc.pid, "RssAnon")
         final = app.request({"cmd": "status"}, timeout=30) or {}

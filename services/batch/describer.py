@@ -72,8 +72,8 @@ def error_row(picture: Picture, error: BaseException) -> dict[str, Any]:
 
 
 def status_of(error: Exception) -> int:
-    """A LumenError's own status; a bug of ours (logged with its traceback) gives FAILED, and
-    its line is journaled like any failure, so that a resumed batch does not meet it again."""
+    """A LumenError's own status; a bug of ours (logged with its traceback) gives FAILED. Either
+    way the picture's line is an error line: the batch goes on, and a resumed one tries it again."""
     if isinstance(error, LumenError):
         return error.exit_code
     log.debug("unexpected error", exc_info=error)
