@@ -77,7 +77,7 @@ class TextFirst:
             glanced = text_coverage(found.boxes / scale, rgb.size)
             if glanced < GLANCE_TEXT_COVERAGE:
                 return decide(far, flat, glanced, mean), rgb, None
-        detection = self.reader.detect(rgb)
+        detection = self.reader.detect(rgb, quick=True)
         _, found, scale = detection
         coverage = text_coverage(found.boxes / scale, rgb.size)
         kind = decide(far, flat, coverage, mean)

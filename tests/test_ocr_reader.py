@@ -118,6 +118,22 @@ def test_a_large_screen_is_detected_in_tiles_and_read_as_well(reader: TextReader
     assert tiled_cer < MAX_CER and tiled_cer <= at_once_cer + 0.003, (tiled_cer, at_once_cer)
 
 
+def test_small_text_on_a_large_screen_is_read_at_its_own_size(reader: TextReader,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """rapidocr brings a picture's longer side down to 2000 px: 14 px text on a 3200 px wide
+    screen became 9 px text, 7.5% of its characters wrong (a 3840 x 2160 screen of 15 px text:
+    79%). The kind check still looks that quick way; reading looks again at the text's size."""
+    import models.ocr.reader as ocr_reader
+
+    page = screen_page((3200, 600), SANS, 14)
+    quick = reader.detect(page.image, quick=True)
+    assert quick[2] < 0.7 and len(quick[1].boxes) > 5
+    read = reader.read(page.image, quick)
+    assert jiwer.cer(words(page.text), words(read.text)) < 0.01
+    monkeypatch.setattr(ocr_reader, "READ_PIXELS", 2000 * 375)  # what rapidocr's limit reads
+    assert jiwer.cer(words(page.text), words(reader.read(page.image).text)) > 0.03
+
+
 def test_tiles_cover_the_input_once_on_the_networks_grid() -> None:
     from models.ocr.detect import PIXELS_PER_RUN, STRIDE, TILE_MARGIN, tiles
 

@@ -82,9 +82,9 @@ def test_a_photograph_is_told_at_a_glance_and_a_page_gets_the_full_look() -> Non
             looks.append(("glance", image.size))
             return super().glance(image)
 
-        def detect(self, image):  # noqa: ANN001, ANN202
+        def detect(self, image, **how):  # noqa: ANN001, ANN003, ANN202
             looks.append(("detect", image.size))
-            return super().detect(image)
+            return super().detect(image, **how)
 
     first = TextFirst(reader_factory=lambda config: Watched(config=config))
     photo = photo_like(3, (1280, 900))
@@ -96,7 +96,7 @@ def test_a_photograph_is_told_at_a_glance_and_a_page_gets_the_full_look() -> Non
     kind = first.classify(page)[0]
     assert [look for look, _ in looks] == ["glance", "detect"]
     found, scale = first.reader.glance(page)
-    _, full, full_scale = first.reader.detect(page)
+    _, full, full_scale = first.reader.detect(page, quick=True)
     glanced, seen = text_coverage(found.boxes / scale, page.size), text_coverage(full.boxes / full_scale, page.size)
     print(f"photographed page {page.size}: coverage at a glance {glanced:.3f}, in full {seen:.3f}: {kind.kind}")
     assert glanced >= GLANCE_TEXT_COVERAGE and glanced >= seen * 0.9

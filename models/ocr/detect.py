@@ -17,7 +17,7 @@ from models.session import run
 
 # rapidocr 1.4.4 config.yaml (Det).
 LIMIT_SIDE = 736  # the shorter side is brought up to this (limit_type "min")
-MAX_SIDE = 2000  # rapidocr's Global.max_side_len: larger pictures are scaled down first
+MAX_SIDE = 2000  # rapidocr's Global.max_side_len: the glance stays within it (reading: reader.READ_PIXELS)
 # Bringing the shorter side up to LIMIT_SIDE made a 3000 x 200 banner an 11,040 px wide input
 # (a 1.6 GB peak) and would make a 2000 x 25 strip 58,880 px long. A picture is brought up no
 # further than one run of PIXELS_PER_RUN (tiles' margins are too narrow for text made large;
@@ -49,6 +49,18 @@ class Detection:
 
 
 def detector_input(bgr: np.ndarray, limit_side: int = LIMIT_SIDE) -> np.ndarray:
+    """The network's (1, 3, H, W) input for the whole picture."""
+    return normalised(resized(bgr, limit_side))
+
+
+def normalised(bgr: np.ndarray) -> np.ndarray:
+    """BGR pixels as the network's float input (1, 3, H, W), values in [-1, 1]."""
+    x = (bgr.astype(np.float32) / 255.0 - 0.5) / 0.5
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+
+def resized(bgr: np.ndarray, limit_side: int = LIMIT_SIDE) -> np.ndarray:
+    """The picture at the network's input size (sides multiples of 32), still BGR bytes."""
     h, w = bgr.shape[:2]
     wanted = limit_side / min(h, w) if min(h, w) < limit_side else 1.0
     ratio = min(wanted, max(1.0, min((PIXELS_PER_RUN / (h * w)) ** 0.5, MAX_UPSCALED_SIDE / max(h, w))))
@@ -57,9 +69,7 @@ def detector_input(bgr: np.ndarray, limit_side: int = LIMIT_SIDE) -> np.ndarray:
     else:  # rapidocr's rounding
         resize_h = max(32, int(round(int(h * ratio) / 32) * 32))
         resize_w = max(32, int(round(int(w * ratio) / 32) * 32))
-    resized = cv2.resize(bgr, (resize_w, resize_h))
-    x = (resized.astype(np.float32) / 255.0 - 0.5) / 0.5
-    return x.transpose(2, 0, 1)[None].astype(np.float32)
+    return cv2.resize(bgr, (resize_w, resize_h))
 
 
 def _mini_box(contour: np.ndarray) -> tuple[np.ndarray, float]:
@@ -149,18 +159,20 @@ def tiles(height: int, width: int, pixels: int = PIXELS_PER_RUN) -> list[tuple[t
     return [(band, (0, width)) for band in spans(height, rows)]
 
 
-def probability_map(session: object, x: np.ndarray) -> np.ndarray:
-    """The DB map of the (1, 3, H, W) input, in tiles when it is large (PIXELS_PER_RUN)."""
+def probability_map(session: object, pixels: np.ndarray) -> np.ndarray:
+    """The DB map of `pixels` (BGR at the network's input size, resized()), in tiles when it
+    is large (PIXELS_PER_RUN); each tile is made the network's float input on its own, so a
+    4K screen's 100 MB float copy is never held whole."""
     name = session.get_inputs()[0].name  # type: ignore[attr-defined]
-    height, width = x.shape[2:]
+    height, width = pixels.shape[:2]
     parts = tiles(height, width)
     if len(parts) == 1:
-        return run(session, {name: x})[0][0, 0]
+        return run(session, {name: normalised(pixels)})[0][0, 0]
     prob = np.empty((height, width), np.float32)
     for (top, bottom), (left, right) in parts:
         y0, y1 = max(0, top - TILE_MARGIN), min(height, bottom + TILE_MARGIN)
         x0, x1 = max(0, left - TILE_MARGIN), min(width, right + TILE_MARGIN)
-        part = run(session, {name: np.ascontiguousarray(x[:, :, y0:y1, x0:x1])})[0][0, 0]
+        part = run(session, {name: normalised(pixels[y0:y1, x0:x1])})[0][0, 0]
         prob[top:bottom, left:right] = part[top - y0:bottom - y0, left - x0:right - x0]
     return prob
 
@@ -168,6 +180,6 @@ def probability_map(session: object, x: np.ndarray) -> np.ndarray:
 def detect(session: object, bgr: np.ndarray, limit_side: int = LIMIT_SIDE) -> Detection:
     """Boxes in `bgr`'s pixels; a shorter side under `limit_side` is brought up to it first."""
     h, w = bgr.shape[:2]
-    prob = probability_map(session, detector_input(bgr, limit_side))
+    prob = probability_map(session, resized(bgr, limit_side))
     boxes, scores = boxes_from_map(prob, w, h)
     return Detection(boxes, scores, prob)
