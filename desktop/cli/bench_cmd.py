@@ -2,7 +2,7 @@
 
     lumen bench --random-weights ../shared/florence2-base      # full-size, random weights
     lumen bench --model DIR [--torch-checkpoint CKPT]          # an exported folder
-    lumen bench --latency --random-weights ../shared/florence2-base [--presses 5]
+    lumen bench --latency --random-weights ../shared/florence2-base [--presses 5] [--screen WxH]
                                                                # shortcut -> first spoken word
 
 Prints a Markdown table; `--json FILE` writes every figure (with --latency, at least
