@@ -157,19 +157,19 @@ def test_a_banner_is_read_without_growing_the_detector_input_without_bound(reade
     the same, and a 2000 x 25 strip is not made 58,880 px long."""
     from PIL import Image, ImageDraw
 
-    from models.ocr.detect import MAX_UPSCALED_SIDE, PIXELS_PER_RUN, detector_input
+    from models.ocr.detect import MAX_UPSCALED_SIDE, PIXELS_PER_RUN, resized
     from tests.support.text_pages import font
 
     banner = Image.new("RGB", (3000, 200), "white")
     ImageDraw.Draw(banner).text((40, 60), "Breaking: offline captions for everyone", font=font(SANS, 60), fill="black")
     largest, text = _largest_input(reader, banner, monkeypatch)
     assert largest <= PIXELS_PER_RUN and words(text) == "Breaking: offline captions for everyone"
-    assert detector_input(np.zeros((25, 2000, 3), np.uint8)).shape[3] <= MAX_UPSCALED_SIDE
+    assert resized(np.zeros((25, 2000, 3), np.uint8)).shape[1] <= MAX_UPSCALED_SIDE
     # A small picture brought up is one run, never tiles (their margins are too narrow for text
     # made large): scikit-image's photographed page, 384 x 191, lost half its text in tiles.
     for h, w in ((191, 384), (300, 1000), (25, 2000), (560, 900)):
-        shape = detector_input(np.zeros((h, w, 3), np.uint8)).shape
-        assert shape[2] * shape[3] <= PIXELS_PER_RUN, (h, w, shape)
+        shape = resized(np.zeros((h, w, 3), np.uint8)).shape
+        assert shape[0] * shape[1] <= PIXELS_PER_RUN, (h, w, shape)
 
 
 def test_ctc_decoding_matches_rapidocr(reader: TextReader) -> None:

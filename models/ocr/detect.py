@@ -48,11 +48,6 @@ class Detection:
     probability: np.ndarray  # the DB map, at the network's input size
 
 
-def detector_input(bgr: np.ndarray, limit_side: int = LIMIT_SIDE) -> np.ndarray:
-    """The network's (1, 3, H, W) input for the whole picture."""
-    return normalised(resized(bgr, limit_side))
-
-
 def normalised(bgr: np.ndarray) -> np.ndarray:
     """BGR pixels as the network's float input (1, 3, H, W), values in [-1, 1]."""
     x = (bgr.astype(np.float32) / 255.0 - 0.5) / 0.5
@@ -151,7 +146,7 @@ def spans(length: int, core: int) -> list[tuple[int, int]]:
 def tiles(height: int, width: int, pixels: int = PIXELS_PER_RUN) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """(rows, columns) of each tile's own part: bands of whole rows, so that a line of text is
     never cut across (cut lengthwise, its two halves' maps join); one tile when the whole input
-    fits `pixels`. A band is at least 4 strides high (detector_input keeps the input within
+    fits `pixels`. A band is at least 4 strides high (resized() keeps the input within
     MAX_UPSCALED_SIDE, so such a band fits `pixels`)."""
     if height * width <= pixels:
         return [((0, height), (0, width))]
