@@ -19,7 +19,6 @@ page is known:
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from export.benchmark.probes import child_env
+from export.benchmark.process_memory import rss_mb
 from export.benchmark.pdf_pages import expected_text, full_page, image_only_pdf, many_pages, render_page, write_pdf
 
 LONG_PAGES = 2000
@@ -54,11 +54,9 @@ class DocumentBench:
 
 
 def _rss_mb() -> float:
-    status = Path("/proc/self/status")
-    if status.exists():
-        found = re.search(r"VmRSS:\s+(\d+)", status.read_text())
-        if found:
-            return int(found.group(1)) / 1024.0
+    now = rss_mb()
+    if now is not None:
+        return now
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from export.benchmark import process_memory
+
 
 def peak_rss_mb() -> float:
     """This process's peak resident set, in MiB.
@@ -25,12 +27,9 @@ def peak_rss_mb() -> float:
     Linux carries it over from the parent through fork and exec (the benchmark's parent
     holds torch). Elsewhere ru_maxrss (macOS reports bytes, others KiB).
     """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except (OSError, ValueError, IndexError):
-        pass
+    peak = process_memory.peak_rss_mb()
+    if peak is not None:
+        return peak
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 
