@@ -76,7 +76,6 @@ class KeywordsController(QObject):
         # Keywords follow every description, so CLIP goes when descriptions stop for a while.
         self.idle = IdleRelease(self._worker, RELEASE_AFTER_S, self._release, "release the keywords model", self)
 
-
     def _release(self) -> bool:
         """Worker thread: CLIP goes; the next description looks for it and loads it again."""
         if self._clip is None:
