@@ -17,13 +17,12 @@ import os
 import subprocess
 import sys
 import threading
-from concurrent.futures import CancelledError as FutureCancelled
-from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import IO, Any
 
 from services.errors import SpeechError
-from services.speech_engine import ENGINE_TIMEOUT_S, SpeechEngine, SpeechSettings, Voice, missing_engine_reason
+from services.speech_engine import (ENGINE_TIMEOUT_S, SpeechEngine, SpeechSettings, Voice, engine_result,
+                                    missing_engine_reason)
 from services.worker import SerialWorker
 
 CHILD_ENV = "LUMEN_SPEECH_CHILD"  # set for the child: the bundled `lumen` serves speech instead
@@ -58,13 +57,9 @@ class IsolatedEngine:
 
     def _run(self, payload: dict[str, Any], timeout: float = ENGINE_TIMEOUT_S) -> dict[str, Any]:
         job = self._worker.submit(lambda job: self._request(payload), name="speech engine")
-        try:
-            return job.result(timeout=timeout)
-        except FutureTimeout:
-            self._stop()  # the worker's read then ends, and the next request starts a new child
-            raise SpeechError("The speech engine stopped responding; Lumen restarted it.") from None
-        except FutureCancelled:
-            raise SpeechError("The speech engine was closed: restart Lumen.") from None
+        # Stopping the child ends the worker's read, and the next request starts a new child.
+        return engine_result(job, timeout, "The speech engine stopped responding; Lumen restarted it.",
+                             on_stall=self._stop)
 
     def _start(self) -> subprocess.Popen[str]:
         with self._child_lock:

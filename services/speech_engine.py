@@ -102,12 +102,7 @@ class SpeechEngine:
 
     def _run(self, fn: Callable[[_EngineState], T], timeout: float = ENGINE_TIMEOUT_S) -> T:
         job = self._worker.submit(lambda job: fn(self._ensure()), name="speech engine")
-        try:
-            return job.result(timeout=timeout)
-        except FutureTimeout:
-            raise SpeechError("The speech engine stopped responding: restart Lumen.") from None
-        except FutureCancelled:
-            raise SpeechError("The speech engine was closed: restart Lumen.") from None
+        return engine_result(job, timeout, "The speech engine stopped responding: restart Lumen.")
 
     def _ensure(self) -> _EngineState:
         """Runs on the engine thread: start pyttsx3 once, remembering why it failed."""
@@ -206,6 +201,19 @@ def _silence_driver_prints(engine: Any) -> None:
     module = getattr(getattr(engine, "proxy", None), "_module", None)
     if module is not None and getattr(module, "__name__", "").endswith(".espeak"):
         module.print = lambda *args, **kwargs: None
+
+
+def engine_result(job: Any, timeout: float, stalled: str, on_stall: Callable[[], None] | None = None) -> Any:
+    """The engine worker's answer to `job`, or SpeechError(`stalled`) once `timeout` passes
+    (after `on_stall`, which may unstick the worker) or when the engine was closed."""
+    try:
+        return job.result(timeout=timeout)
+    except FutureTimeout:
+        if on_stall is not None:
+            on_stall()
+        raise SpeechError(stalled) from None
+    except FutureCancelled:
+        raise SpeechError("The speech engine was closed: restart Lumen.") from None
 
 
 def convert_to_wav(source: Path, target: Path) -> None:
